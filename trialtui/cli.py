@@ -1,0 +1,246 @@
+"""The ``trialtui`` command line. Thin: parse, call store/analysis/export, print.
+
+Data goes to stdout, diagnostics to stderr. Exit status: 0 success, 1 bad input or
+database problem, 2 usage error, 3 internal error (a bug; set TRIALTUI_DEBUG=1 to see it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from trialtui import __version__
+from trialtui.errors import TrialtuiError, UsageError
+from trialtui.formatting import FORMATS, render_table, to_text
+from trialtui.paths import default_db_path
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _add_db(parser: argparse.ArgumentParser, *, help_text: str | None = None) -> None:
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help=help_text or "database file (default: the trialtui database in your data directory)",
+    )
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    return args.db if args.db is not None else default_db_path()
+
+
+def _ensure_default_db(path: Path) -> Path:
+    """Create the default database from the bundled sample on first use."""
+    from trialtui.store.sample import build_sample_database
+
+    if not path.exists():
+        print(f"trialtui: creating {path} from the bundled sample trial", file=sys.stderr)
+        build_sample_database(path)
+    return path
+
+
+def _open_read_only(args: argparse.Namespace):
+    from trialtui.store.connection import connect
+
+    path = _db_path(args)
+    if args.db is None:
+        _ensure_default_db(path)
+    return connect(path, read_only=True)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from trialtui.store.connection import connect
+    from trialtui.store.importer import import_files
+
+    path = _db_path(args)
+    con = connect(path, read_only=False)
+    try:
+        report = import_files(
+            con, args.files, fmt=args.format, study=args.study, dry_run=args.dry_run
+        )
+    finally:
+        con.close()
+    for result in report.files:
+        verb = {"loaded": "imported", "valid": "valid (dry run, nothing written)"}.get(
+            result.status, "unchanged"
+        )
+        print(f"{result.path}: {verb}: {result.message}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from trialtui.store.importer import validate_files
+
+    con = None
+    if args.db is not None:
+        from trialtui.store.connection import connect
+
+        con = connect(args.db, read_only=True)
+    try:
+        plans, problems = validate_files(
+            args.files, fmt=args.format, study=args.study, con=con, limit=args.limit
+        )
+    finally:
+        if con is not None:
+            con.close()
+    for problem in problems:
+        print(problem)
+    if problems:
+        shown = len(problems)
+        more = " (limit reached)" if shown >= args.limit else ""
+        print(f"{shown} problem(s) found{more}", file=sys.stderr)
+        return 1
+    for plan in plans:
+        print(
+            f"{plan.path}: valid ({plan.format} format, {plan.rows_read} rows, "
+            f"study {plan.study_id})"
+        )
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from trialtui.store.sample import build_sample_database
+
+    path = build_sample_database(_db_path(args), force=args.force)
+    print(f"wrote the sample trial to {path}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from trialtui.store import catalog
+
+    con = _open_read_only(args)
+    try:
+        studies = catalog.studies(con)
+        if args.study is not None:
+            catalog.resolve_study(con, args.study)
+            studies = studies.filter(studies["study_id"] == args.study)
+        out = [f"database: {_db_path(args)}", ""]
+        for study_id in studies["study_id"].to_list():
+            row = studies.filter(studies["study_id"] == study_id).row(0, named=True)
+            out.append(f"study {study_id}: {row['title'] or ''}".rstrip())
+            out.append(render_table(catalog.arms(con, study_id).drop("study_id", "description")))
+            out.append("")
+            out.append(render_table(catalog.timepoints(con, study_id).drop("study_id")))
+            out.append("")
+            out.append(render_table(catalog.biomarkers(con, study_id)))
+            out.append("")
+            out.append("paired completeness (baseline vs first on-treatment timepoint):")
+            out.append(render_table(catalog.completeness(con, study_id)))
+            out.append("")
+    finally:
+        con.close()
+    print("\n".join(out).rstrip())
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="trialtui",
+        description="Explore paired pre/post-treatment biopsy biomarkers from clinical trials. "
+        "Without a command, opens the terminal UI.",
+    )
+    parser.add_argument("--version", action="version", version=f"trialtui {__version__}")
+    _add_db(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("import", help="import CSV or Parquet files (all or nothing)")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _add_db(p)
+    p.add_argument("--study", help="study id for files without a study_id column")
+    p.add_argument("--format", choices=("auto", "long", "wide"), default="auto")
+    p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("validate", help="report every problem in files without writing")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _add_db(p, help_text="also check against this database (optional)")
+    p.add_argument("--study", help="study id for files without a study_id column")
+    p.add_argument("--format", choices=("auto", "long", "wide"), default="auto")
+    p.add_argument("--limit", type=int, default=50, help="stop after this many problems")
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("sample", help="write the bundled synthetic sample trial to a database")
+    _add_db(p)
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.set_defaults(handler=cmd_sample)
+
+    p = sub.add_parser("info", help="studies, arms, biomarkers and paired completeness")
+    _add_db(p)
+    p.add_argument("--study", help="show one study only")
+    p.set_defaults(handler=cmd_info)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Commands defined in other modules register themselves here (stats, query, export).
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def _register_extras() -> None:
+    _EXTRA_COMMANDS[:] = []
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from trialtui.store.connection import connect
+
+    path = _db_path(args)
+    if args.db is None:
+        _ensure_default_db(path)
+    connect(path, read_only=True).close()  # fail early with a one-line message
+    from trialtui.tui.app import TrialApp
+
+    TrialApp(db_path=path).run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``trialtui`` console script."""
+    _register_extras()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return run_app(args)
+        handler: Handler = args.handler
+        return handler(args)
+    except TrialtuiError as exc:
+        print(f"trialtui: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("trialtui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if os.environ.get("TRIALTUI_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"trialtui: internal error: {type(exc).__name__}: {first} "
+            "(set TRIALTUI_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+__all__ = ["FORMATS", "UsageError", "build_parser", "main", "to_text"]

@@ -1,0 +1,34 @@
+"""Errors that reach the user as one line, with the exit status they map to.
+
+Exit statuses (documented in README):
+
+- 0: success
+- 1: bad input (a file, a value, a database that cannot be opened or is locked)
+- 2: usage error (unknown option, missing argument, unknown study or biomarker name)
+"""
+
+from __future__ import annotations
+
+
+class TrialtuiError(Exception):
+    """An error with a one-line message meant for the user."""
+
+    exit_code = 1
+
+
+class InputError(TrialtuiError):
+    """Bad input: a file or value that cannot be imported or used."""
+
+    exit_code = 1
+
+
+class StoreError(TrialtuiError):
+    """The database cannot be opened, is locked or is not a trialtui database."""
+
+    exit_code = 1
+
+
+class UsageError(TrialtuiError):
+    """The command was called wrongly (unknown study, option, name)."""
+
+    exit_code = 2

@@ -1,0 +1,186 @@
+"""Read-side queries: what a trialtui database holds, as Polars frames."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from trialtui.errors import UsageError
+from trialtui.store.sql import fetch_frame
+
+
+def studies(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Columns: study_id, title, indication, phase, design, source, n_arms, n_patients."""
+    return fetch_frame(
+        con,
+        """
+        SELECT s.study_id, s.title, s.indication, s.phase, s.design, s.source,
+               (SELECT count(*) FROM arms a WHERE a.study_id = s.study_id) AS n_arms,
+               (SELECT count(*) FROM patients p WHERE p.study_id = s.study_id) AS n_patients
+        FROM studies s ORDER BY s.study_id
+        """,
+    )
+
+
+def resolve_study(con: duckdb.DuckDBPyConnection, study: str | None) -> str:
+    """The study to work on: ``study`` if it exists, else the only study in the database."""
+    ids = [r[0] for r in con.execute("SELECT study_id FROM studies ORDER BY 1").fetchall()]
+    if study is not None:
+        if study not in ids:
+            known = ", ".join(ids) or "none"
+            raise UsageError(f"unknown study '{study}' (studies: {known})")
+        return study
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        raise UsageError("the database holds no study yet; import a file first")
+    raise UsageError(
+        f"the database holds several studies ({', '.join(ids)}); choose one with --study"
+    )
+
+
+def arms(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
+    """Columns: study_id, arm, label, description, is_reference, n_patients."""
+    return fetch_frame(
+        con,
+        """
+        SELECT a.study_id, a.arm_id AS arm, a.label, a.description, a.is_reference,
+               count(p.patient_id) AS n_patients
+        FROM arms a LEFT JOIN patients p USING (study_id, arm_id)
+        WHERE a.study_id = ?
+        GROUP BY ALL ORDER BY a.is_reference, a.arm_id
+        """,
+        [study_id],
+    )
+
+
+def timepoints(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
+    """Columns: study_id, timepoint, ordinal, is_baseline, nominal_day, n_samples."""
+    return fetch_frame(
+        con,
+        """
+        SELECT t.study_id, t.timepoint, t.ordinal, t.is_baseline, t.nominal_day,
+               count(s.sample_id) AS n_samples
+        FROM timepoints t LEFT JOIN samples s USING (study_id, timepoint)
+        WHERE t.study_id = ? GROUP BY ALL ORDER BY t.ordinal
+        """,
+        [study_id],
+    )
+
+
+def biomarkers(con: duckdb.DuckDBPyConnection, study_id: str | None = None) -> pl.DataFrame:
+    """Columns: biomarker, label, assay, compartment, unit, lloq, n_values (in the study)."""
+    return fetch_frame(
+        con,
+        """
+        SELECT b.biomarker_id AS biomarker, b.label, b.assay, b.compartment, b.unit, b.lloq,
+               count(m.value) + count_if(m.below_lloq) AS n_values
+        FROM biomarkers b
+        JOIN measurements m ON m.biomarker_id = b.biomarker_id
+        WHERE ? IS NULL OR m.study_id = ?
+        GROUP BY ALL ORDER BY b.biomarker_id
+        """,
+        [study_id, study_id],
+    )
+
+
+def patients(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
+    """Columns: study_id, patient_id, arm, sex, age, response, n_samples."""
+    return fetch_frame(
+        con,
+        """
+        SELECT p.study_id, p.patient_id, p.arm_id AS arm, p.sex, p.age, p.response,
+               count(s.sample_id) AS n_samples
+        FROM patients p LEFT JOIN samples s USING (study_id, patient_id)
+        WHERE p.study_id = ? GROUP BY ALL ORDER BY p.patient_id
+        """,
+        [study_id],
+    )
+
+
+def measurements(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
+    """Every measurement of a study with its patient, arm and timepoint.
+
+    Columns: study_id, patient_id, arm, response, timepoint, ordinal, is_baseline,
+    biomarker, value (null when below LLOQ), below_lloq, lloq (the measurement's LLOQ, else
+    the biomarker's).
+    """
+    return fetch_frame(
+        con,
+        """
+        SELECT m.study_id, s.patient_id, p.arm_id AS arm, p.response, s.timepoint,
+               t.ordinal, t.is_baseline, m.biomarker_id AS biomarker, m.value, m.below_lloq,
+               coalesce(m.lloq, b.lloq) AS lloq
+        FROM measurements m
+        JOIN samples s USING (study_id, sample_id)
+        JOIN patients p ON p.study_id = s.study_id AND p.patient_id = s.patient_id
+        JOIN timepoints t ON t.study_id = s.study_id AND t.timepoint = s.timepoint
+        JOIN biomarkers b ON b.biomarker_id = m.biomarker_id
+        WHERE m.study_id = ?
+        ORDER BY m.biomarker_id, s.patient_id, t.ordinal
+        """,
+        [study_id],
+    )
+
+
+def completeness(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
+    """Paired completeness per biomarker and arm: baseline vs first on-treatment timepoint.
+
+    Columns: biomarker, arm, n_patients, n_baseline, n_on_treatment, n_paired, post_timepoint.
+    """
+    return fetch_frame(
+        con,
+        """
+        WITH tp AS (
+            SELECT
+                (SELECT timepoint FROM timepoints WHERE study_id = $1 AND is_baseline) AS pre,
+                (SELECT timepoint FROM timepoints WHERE study_id = $1 AND NOT is_baseline
+                 ORDER BY ordinal LIMIT 1) AS post
+        ),
+        obs AS (
+            SELECT s.patient_id, m.biomarker_id, s.timepoint
+            FROM measurements m JOIN samples s USING (study_id, sample_id)
+            WHERE m.study_id = $1
+        ),
+        per_patient AS (
+            SELECT o.biomarker_id, o.patient_id,
+                   bool_or(o.timepoint = tp.pre) AS has_pre,
+                   bool_or(o.timepoint = tp.post) AS has_post
+            FROM obs o, tp GROUP BY ALL
+        ),
+        grid AS (
+            SELECT b.biomarker_id, p.arm_id, p.patient_id
+            FROM (SELECT DISTINCT biomarker_id FROM obs) b
+            CROSS JOIN patients p WHERE p.study_id = $1
+        )
+        SELECT g.biomarker_id AS biomarker, g.arm_id AS arm,
+               count(*) AS n_patients,
+               count_if(pp.has_pre) AS n_baseline,
+               count_if(pp.has_post) AS n_on_treatment,
+               count_if(pp.has_pre AND pp.has_post) AS n_paired,
+               any_value(tp.post) AS post_timepoint
+        FROM grid g CROSS JOIN tp
+        LEFT JOIN per_patient pp USING (biomarker_id, patient_id)
+        GROUP BY ALL ORDER BY 1, 2
+        """,
+        [study_id],
+    )
+
+
+def imports(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The import audit trail, newest first."""
+    return fetch_frame(con, "SELECT * FROM imports ORDER BY import_id DESC")
+
+
+def source_files(con: duckdb.DuckDBPyConnection, study_id: str | None = None) -> pl.DataFrame:
+    """Imported source files with their sha256 (for provenance)."""
+    return fetch_frame(
+        con,
+        """
+        SELECT import_id, source_file, sha256, format, study_id, CAST(finished_at AS VARCHAR)
+               AS imported_at
+        FROM imports WHERE status = 'loaded' AND (? IS NULL OR study_id = ?)
+        ORDER BY import_id
+        """,
+        [study_id, study_id],
+    )

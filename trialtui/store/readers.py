@@ -1,0 +1,109 @@
+"""Read input files into all-text Polars frames with the source row number of each record.
+
+Every value is read as text so that validation, not the reader, decides what is wrong and
+can name the row and column. ``_row`` is the line number in a CSV file (the header is line 1)
+and the 1-based record number in a Parquet file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from trialtui.errors import InputError
+
+ROW = "_row"
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """One input file read as text."""
+
+    path: Path
+    sha256: str
+    frame: pl.DataFrame  # all columns String, plus ROW (UInt32)
+    kind: str  # "csv" or "parquet"
+
+
+def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError) -> InputError:
+    line = data.count(b"\n", 0, exc.start) + 1
+    return InputError(
+        f"{path}: row {line}: undecodable bytes at byte {exc.start} "
+        "(the file must be UTF-8 text; re-save it as UTF-8 CSV)"
+    )
+
+
+def read_source(path: str | Path) -> SourceTable:
+    """Read a CSV or Parquet file as text columns.
+
+    Raises
+    ------
+    InputError
+        The file is missing, empty, not UTF-8, or cannot be parsed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if not data.strip():
+        raise InputError(f"{path}: the file is empty")
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES or data[:4] == b"PAR1":
+        frame, kind = _read_parquet(path), "parquet"
+    else:
+        frame, kind = _read_csv(path, data, separator="\t" if suffix == ".tsv" else ","), "csv"
+    if frame.height == 0:
+        raise InputError(f"{path}: the file has a header but no data rows")
+    return SourceTable(path=path, sha256=digest, frame=frame, kind=kind)
+
+
+def _read_csv(path: Path, data: bytes, *, separator: str) -> pl.DataFrame:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _decode_error(path, data, exc) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    _check_header(path, next(csv.reader([header_line], delimiter=separator)))
+    try:
+        frame = pl.read_csv(
+            data,
+            infer_schema=False,
+            separator=separator,
+            null_values=[""],
+            truncate_ragged_lines=False,
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot parse CSV: {first}") from None
+    frame = frame.rename({c: c.strip() for c in frame.columns})
+    return frame.with_row_index(ROW, offset=2)
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:  # polars raises several types for corrupt files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot read Parquet: {first}") from None
+    _check_header(path, frame.columns)
+    frame = frame.select(pl.all().cast(pl.String))
+    return frame.with_row_index(ROW, offset=1)
+
+
+def _check_header(path: Path, columns: list[str]) -> None:
+    seen: set[str] = set()
+    for name in (c.strip() for c in columns):
+        if not name:
+            raise InputError(f"{path}: row 1: a column has an empty name")
+        if name in seen:
+            raise InputError(f"{path}: row 1, column '{name}': duplicate column name")
+        seen.add(name)

@@ -1,0 +1,170 @@
+"""DuckDB schema of a trialtui database, its version and the migration hook."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+SCHEMA_VERSION = 1
+
+# Tables in dependency order: a table only references tables above it.
+SCHEMA_SQL: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS meta (
+        key VARCHAR PRIMARY KEY,
+        value VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS studies (
+        study_id VARCHAR PRIMARY KEY,
+        title VARCHAR,
+        indication VARCHAR,
+        phase VARCHAR,
+        design VARCHAR,
+        source VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS arms (
+        study_id VARCHAR NOT NULL REFERENCES studies (study_id),
+        arm_id VARCHAR NOT NULL,
+        label VARCHAR,
+        description VARCHAR,
+        is_reference BOOLEAN NOT NULL DEFAULT FALSE,
+        PRIMARY KEY (study_id, arm_id)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS patients (
+        study_id VARCHAR NOT NULL,
+        patient_id VARCHAR NOT NULL,
+        arm_id VARCHAR NOT NULL,
+        sex VARCHAR,
+        age DOUBLE,
+        response VARCHAR CHECK (response IS NULL OR response IN ('CR', 'PR', 'SD', 'PD', 'NE')),
+        PRIMARY KEY (study_id, patient_id),
+        FOREIGN KEY (study_id, arm_id) REFERENCES arms (study_id, arm_id)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS biomarkers (
+        biomarker_id VARCHAR PRIMARY KEY,
+        label VARCHAR,
+        assay VARCHAR,
+        compartment VARCHAR,
+        unit VARCHAR,
+        lloq DOUBLE CHECK (lloq IS NULL OR lloq > 0),
+        description VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS timepoints (
+        study_id VARCHAR NOT NULL REFERENCES studies (study_id),
+        timepoint VARCHAR NOT NULL,
+        ordinal INTEGER NOT NULL,
+        is_baseline BOOLEAN NOT NULL,
+        nominal_day DOUBLE,
+        PRIMARY KEY (study_id, timepoint)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS samples (
+        study_id VARCHAR NOT NULL,
+        sample_id VARCHAR NOT NULL,
+        patient_id VARCHAR NOT NULL,
+        timepoint VARCHAR NOT NULL,
+        collection_day DOUBLE,
+        tissue VARCHAR,
+        qc_flag VARCHAR,
+        PRIMARY KEY (study_id, sample_id),
+        FOREIGN KEY (study_id, patient_id) REFERENCES patients (study_id, patient_id),
+        FOREIGN KEY (study_id, timepoint) REFERENCES timepoints (study_id, timepoint)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS imports (
+        import_id INTEGER PRIMARY KEY,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP,
+        source_file VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        format VARCHAR NOT NULL,
+        study_id VARCHAR,
+        rows_read BIGINT NOT NULL,
+        rows_loaded BIGINT NOT NULL,
+        rows_rejected BIGINT NOT NULL,
+        status VARCHAR NOT NULL,
+        message VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS measurements (
+        study_id VARCHAR NOT NULL,
+        sample_id VARCHAR NOT NULL,
+        biomarker_id VARCHAR NOT NULL REFERENCES biomarkers (biomarker_id),
+        value DOUBLE,
+        below_lloq BOOLEAN NOT NULL DEFAULT FALSE,
+        lloq DOUBLE,
+        raw_value VARCHAR,
+        comment VARCHAR,
+        import_id INTEGER,
+        PRIMARY KEY (study_id, sample_id, biomarker_id),
+        FOREIGN KEY (study_id, sample_id) REFERENCES samples (study_id, sample_id)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS derived_runs (
+        table_name VARCHAR NOT NULL,
+        study_id VARCHAR NOT NULL,
+        settings_json VARCHAR NOT NULL,
+        trialtui_version VARCHAR NOT NULL,
+        computed_at TIMESTAMP NOT NULL,
+        row_count BIGINT NOT NULL,
+        PRIMARY KEY (table_name, study_id)
+    )
+    """,
+)
+
+# Migration hook: MIGRATIONS[v] upgrades a database at schema version v to v + 1.
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+MIGRATIONS: dict[int, Migration] = {}
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table of a new database and record the schema version."""
+    for statement in SCHEMA_SQL:
+        con.execute(statement)
+    con.execute(
+        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+        [str(SCHEMA_VERSION)],
+    )
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The schema version recorded in the database, or None if it is not a trialtui database."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_name = 'meta' AND table_schema = 'main'"
+    ).fetchall()
+    if not exists or exists[0][0] == 0:
+        return None
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    return int(row[0][0]) if row else None
+
+
+def migrate(con: duckdb.DuckDBPyConnection, from_version: int) -> None:
+    """Upgrade the schema step by step from ``from_version`` to :data:`SCHEMA_VERSION`."""
+    version = from_version
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS[version]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            step(con)
+            version += 1
+            con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise

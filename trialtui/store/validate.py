@@ -1,0 +1,622 @@
+"""Validate input tables and turn them into rows for the trialtui tables.
+
+All checks are vectorised Polars expressions over the whole file. Each problem names the
+file, the row (line in a CSV file), the column and what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from trialtui.store.readers import ROW, SourceTable
+
+VALUE_COL = "_col"  # name of the column a measurement's value came from (long: "value")
+LONG_REQUIRED = ("patient_id", "arm", "timepoint", "biomarker", "value")
+WIDE_REQUIRED = ("patient_id", "arm", "timepoint")
+SAMPLE_COLUMNS = (
+    "study_id",
+    "patient_id",
+    "arm",
+    "timepoint",
+    "sample_id",
+    "visit_day",
+    "is_baseline",
+    "sex",
+    "age",
+    "response",
+    "tissue",
+    "qc_flag",
+    "comment",
+)
+BIOMARKER_COLUMNS = (
+    "biomarker",
+    "biomarker_label",
+    "assay",
+    "compartment",
+    "unit",
+    "lloq",
+    "below_lloq",
+    "description",
+)
+MISSING_TOKENS = ("", "NA", "N/A", ".", "ND")
+RESPONSES = ("CR", "PR", "SD", "PD", "NE")
+TRUE_TOKENS = ("true", "t", "yes", "y", "1")
+FALSE_TOKENS = ("false", "f", "no", "n", "0")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file."""
+
+    path: Path
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        location = f" {', '.join(where)}:" if where else ""
+        return f"{self.path}:{location} {self.message}"
+
+
+@dataclass
+class ImportPlan:
+    """Validated rows of one file, ready to load, or the problems that stop it."""
+
+    path: Path
+    sha256: str
+    format: str
+    rows_read: int
+    study_id: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    measurements: pl.DataFrame | None = None  # normalised long frame
+    timepoints: pl.DataFrame | None = None
+    rows_skipped: int = 0  # rows without a value (empty / NA)
+    rows_duplicate: int = 0  # exact duplicate rows collapsed
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _Collector:
+    """Gathers problems up to a limit."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path = path
+        self.limit = limit
+        self.problems: list[Problem] = []
+
+    @property
+    def full(self) -> bool:
+        return len(self.problems) >= self.limit
+
+    def add(self, message: str, row: int | None = None, column: str | None = None) -> None:
+        if not self.full:
+            self.problems.append(Problem(self.path, message, row, column))
+
+    def add_rows(self, bad: pl.DataFrame, column: str | pl.Expr, message: pl.Expr) -> None:
+        """Add one problem per row of ``bad`` (which has ROW), in row order."""
+        if self.full or bad.height == 0:
+            return
+        column_expr = pl.lit(column) if isinstance(column, str) else column
+        rows = (
+            bad.sort(ROW)
+            .head(self.limit - len(self.problems))
+            .select(ROW, column_expr.alias("_c"), message.alias("_m"))
+        )
+        for row, col, msg in rows.iter_rows():
+            self.add(msg, int(row), col)
+
+
+def _text(name: str) -> pl.Expr:
+    return pl.col(name).str.strip_chars()
+
+
+def _is_missing(expr: pl.Expr) -> pl.Expr:
+    return expr.is_null() | expr.str.to_uppercase().is_in(MISSING_TOKENS)
+
+
+def _number(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.Float64, strict=False)
+
+
+def detect_format(columns: list[str], requested: str) -> str:
+    """Resolve ``auto`` to ``long`` or ``wide`` from the column names."""
+    if requested != "auto":
+        return requested
+    return "long" if {"biomarker", "value"} <= set(columns) else "wide"
+
+
+def _to_long(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:
+    if fmt == "long":
+        return frame.with_columns(pl.lit("value").alias(VALUE_COL))
+    keep = [c for c in frame.columns if c in SAMPLE_COLUMNS or c == ROW]
+    markers = [c for c in frame.columns if c not in keep]
+    return frame.unpivot(
+        index=keep, on=markers, variable_name="biomarker", value_name="value"
+    ).with_columns(pl.col("biomarker").alias(VALUE_COL))
+
+
+def _ensure_columns(frame: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype=pl.String).alias(n) for n in names if n not in frame.columns]
+    return frame.with_columns(missing) if missing else frame
+
+
+def _parse_bool(name: str) -> pl.Expr:
+    low = _text(name).str.to_lowercase()
+    return (
+        pl.when(low.is_in(TRUE_TOKENS))
+        .then(True)
+        .when(low.is_in(FALSE_TOKENS))
+        .then(False)
+        .otherwise(None)
+    )
+
+
+def validate_source(
+    source: SourceTable,
+    *,
+    fmt: str = "auto",
+    study: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    limit: int = 50,
+) -> ImportPlan:
+    """Check one input file and normalise it to one measurement per row.
+
+    Parameters
+    ----------
+    source
+        The file read as text (:func:`trialtui.store.readers.read_source`).
+    fmt
+        ``"auto"``, ``"long"`` or ``"wide"``.
+    study
+        Study id for rows without a ``study_id``.
+    con
+        An open trialtui database; when given, the file is also checked against what the
+        database already holds (arms of known patients, biomarker units, loaded values).
+    limit
+        Stop collecting problems after this many.
+    """
+    path = source.path
+    raw = source.frame
+    fmt = detect_format(raw.columns, fmt)
+    plan = ImportPlan(path=path, sha256=source.sha256, format=fmt, rows_read=raw.height)
+    found = _Collector(path, limit)
+
+    required = LONG_REQUIRED if fmt == "long" else WIDE_REQUIRED
+    missing = [c for c in required if c not in raw.columns]
+    if missing:
+        names = ", ".join(f"'{c}'" for c in missing)
+        found.add(f"missing required column(s) {names} for the {fmt} format", row=1)
+        plan.problems = found.problems
+        return plan
+    if fmt == "wide":
+        stray = [c for c in raw.columns if c in BIOMARKER_COLUMNS]
+        for c in stray:
+            found.add("this column belongs to the long format, not the wide format", 1, c)
+        if len(raw.columns) - len([c for c in raw.columns if c in SAMPLE_COLUMNS]) <= 1:
+            found.add("no biomarker columns found (wide format: one column per biomarker)", 1)
+        if found.problems:
+            plan.problems = found.problems
+            return plan
+
+    frame = _ensure_columns(_to_long(raw, fmt), SAMPLE_COLUMNS + BIOMARKER_COLUMNS)
+    frame = frame.with_columns(
+        [_text(c).alias(c) for c in SAMPLE_COLUMNS + BIOMARKER_COLUMNS if c not in ("value",)]
+    )
+    if "study_id" not in raw.columns and study is None:
+        found.add("no study_id column; name the study with --study", row=1)
+        plan.problems = found.problems
+        return plan
+    if study is not None:
+        frame = frame.with_columns(pl.col("study_id").fill_null(study))
+
+    for col in ("study_id", *required):
+        if col == "value":
+            continue
+        found.add_rows(frame.filter(pl.col(col).is_null()), col, pl.lit("empty value"))
+
+    frame = _parse_values(frame, found)
+    frame = _parse_attributes(frame, found)
+    if found.problems:
+        plan.problems = found.problems
+        return plan
+
+    skipped = frame.filter(pl.col("_missing"))
+    plan.rows_skipped = skipped.height
+    frame = frame.filter(~pl.col("_missing")).drop("_missing")
+    frame = frame.with_columns(
+        pl.col("sample_id").fill_null(pl.col("patient_id") + "@" + pl.col("timepoint")),
+        pl.coalesce("biomarker_label", "biomarker").alias("biomarker_label"),
+    )
+
+    _check_consistency(frame, found)
+    before = frame.height
+    frame = frame.unique(
+        subset=["study_id", "patient_id", "timepoint", "biomarker"], keep="first"
+    ).sort(ROW)
+    plan.rows_duplicate = before - frame.height
+    if found.problems:
+        plan.problems = found.problems
+        return plan
+
+    studies = frame["study_id"].unique().to_list()
+    plan.study_id = studies[0] if len(studies) == 1 else ",".join(sorted(studies))
+    timepoints = _resolve_timepoints(frame, found, con)
+    if con is not None and not found.full:
+        _check_against_database(frame, found, con)
+    plan.problems = found.problems
+    if plan.ok:
+        plan.measurements = frame
+        plan.timepoints = timepoints
+    return plan
+
+
+def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
+    text = pl.col("value").str.strip_chars()
+    censored_text = text.str.starts_with("<")
+    number_text = pl.when(censored_text).then(text.str.slice(1).str.strip_chars()).otherwise(text)
+    frame = frame.with_columns(
+        _is_missing(text).alias("_missing"),
+        censored_text.fill_null(False).alias("_censored_text"),
+        _number(number_text).alias("_number"),
+        text.alias("raw_value"),
+        _number(pl.col("lloq")).alias("_lloq"),
+        _parse_bool("below_lloq").alias("_below"),
+    )
+    present = ~pl.col("_missing")
+    col = pl.col(VALUE_COL)
+    found.add_rows(
+        frame.filter(present & pl.col("_number").is_null()),
+        col,
+        pl.format("not a number: '{}'", pl.col("raw_value")),
+    )
+    found.add_rows(
+        frame.filter(present & (pl.col("_number").is_nan() | pl.col("_number").is_infinite())),
+        col,
+        pl.format("not a finite number: '{}'", pl.col("raw_value")),
+    )
+    found.add_rows(
+        frame.filter(present & (pl.col("_number") < 0)),
+        col,
+        pl.format("negative value {} (biomarker values must be >= 0)", pl.col("raw_value")),
+    )
+    found.add_rows(
+        frame.filter(present & pl.col("_censored_text") & (pl.col("_number") == 0)),
+        col,
+        pl.format("below-LLOQ value '{}' needs a positive LLOQ", pl.col("raw_value")),
+    )
+    lloq_given = pl.col("lloq").is_not_null()
+    bad_lloq = lloq_given & (
+        pl.col("_lloq").is_null()
+        | pl.col("_lloq").is_nan()
+        | pl.col("_lloq").is_infinite()
+        | (pl.col("_lloq") <= 0)
+    )
+    found.add_rows(
+        frame.filter(bad_lloq),
+        "lloq",
+        pl.format("LLOQ must be a positive number, got '{}'", pl.col("lloq")),
+    )
+    found.add_rows(
+        frame.filter(pl.col("below_lloq").is_not_null() & pl.col("_below").is_null()),
+        "below_lloq",
+        pl.format("expected true or false, got '{}'", pl.col("below_lloq")),
+    )
+    below = pl.col("_censored_text") | pl.col("_below").fill_null(False)
+    # A censored value carries its LLOQ: '<0.5', or below_lloq=true with the lloq column
+    # (else the value itself is the limit).
+    lloq = (
+        pl.when(pl.col("_censored_text"))
+        .then(pl.col("_number"))
+        .when(below)
+        .then(pl.coalesce("_lloq", "_number"))
+        .otherwise(pl.col("_lloq"))
+    )
+    return frame.with_columns(
+        below.alias("below_lloq"),
+        pl.when(below).then(None).otherwise(pl.col("_number")).alias("value"),
+        lloq.alias("lloq"),
+        pl.col("_lloq").alias("_declared_lloq"),
+    ).drop("_censored_text", "_number", "_lloq", "_below")
+
+
+def _parse_attributes(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
+    frame = frame.with_columns(
+        _number(pl.col("visit_day")).alias("_visit_day"),
+        _number(pl.col("age")).alias("_age"),
+        _parse_bool("is_baseline").alias("_is_baseline"),
+        pl.col("response").str.to_uppercase().alias("_response"),
+    )
+    for name, parsed, what in (
+        ("visit_day", "_visit_day", "a day number"),
+        ("age", "_age", "an age in years"),
+    ):
+        given = pl.col(name).is_not_null() & ~_is_missing(pl.col(name))
+        bad = given & (
+            pl.col(parsed).is_null() | pl.col(parsed).is_nan() | pl.col(parsed).is_infinite()
+        )
+        found.add_rows(
+            frame.filter(bad), name, pl.format(f"expected {what}, got '{{}}'", pl.col(name))
+        )
+    found.add_rows(
+        frame.filter(pl.col("is_baseline").is_not_null() & pl.col("_is_baseline").is_null()),
+        "is_baseline",
+        pl.format("expected true or false, got '{}'", pl.col("is_baseline")),
+    )
+    response_given = pl.col("response").is_not_null() & ~_is_missing(pl.col("response"))
+    found.add_rows(
+        frame.filter(response_given & ~pl.col("_response").is_in(RESPONSES)),
+        "response",
+        pl.format("expected one of CR, PR, SD, PD, NE, got '{}'", pl.col("response")),
+    )
+    return frame.with_columns(
+        pl.col("_visit_day").alias("visit_day"),
+        pl.col("_age").alias("age"),
+        pl.col("_is_baseline").alias("is_baseline"),
+        pl.when(response_given).then(pl.col("_response")).alias("response"),
+    ).drop("_visit_day", "_age", "_is_baseline", "_response")
+
+
+def _conflicts(
+    frame: pl.DataFrame, keys: list[str], column: str, found: _Collector, what: str
+) -> None:
+    """Report rows where ``column`` takes a second distinct value within ``keys``."""
+    if found.full:
+        return
+    firsts = (
+        frame.filter(pl.col(column).is_not_null())
+        .sort(ROW)
+        .unique(subset=[*keys, column], keep="first", maintain_order=True)
+    )
+    clashes = firsts.with_columns(
+        pl.col(column).first().over(keys).alias("_first"),
+        pl.col(ROW).first().over(keys).alias("_first_row"),
+    ).filter(pl.col(column) != pl.col("_first"))
+    key_text = pl.format("'{}'", pl.col(keys[-1]))
+    found.add_rows(
+        clashes,
+        column,
+        pl.format(
+            "{} {} has {} '{}' here but '{}' in row {}",
+            pl.lit(what),
+            key_text,
+            pl.lit(column),
+            pl.col(column).cast(pl.String),
+            pl.col("_first").cast(pl.String),
+            pl.col("_first_row"),
+        ),
+    )
+
+
+def _check_consistency(frame: pl.DataFrame, found: _Collector) -> None:
+    patient = ["study_id", "patient_id"]
+    _conflicts(frame, patient, "arm", found, "patient")
+    for attribute in ("sex", "age", "response"):
+        _conflicts(frame, patient, attribute, found, "patient")
+    _conflicts(frame, ["biomarker"], "unit", found, "biomarker")
+    _conflicts(frame, ["biomarker"], "assay", found, "biomarker")
+    _conflicts(frame, ["biomarker"], "compartment", found, "biomarker")
+    _conflicts(frame, ["study_id", "timepoint"], "is_baseline", found, "timepoint")
+    _conflicts(frame, ["study_id", "sample_id"], "patient_id", found, "sample")
+    _conflicts(frame, ["study_id", "sample_id"], "timepoint", found, "sample")
+    if found.full:
+        return
+    key = ["study_id", "patient_id", "timepoint", "biomarker"]
+    dupes = (
+        frame.sort(ROW)
+        .with_columns(
+            pl.col("value").first().over(key).alias("_first_value"),
+            pl.col("below_lloq").first().over(key).alias("_first_below"),
+            pl.col("lloq").first().over(key).alias("_first_lloq"),
+            pl.col("raw_value").first().over(key).alias("_first_raw"),
+            pl.col(ROW).first().over(key).alias("_first_row"),
+        )
+        .filter(
+            (pl.col(ROW) != pl.col("_first_row"))
+            & (
+                pl.col("value").ne_missing(pl.col("_first_value"))
+                | pl.col("below_lloq").ne_missing(pl.col("_first_below"))
+                | pl.col("lloq").ne_missing(pl.col("_first_lloq"))
+            )
+        )
+    )
+    found.add_rows(
+        dupes,
+        pl.col(VALUE_COL),
+        pl.format(
+            "duplicate measurement of '{}' for patient '{}' at '{}' with a different value "
+            "('{}' here, '{}' in row {})",
+            "biomarker",
+            "patient_id",
+            "timepoint",
+            "raw_value",
+            "_first_raw",
+            "_first_row",
+        ),
+    )
+
+
+def _resolve_timepoints(
+    frame: pl.DataFrame, found: _Collector, con: duckdb.DuckDBPyConnection | None
+) -> pl.DataFrame:
+    """One row per (study, timepoint): ordinal, is_baseline, nominal_day."""
+    stats = (
+        frame.group_by("study_id", "timepoint")
+        .agg(
+            pl.col("is_baseline").drop_nulls().first().alias("is_baseline"),
+            pl.col("visit_day").median().alias("nominal_day"),
+            pl.col(ROW).min().alias("_first_row"),
+        )
+        .sort("study_id", "_first_row")
+    )
+    known = _known_timepoints(con)
+    out = []
+    for (study_id,), group in stats.group_by("study_id", maintain_order=True):
+        out.append(_study_timepoints(str(study_id), group, known, found))
+    return pl.concat(out) if out else stats
+
+
+def _known_timepoints(con: duckdb.DuckDBPyConnection | None) -> pl.DataFrame:
+    schema = {
+        "study_id": pl.String,
+        "timepoint": pl.String,
+        "ordinal": pl.Int32,
+        "is_baseline": pl.Boolean,
+        "nominal_day": pl.Float64,
+    }
+    if con is None:
+        return pl.DataFrame(schema=schema)
+    rows = con.execute(
+        "SELECT study_id, timepoint, ordinal, is_baseline, nominal_day FROM timepoints"
+    ).fetchall()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _study_timepoints(
+    study_id: str, group: pl.DataFrame, known: pl.DataFrame, found: _Collector
+) -> pl.DataFrame:
+    known = known.filter(pl.col("study_id") == study_id)
+    known_baseline = known.filter(pl.col("is_baseline"))["timepoint"].to_list()
+    flagged = group.filter(pl.col("is_baseline").fill_null(False))["timepoint"].to_list()
+    has_flags = group["is_baseline"].is_not_null().any()
+    has_days = group["nominal_day"].is_not_null().any()
+    first_row = int(group["_first_row"].min())
+
+    if has_flags:
+        if len(flagged) != 1:
+            what = ", ".join(f"'{t}'" for t in flagged) if flagged else "none"
+            found.add(
+                f"study '{study_id}': exactly one timepoint must have is_baseline=true "
+                f"(found {what})",
+                first_row,
+                "is_baseline",
+            )
+            return _empty_timepoints()
+        baseline = flagged[0]
+    elif has_days:
+        baseline = group.sort("nominal_day", nulls_last=True)["timepoint"][0]
+    elif known_baseline:
+        baseline = known_baseline[0]
+        unknown = set(group["timepoint"]) - set(known["timepoint"])
+        if unknown:
+            found.add(
+                f"study '{study_id}': unknown timepoint '{sorted(unknown)[0]}' (known: "
+                f"{', '.join(known['timepoint'])}); add an is_baseline or visit_day column",
+                first_row,
+                "timepoint",
+            )
+            return _empty_timepoints()
+    else:
+        found.add(
+            f"study '{study_id}': cannot tell which timepoint is the baseline; add an "
+            "is_baseline (true/false) or a visit_day column",
+            first_row,
+            "timepoint",
+        )
+        return _empty_timepoints()
+
+    if known_baseline and known_baseline[0] != baseline:
+        found.add(
+            f"study '{study_id}': baseline is '{known_baseline[0]}' in the database but "
+            f"'{baseline}' in this file",
+            first_row,
+            "timepoint",
+        )
+        return _empty_timepoints()
+
+    new = group.filter(~pl.col("timepoint").is_in(known["timepoint"].implode()))
+    new = new.with_columns((pl.col("timepoint") == baseline).alias("is_baseline")).sort(
+        [~pl.col("is_baseline"), pl.col("nominal_day"), pl.col("_first_row")], nulls_last=True
+    )
+    start = int(known["ordinal"].max()) + 1 if known.height else 0
+    return new.select(
+        "study_id",
+        "timepoint",
+        (pl.int_range(pl.len()) + start).cast(pl.Int32).alias("ordinal"),
+        "is_baseline",
+        "nominal_day",
+    )
+
+
+def _empty_timepoints() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "study_id": pl.String,
+            "timepoint": pl.String,
+            "ordinal": pl.Int32,
+            "is_baseline": pl.Boolean,
+            "nominal_day": pl.Float64,
+        }
+    )
+
+
+def _check_against_database(
+    frame: pl.DataFrame, found: _Collector, con: duckdb.DuckDBPyConnection
+) -> None:
+    """Conflicts with rows loaded by earlier imports."""
+    con.register("incoming", frame.to_arrow())
+    try:
+        arm_clash = con.execute(
+            f"""
+            SELECT i.{ROW}, i.patient_id, i.arm, p.arm_id
+            FROM incoming i JOIN patients p USING (study_id, patient_id)
+            WHERE i.arm <> p.arm_id ORDER BY i.{ROW} LIMIT ?
+            """,
+            [found.limit],
+        ).fetchall()
+        for row, patient, arm, existing in arm_clash:
+            found.add(
+                f"patient '{patient}' is in arm '{existing}' in the database but '{arm}' here",
+                row,
+                "arm",
+            )
+        for column in ("unit", "assay", "compartment"):
+            clash = con.execute(
+                f"""
+                SELECT i.{ROW}, i.biomarker, i.{column}, b.{column}
+                FROM incoming i JOIN biomarkers b ON b.biomarker_id = i.biomarker
+                WHERE i.{column} IS NOT NULL AND b.{column} IS NOT NULL
+                  AND i.{column} <> b.{column}
+                ORDER BY i.{ROW} LIMIT ?
+                """,
+                [found.limit],
+            ).fetchall()
+            for row, marker, new, old in clash:
+                found.add(
+                    f"biomarker '{marker}' has {column} '{old}' in the database but '{new}' here",
+                    row,
+                    column,
+                )
+        value_clash = con.execute(
+            f"""
+            SELECT i.{ROW}, i.{VALUE_COL}, i.biomarker, i.patient_id, i.timepoint,
+                   coalesce(m.raw_value, CAST(m.value AS VARCHAR)), m.import_id
+            FROM incoming i
+            JOIN samples s ON s.study_id = i.study_id AND s.patient_id = i.patient_id
+                          AND s.timepoint = i.timepoint
+            JOIN measurements m ON m.study_id = s.study_id AND m.sample_id = s.sample_id
+                               AND m.biomarker_id = i.biomarker
+            WHERE m.value IS DISTINCT FROM i.value OR m.below_lloq <> i.below_lloq
+            ORDER BY i.{ROW} LIMIT ?
+            """,
+            [found.limit],
+        ).fetchall()
+        for row, col, marker, patient, timepoint, old, import_id in value_clash:
+            found.add(
+                f"'{marker}' for patient '{patient}' at '{timepoint}' differs from the value "
+                f"'{old}' loaded by import #{import_id}",
+                row,
+                col,
+            )
+    finally:
+        con.unregister("incoming")
