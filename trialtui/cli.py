@@ -42,11 +42,19 @@ def _db_path(args: argparse.Namespace) -> Path:
 
 def _ensure_default_db(path: Path) -> Path:
     """Create the default database from the bundled sample on first use."""
-    from trialtui.store.sample import build_sample_database
-
     if not path.exists():
         print(f"trialtui: creating {path} from the bundled sample trial", file=sys.stderr)
-        build_sample_database(path)
+        _build_sample(path, force=False)
+    return path
+
+
+def _build_sample(path: Path, *, force: bool) -> Path:
+    """The sample database with its derived result tables."""
+    from trialtui.cli_stats import store_all_studies
+    from trialtui.store.sample import build_sample_database
+
+    build_sample_database(path, force=force)
+    store_all_studies(path)
     return path
 
 
@@ -113,9 +121,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from trialtui.store.sample import build_sample_database
-
-    path = build_sample_database(_db_path(args), force=args.force)
+    path = _build_sample(_db_path(args), force=args.force)
     print(f"wrote the sample trial to {path}")
     return 0
 
@@ -197,7 +203,9 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def _register_extras() -> None:
-    _EXTRA_COMMANDS[:] = []
+    from trialtui import cli_stats
+
+    _EXTRA_COMMANDS[:] = [cli_stats.register]
 
 
 def run_app(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from trialtui.errors import InputError
+from trialtui.store.derived import drop_derived
 from trialtui.store.readers import read_source
 from trialtui.store.sql import fetch_row, fetch_value
 from trialtui.store.validate import ImportPlan, Problem, validate_source
@@ -235,6 +236,8 @@ def _load(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> tuple[int, int]:
             [import_id],
         )
         loaded = _count(con, "measurements") - before
+        for (study_id,) in con.execute("SELECT DISTINCT study_id FROM incoming").fetchall():
+            drop_derived(con, study_id)
     finally:
         con.unregister("incoming")
         con.unregister("incoming_timepoints")

@@ -1,0 +1,40 @@
+"""Shared pieces of the analysis modules: t quantiles, NaN handling, settings columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from trialtui.analysis.settings import AnalysisSettings
+
+MIN_N_FOR_P = 3  # a test with fewer observations per group reports no p-value
+
+
+def t_two_sided_p(t: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """Two-sided p-values of t statistics (NaN where undefined)."""
+    with np.errstate(invalid="ignore"):
+        return 2.0 * stats.t.sf(np.abs(t), df)
+
+
+def t_quantile(conf_level: float, df: np.ndarray) -> np.ndarray:
+    """The (1 + conf_level) / 2 quantile of t with ``df`` degrees of freedom."""
+    with np.errstate(invalid="ignore"):
+        return stats.t.ppf((1.0 + conf_level) / 2.0, df)
+
+
+def nan_to_null(frame: pl.DataFrame) -> pl.DataFrame:
+    """Missing results are nulls, never NaN, in every output frame."""
+    floats = [c for c, t in frame.schema.items() if t in (pl.Float64, pl.Float32)]
+    return frame.with_columns(pl.col(floats).fill_nan(None)) if floats else frame
+
+
+def settings_columns(settings: AnalysisSettings, baseline: str, timepoint: str) -> list[pl.Expr]:
+    """Trailing columns recording how a result row was computed."""
+    return [
+        pl.lit(baseline).alias("baseline_timepoint"),
+        pl.lit(timepoint).alias("timepoint"),
+        pl.lit(settings.lloq_policy).alias("lloq_policy"),
+        pl.lit(settings.fdr).alias("fdr_method"),
+        pl.lit(settings.conf_level).alias("conf_level"),
+    ]

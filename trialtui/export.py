@@ -1,0 +1,85 @@
+"""CSV exports with a provenance sidecar, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from trialtui import __version__
+from trialtui.errors import UsageError
+
+
+def provenance_path(path: Path) -> Path:
+    """``FILE.provenance.json`` beside ``FILE``."""
+    return path.with_name(path.name + ".provenance.json")
+
+
+def build_provenance(
+    *,
+    db_path: Path | str,
+    study_id: str | None,
+    level: str,
+    settings: dict[str, Any],
+    source_files: pl.DataFrame,
+    row_count: int,
+    command: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The record that lets anyone reproduce an exported table."""
+    record: dict[str, Any] = {
+        "trialtui_version": __version__,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command if command is not None else sys.argv,
+        "database": str(Path(db_path).resolve()),
+        "study_id": study_id,
+        "level": level,
+        "settings": settings,
+        "source_files": source_files.to_dicts(),
+        "row_count": row_count,
+    }
+    if extra:
+        record.update(extra)
+    return record
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_csv(
+    frame: pl.DataFrame, path: str | Path, provenance: dict[str, Any], *, force: bool = False
+) -> Path:
+    """Write ``frame`` as CSV and its provenance as ``FILE.provenance.json``.
+
+    Both files go to a temporary name first and are renamed into place. Existing files are
+    replaced only with ``force``.
+
+    Raises
+    ------
+    UsageError
+        A target exists and ``force`` is not set, or the folder does not exist.
+    """
+    path = Path(path)
+    sidecar = provenance_path(path)
+    if not path.parent.is_dir():
+        raise UsageError(f"{path}: folder {path.parent} does not exist")
+    for target in (path, sidecar):
+        if target.exists() and not force:
+            raise UsageError(f"{target}: already exists (use --force to overwrite)")
+    _atomic_write(path, frame.write_csv())
+    _atomic_write(sidecar, json.dumps(provenance, indent=2, default=str) + "\n")
+    return path

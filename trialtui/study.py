@@ -1,0 +1,144 @@
+"""One study's data and results: the single path by which the CLI and the TUI get numbers.
+
+``load_study`` reads frames from the store; ``compute`` runs :mod:`trialtui.analysis` on them.
+Both front ends call these two functions, so a number on screen equals the number exported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from trialtui.analysis import (
+    AnalysisSettings,
+    Pairing,
+    choose_reference_arm,
+    compare_arms,
+    compare_response,
+    correlate_changes,
+    pair_samples,
+    summarise_arms,
+)
+from trialtui.analysis.compare import COMPARISON_COLUMNS
+from trialtui.analysis.correlation import CORRELATION_COLUMNS
+from trialtui.analysis.paired import ARM_COLUMNS
+from trialtui.analysis.pairing import PATIENT_COLUMNS
+from trialtui.analysis.response import RESPONSE_COLUMNS
+from trialtui.store import catalog
+
+LEVELS = ("patient", "arm", "comparison", "correlation", "response")
+LEADING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "patient": PATIENT_COLUMNS,
+    "arm": ARM_COLUMNS,
+    "comparison": COMPARISON_COLUMNS,
+    "correlation": CORRELATION_COLUMNS,
+    "response": RESPONSE_COLUMNS,
+}
+DERIVED_TABLES: dict[str, str] = {
+    "patient": "fold_changes",
+    "arm": "arm_summary",
+    "comparison": "arm_comparison",
+    "correlation": "change_correlation",
+    "response": "response_comparison",
+}
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """Everything about one study that the analysis and the screens need."""
+
+    study_id: str
+    study: dict
+    arms: pl.DataFrame
+    timepoints: pl.DataFrame
+    patients: pl.DataFrame
+    biomarkers: pl.DataFrame
+    completeness: pl.DataFrame
+    measurements: pl.DataFrame
+
+    @property
+    def flagged_reference(self) -> str | None:
+        flagged = self.arms.filter(pl.col("is_reference"))["arm"].to_list()
+        return flagged[0] if flagged else None
+
+    @property
+    def arm_names(self) -> list[str]:
+        return self.arms["arm"].to_list()
+
+
+def load_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
+    """Read one study from the database (``study`` None: the only study)."""
+    study_id = catalog.resolve_study(con, study)
+    studies = catalog.studies(con).filter(pl.col("study_id") == study_id)
+    return StudyData(
+        study_id=study_id,
+        study=studies.row(0, named=True),
+        arms=catalog.arms(con, study_id),
+        timepoints=catalog.timepoints(con, study_id),
+        patients=catalog.patients(con, study_id),
+        biomarkers=catalog.biomarkers(con, study_id),
+        completeness=catalog.completeness(con, study_id),
+        measurements=catalog.measurements(con, study_id),
+    )
+
+
+@dataclass(frozen=True)
+class StudyResults:
+    """All result levels of one study under one set of settings."""
+
+    study_id: str
+    settings: AnalysisSettings
+    reference_arm: str
+    pairing: Pairing
+    frames: dict[str, pl.DataFrame]
+
+    def level(self, level: str) -> pl.DataFrame:
+        """The result frame of ``level`` (one of :data:`LEVELS`)."""
+        return self.frames[level]
+
+
+def compute(
+    data: StudyData,
+    settings: AnalysisSettings,
+    *,
+    levels: tuple[str, ...] = LEVELS,
+    progress: Progress | None = None,
+) -> StudyResults:
+    """Run the analysis of ``levels`` on one study.
+
+    ``progress(message, fraction)`` is called between steps (for progress bars).
+    """
+    say = progress or (lambda _m, _f: None)
+    reference = choose_reference_arm(data.arm_names, settings, data.flagged_reference)
+    say("pairing samples", 0.05)
+    pairing = pair_samples(data.measurements, settings)
+    frames: dict[str, pl.DataFrame] = {}
+    steps = [lvl for lvl in LEVELS if lvl in levels]
+    for i, level in enumerate(steps):
+        say(f"computing {level} results", 0.1 + 0.9 * i / max(1, len(steps)))
+        if level == "patient":
+            frame = pairing.fold_changes
+        elif level == "arm":
+            frame = summarise_arms(pairing, settings)
+        elif level == "comparison":
+            frame = compare_arms(pairing, settings, reference)
+        elif level == "correlation":
+            frame = correlate_changes(pairing, settings)
+        else:
+            frame = compare_response(pairing, settings)
+        frames[level] = _order(frame, level)
+    say("done", 1.0)
+    return StudyResults(data.study_id, settings, reference, pairing, frames)
+
+
+def _order(frame: pl.DataFrame, level: str) -> pl.DataFrame:
+    """Documented columns first, in order; integer counts as Int64."""
+    lead = LEADING_COLUMNS[level]
+    rest = [c for c in frame.columns if c not in lead]
+    ints = [c for c, t in frame.schema.items() if t in (pl.UInt32, pl.UInt64, pl.Int32)]
+    return frame.select(*lead, *rest).with_columns(pl.col(ints).cast(pl.Int64))
