@@ -112,39 +112,15 @@ def store_all_studies(db_path: Path) -> None:
         store_results(db_path, result)
 
 
-def provenance_for(db_path: Path, results: StudyResults, level: str) -> dict:
-    """Provenance record of one exported level."""
-    from trialtui.export import build_provenance
-    from trialtui.store import catalog
-    from trialtui.store.connection import connect
-
-    con = connect(db_path, read_only=True)
-    try:
-        sources = catalog.source_files(con, results.study_id)
-    finally:
-        con.close()
-    settings = results.settings.to_dict() | {
-        "reference_arm": results.reference_arm,
-        "baseline_timepoint": results.pairing.baseline_timepoint,
-        "timepoint": results.pairing.timepoint,
-    }
-    return build_provenance(
-        db_path=db_path,
-        study_id=results.study_id,
-        level=level,
-        settings=settings,
-        source_files=sources,
-        row_count=results.level(level).height,
-    )
-
-
 def cmd_stats(args: argparse.Namespace) -> int:
-    from trialtui.export import export_csv
+    from trialtui.export import export_csv, results_provenance
 
     results, path = _results(args, (args.level,))
     frame = results.level(args.level)
     if args.output:
-        export_csv(frame, args.output, provenance_for(path, results, args.level), force=args.force)
+        export_csv(
+            frame, args.output, results_provenance(path, results, args.level), force=args.force
+        )
         print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
         return 0
     if args.format == "table":
@@ -154,7 +130,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from trialtui.export import export_csv
+    from trialtui.export import export_csv, results_provenance
 
     folder: Path = args.output
     if not folder.is_dir():
@@ -164,7 +140,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for level in levels:
         target = folder / f"{results.study_id}_{level}.csv"
         export_csv(
-            results.level(level), target, provenance_for(path, results, level), force=args.force
+            results.level(level), target, results_provenance(path, results, level), force=args.force
         )
         print(f"{target}: {results.level(level).height} rows")
     return 0

@@ -14,6 +14,9 @@ import polars as pl
 
 from trialtui import __version__
 from trialtui.errors import UsageError
+from trialtui.store import catalog
+from trialtui.store.connection import connect
+from trialtui.study import StudyResults
 
 
 def provenance_path(path: Path) -> Path:
@@ -83,3 +86,28 @@ def export_csv(
     _atomic_write(path, frame.write_csv())
     _atomic_write(sidecar, json.dumps(provenance, indent=2, default=str) + "\n")
     return path
+
+
+def results_provenance(
+    db_path: Path, results: StudyResults, level: str, *, frame: pl.DataFrame | None = None
+) -> dict[str, Any]:
+    """Provenance of one result level of a study (``frame``: the rows actually exported)."""
+    con = connect(db_path, read_only=True)
+    try:
+        sources = catalog.source_files(con, results.study_id)
+    finally:
+        con.close()
+    settings = results.settings.to_dict() | {
+        "reference_arm": results.reference_arm,
+        "baseline_timepoint": results.pairing.baseline_timepoint,
+        "timepoint": results.pairing.timepoint,
+    }
+    rows = frame if frame is not None else results.level(level)
+    return build_provenance(
+        db_path=db_path,
+        study_id=results.study_id,
+        level=level,
+        settings=settings,
+        source_files=sources,
+        row_count=rows.height,
+    )

@@ -1,0 +1,351 @@
+"""The DuckDB schema, its version and migration hook, and opening databases safely."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from trialtui.errors import StoreError
+from trialtui.store import schema
+from trialtui.store.connection import connect
+
+EXPECTED_TABLES = {
+    "meta",
+    "studies",
+    "arms",
+    "patients",
+    "biomarkers",
+    "timepoints",
+    "samples",
+    "measurements",
+    "imports",
+}
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _version(path: Path) -> str:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def new_db(tmp_path: Path) -> Path:
+    path = tmp_path / "sub" / "new.duckdb"
+    connect(path, read_only=False).close()
+    return path
+
+
+# A minimal valid row for each keyed table, in dependency order.
+ROWS = {
+    "studies": "INSERT INTO studies (study_id) VALUES ('S1')",
+    "arms": "INSERT INTO arms (study_id, arm_id) VALUES ('S1', 'A')",
+    "patients": "INSERT INTO patients (study_id, patient_id, arm_id) VALUES ('S1', 'P1', 'A')",
+    "biomarkers": "INSERT INTO biomarkers (biomarker_id) VALUES ('CD8')",
+    "timepoints": "INSERT INTO timepoints (study_id, timepoint, ordinal, is_baseline) "
+    "VALUES ('S1', 'pre', 0, true)",
+    "samples": "INSERT INTO samples (study_id, sample_id, patient_id, timepoint) "
+    "VALUES ('S1', 'P1-pre', 'P1', 'pre')",
+    "measurements": "INSERT INTO measurements (study_id, sample_id, biomarker_id, value) "
+    "VALUES ('S1', 'P1-pre', 'CD8', 1.0)",
+    "imports": "INSERT INTO imports VALUES (1, now()::TIMESTAMP, NULL, 'f.csv', 'abc', 'long', "
+    "'S1', 1, 1, 0, 'loaded', NULL)",
+}
+
+
+def _fill(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in ROWS.values():
+        con.execute(statement)
+
+
+# ----------------------------------------------------------------------------- creation
+
+
+def test_read_write_connect_creates_schema_and_version(new_db: Path) -> None:
+    con = duckdb.connect(str(new_db), read_only=True)
+    try:
+        assert EXPECTED_TABLES <= _tables(con)
+        assert schema.schema_version(con) == schema.SCHEMA_VERSION
+    finally:
+        con.close()
+    assert _version(new_db) == str(schema.SCHEMA_VERSION)
+
+
+def test_reopening_keeps_data_and_version(new_db: Path) -> None:
+    con = connect(new_db, read_only=False)
+    con.execute("INSERT INTO studies (study_id) VALUES ('S1')")
+    con.close()
+    con = connect(new_db, read_only=False)
+    try:
+        assert con.execute("SELECT study_id FROM studies").fetchall() == [("S1",)]
+        rows = con.execute("SELECT count(*) FROM meta WHERE key = 'schema_version'").fetchall()
+        assert rows == [(1,)]
+    finally:
+        con.close()
+
+
+def test_schema_version_is_none_for_foreign_database(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "other.duckdb"))
+    try:
+        con.execute("CREATE TABLE foo (x INTEGER)")
+        assert schema.schema_version(con) is None
+    finally:
+        con.close()
+
+
+# ----------------------------------------------------------------------------- keys
+
+
+@pytest.mark.parametrize("table", list(ROWS))
+def test_duplicate_primary_key_is_rejected(new_db: Path, table: str) -> None:
+    con = connect(new_db, read_only=False)
+    try:
+        _fill(con)
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute(ROWS[table])
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO arms (study_id, arm_id) VALUES ('NOPE', 'A')",
+        "INSERT INTO patients (study_id, patient_id, arm_id) VALUES ('S1', 'P9', 'NOPE')",
+        "INSERT INTO samples (study_id, sample_id, patient_id, timepoint) "
+        "VALUES ('S1', 'X', 'P1', 'NOPE')",
+        "INSERT INTO samples (study_id, sample_id, patient_id, timepoint) "
+        "VALUES ('S1', 'X', 'NOPE', 'pre')",
+        "INSERT INTO measurements (study_id, sample_id, biomarker_id) VALUES ('S1', 'P1-pre', 'NOPE')",
+        "INSERT INTO measurements (study_id, sample_id, biomarker_id) VALUES ('S1', 'NOPE', 'CD8')",
+    ],
+)
+def test_foreign_keys_are_enforced(new_db: Path, statement: str) -> None:
+    con = connect(new_db, read_only=False)
+    try:
+        _fill(con)
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE patients SET response = 'GOOD'",
+        "UPDATE biomarkers SET lloq = 0",
+        "UPDATE biomarkers SET lloq = -1",
+    ],
+)
+def test_check_constraints(new_db: Path, statement: str) -> None:
+    con = connect(new_db, read_only=False)
+    try:
+        _fill(con)
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+# ----------------------------------------------------------------------------- connections
+
+
+def test_read_only_connection_refuses_writes(new_db: Path) -> None:
+    con = connect(new_db, read_only=True)
+    try:
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("INSERT INTO studies (study_id) VALUES ('S1')")
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("CREATE TABLE extra (x INTEGER)")
+    finally:
+        con.close()
+    assert snapshot_studies(new_db) == []
+
+
+def snapshot_studies(path: Path) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT * FROM studies").fetchall()
+    finally:
+        con.close()
+
+
+def test_missing_file_read_only_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "missing.duckdb"
+    with pytest.raises(StoreError) as info:
+        connect(path, read_only=True)
+    message = str(info.value)
+    assert str(path) in message and "no such database" in message
+    assert "\n" not in message
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_foreign_duckdb_file_is_a_store_error(tmp_path: Path, read_only: bool) -> None:
+    path = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE foo AS SELECT 1 AS x")
+    con.close()
+    with pytest.raises(StoreError) as info:
+        connect(path, read_only=read_only)
+    message = str(info.value)
+    assert message == f"{path}: not a trialtui database"
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert _tables(con) == {"foo"}  # untouched: no trialtui tables added
+    finally:
+        con.close()
+
+
+def test_empty_duckdb_file_opened_read_only_is_not_a_trialtui_database(tmp_path: Path) -> None:
+    path = tmp_path / "empty.duckdb"
+    duckdb.connect(str(path)).close()
+    with pytest.raises(StoreError, match="not a trialtui database"):
+        connect(path, read_only=True)
+
+
+def test_non_duckdb_file_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.duckdb"
+    path.write_text("this is not a database\n" * 100)
+    with pytest.raises(StoreError) as info:
+        connect(path, read_only=True)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert "\n" not in message
+
+
+def test_newer_schema_version_is_refused(new_db: Path) -> None:
+    con = duckdb.connect(str(new_db))
+    con.execute(
+        "UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(schema.SCHEMA_VERSION + 1)]
+    )
+    con.close()
+    for read_only in (True, False):
+        with pytest.raises(StoreError, match="newer trialtui"):
+            connect(new_db, read_only=read_only)
+
+
+# ----------------------------------------------------------------------------- migrations
+
+
+def _set_version(path: Path, version: int) -> None:
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+    con.close()
+
+
+def test_older_schema_needs_read_write_to_migrate(
+    new_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    older = schema.SCHEMA_VERSION - 1
+    _set_version(new_db, older)
+
+    def add_table(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("CREATE TABLE migrated_marker (x INTEGER)")
+
+    monkeypatch.setitem(schema.MIGRATIONS, older, add_table)
+    with pytest.raises(StoreError, match="needs an upgrade"):
+        connect(new_db, read_only=True)
+    con = connect(new_db, read_only=False)
+    try:
+        assert "migrated_marker" in _tables(con)
+        assert schema.schema_version(con) == schema.SCHEMA_VERSION
+    finally:
+        con.close()
+    connect(new_db, read_only=True).close()  # now readable
+
+
+def test_failed_migration_rolls_back(new_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    older = schema.SCHEMA_VERSION - 1
+    _set_version(new_db, older)
+
+    def broken(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("CREATE TABLE half_done (x INTEGER)")
+        raise RuntimeError("migration failed")
+
+    monkeypatch.setitem(schema.MIGRATIONS, older, broken)
+    with pytest.raises(RuntimeError, match="migration failed"):
+        connect(new_db, read_only=False)
+    con = duckdb.connect(str(new_db), read_only=True)
+    try:
+        assert "half_done" not in _tables(con)
+        assert schema.schema_version(con) == older
+    finally:
+        con.close()
+
+
+# ----------------------------------------------------------------------------- locking
+
+HOLD_SCRIPT = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+sys.stdin.read()  # hold the lock until the test closes stdin
+con.close()
+"""
+
+
+@pytest.fixture
+def locked_db(new_db: Path):
+    """``new_db`` held open read-write by another process for the duration of the test."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_SCRIPT, str(new_db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        yield new_db
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        try:
+            holder.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            holder.kill()
+            holder.wait()
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_locked_database_api_gives_store_error(locked_db: Path, read_only: bool) -> None:
+    start = time.monotonic()
+    with pytest.raises(StoreError) as info:
+        connect(locked_db, read_only=read_only)
+    message = str(info.value)
+    assert message.startswith(f"{locked_db}: ")
+    assert "locked by another process" in message
+    assert "\n" not in message
+    assert time.monotonic() - start < 30
+
+
+@pytest.mark.parametrize("command", ["info", "import", "validate"])
+def test_locked_database_cli_one_line_error(
+    locked_db: Path, command: str, run_cli, write_csv, one_line_error
+) -> None:
+    if command == "info":
+        result = run_cli("info", "--db", locked_db)
+    else:
+        csv_path = write_csv(
+            """\
+            study_id,patient_id,arm,timepoint,is_baseline,biomarker,value
+            S1,P1,A,pre,true,CD8,1
+            """
+        )
+        result = run_cli(command, csv_path, "--db", locked_db)
+    one_line_error(result, str(locked_db), "locked by another process")

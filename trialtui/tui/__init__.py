@@ -1,0 +1,1 @@
+"""Textual user interface. Shows what trialtui.analysis computes; computes nothing itself."""

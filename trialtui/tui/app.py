@@ -1,0 +1,206 @@
+"""The trialtui Textual app: modes for each screen, one analysis worker, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import get_current_worker
+
+from trialtui.analysis import AnalysisSettings
+from trialtui.errors import TrialtuiError
+from trialtui.store import catalog
+from trialtui.store.connection import connect
+from trialtui.study import StudyData, StudyResults, compute, load_study
+from trialtui.tui.commands import TrialCommands
+from trialtui.tui.messages import ComputeFailed, ComputeProgress, ResultsReady
+from trialtui.tui.screens.arms import ArmsScreen
+from trialtui.tui.screens.base import ResultsScreen
+from trialtui.tui.screens.console import ConsoleScreen
+from trialtui.tui.screens.correlations import CorrelationsScreen
+from trialtui.tui.screens.export_dialog import ExportDialog
+from trialtui.tui.screens.help import HelpScreen
+from trialtui.tui.screens.overview import OverviewScreen
+from trialtui.tui.screens.patients import PatientsScreen
+from trialtui.tui.screens.settings import SettingsScreen
+from trialtui.tui.screens.statistics import StatisticsScreen
+
+SCREENS = {
+    "overview": "Overview",
+    "patients": "Patients",
+    "arms": "Arms",
+    "statistics": "Statistics",
+    "correlations": "Correlations",
+    "console": "SQL",
+    "settings": "Settings",
+}
+
+
+class TrialApp(App):
+    """Browse one trial database: studies, patients, arms, statistics, correlations, SQL."""
+
+    TITLE = "trialtui"
+    CSS_PATH = "app.tcss"
+    MODES = {
+        "overview": OverviewScreen,
+        "patients": PatientsScreen,
+        "arms": ArmsScreen,
+        "statistics": StatisticsScreen,
+        "correlations": CorrelationsScreen,
+        "console": ConsoleScreen,
+        "settings": SettingsScreen,
+    }
+    DEFAULT_MODE = "overview"
+    COMMANDS = App.COMMANDS | {TrialCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+e", "export", "Export"),
+        *[
+            Binding(str(i), f"show('{mode}')", label, show=i <= 5)
+            for i, (mode, label) in enumerate(SCREENS.items(), start=1)
+        ],
+    ]
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        study: str | None = None,
+        settings: AnalysisSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.study_id = study
+        self.settings = settings or AnalysisSettings()
+        self.data: StudyData | None = None
+        self.results: StudyResults | None = None
+        self.studies: list[str] = []
+        self.generation = 0
+        self.computing = False
+        self.progress = 0.0
+        self.last_error: str | None = None
+
+    # ------------------------------------------------------------------ analysis worker
+
+    def on_mount(self) -> None:
+        self.recompute()
+
+    def recompute(
+        self, *, study: str | None = None, settings: AnalysisSettings | None = None
+    ) -> None:
+        """Reload the study and recompute every result in a worker thread."""
+        if study is not None:
+            self.study_id = study
+        if settings is not None:
+            self.settings = settings
+        self.computing = True
+        self.progress = 0.0
+        self._refresh_screen()
+        self._compute(self.study_id, self.settings)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="compute")
+    def _compute(self, study: str | None, settings: AnalysisSettings) -> None:
+        worker = get_current_worker()
+
+        def progress(text: str, fraction: float) -> None:
+            if not worker.is_cancelled:
+                self.post_message(ComputeProgress(text, fraction))
+
+        try:
+            con = connect(self.db_path, read_only=True)
+            try:
+                studies = catalog.studies(con)["study_id"].to_list()
+                if study is None and studies:
+                    study = _default_study(con, studies)
+                data = load_study(con, study)
+            finally:
+                con.close()
+            if worker.is_cancelled:
+                return
+            results = compute(data, settings, progress=progress)
+        except TrialtuiError as exc:
+            self.post_message(ComputeFailed(str(exc)))
+            return
+        except Exception as exc:  # a bug: show it as one line, keep the app alive
+            self.post_message(ComputeFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        if not worker.is_cancelled:
+            self.post_message(ResultsReady(data, results, studies))
+
+    def on_compute_progress(self, message: ComputeProgress) -> None:
+        self.progress = message.fraction
+        self._refresh_screen()
+
+    def on_results_ready(self, message: ResultsReady) -> None:
+        self.data, self.results, self.studies = message.data, message.results, message.studies
+        self.study_id = message.data.study_id
+        self.generation += 1
+        self.computing = False
+        self.last_error = None
+        self._refresh_screen()
+
+    def on_compute_failed(self, message: ComputeFailed) -> None:
+        self.computing = False
+        self.last_error = message.error
+        self.notify(message.error, title="Cannot compute", severity="error", timeout=10)
+        self._refresh_screen()
+
+    def _refresh_screen(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ResultsScreen) and screen.is_mounted:
+            screen.sync()
+
+    def status_text(self) -> str:
+        if self.computing:
+            return f"computing… {round(100 * self.progress)}%"
+        if self.last_error and self.results is None:
+            return f"error: {self.last_error}"
+        if self.results is None:
+            return "loading…"
+        r = self.results
+        return (
+            f"{r.study_id} · {r.pairing.baseline_timepoint} → {r.pairing.timepoint} · "
+            f"LLOQ {r.settings.lloq_policy} · FDR {r.settings.fdr} · ref {r.reference_arm}"
+        )
+
+    # ------------------------------------------------------------------ actions
+
+    def action_show(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def open_patient(self, patient_id: str) -> None:
+        """Show one patient (command palette, Enter on the patients table)."""
+        from trialtui.tui.screens.patient_detail import PatientDetailScreen
+
+        self.switch_mode("patients")
+        self.push_screen(PatientDetailScreen(patient_id))
+
+    def open_biomarker(self, biomarker: str) -> None:
+        """Show one biomarker's plots and numbers."""
+        from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
+
+        self.switch_mode("statistics")
+        self.push_screen(BiomarkerDetailScreen(biomarker))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_export(self) -> None:
+        screen = self.screen
+        view = screen.export_view() if isinstance(screen, ResultsScreen) else None
+        if view is None:
+            self.notify("Nothing to export on this screen", severity="warning")
+            return
+        frame, level = view
+        study = self.study_id or "trial"
+        suggested = Path.cwd() / f"{study}_{level.replace(':', '_')}.csv"
+        self.push_screen(ExportDialog(frame, level, suggested))
+
+
+def _default_study(con, studies: list[str]) -> str:
+    """With several studies, open the one with the most patients."""
+    frame = catalog.studies(con).sort(["n_patients", "study_id"], descending=[True, False])
+    return frame["study_id"][0] if frame.height else studies[0]

@@ -1,0 +1,36 @@
+"""Messages posted by workers to the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from trialtui.study import StudyData, StudyResults
+
+
+@dataclass
+class ComputeProgress(Message, bubble=False):
+    """Progress of the analysis worker (fraction in 0..1)."""
+
+    text: str
+    fraction: float
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ComputeProgress)
+
+
+@dataclass
+class ResultsReady(Message, bubble=False):
+    """A study was loaded and analysed."""
+
+    data: StudyData
+    results: StudyResults
+    studies: list[str]
+
+
+@dataclass
+class ComputeFailed(Message, bubble=False):
+    """Loading or analysing failed; ``error`` is a one-line message."""
+
+    error: str

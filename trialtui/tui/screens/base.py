@@ -1,0 +1,64 @@
+"""Common frame of the main screens: header, content, status line, footer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from trialtui.tui.widgets.status import StatusBar
+
+if TYPE_CHECKING:
+    from trialtui.study import StudyData, StudyResults
+    from trialtui.tui.app import TrialApp
+
+
+class ResultsScreen(Screen):
+    """A screen that shows (part of) the current results and follows recomputation."""
+
+    TITLE = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._generation = -1
+
+    @property
+    def trial(self) -> TrialApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield from self.compose_body()
+        yield StatusBar()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.TITLE
+        self.sync()
+
+    def on_screen_resume(self) -> None:
+        self.sync()
+
+    def sync(self) -> None:
+        """Redraw from the app's results if they changed since this screen last drew."""
+        app = self.trial
+        status = self.query_one(StatusBar)
+        status.set_text(app.status_text())
+        status.set_progress(app.progress if app.computing else None)
+        if app.results is None or app.data is None or self._generation == app.generation:
+            return
+        self._generation = app.generation
+        self.show_results(app.data, app.results)
+
+    def show_results(self, data: StudyData, results: StudyResults) -> None:
+        """Draw the screen's content (override)."""
+
+    def export_view(self) -> tuple[pl.DataFrame, str] | None:
+        """The table in view and its level name, for ctrl+e (override)."""
+        return None

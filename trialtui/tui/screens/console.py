@@ -1,0 +1,258 @@
+"""SQL console: the query files, an editor, a parameter form, paged results, history."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from trialtui.errors import TrialtuiError
+from trialtui.paths import history_path
+from trialtui.store.queryfiles import (
+    QueryFile,
+    bind_params,
+    discover_queries,
+    open_query_connection,
+    run_query,
+)
+from trialtui.tui.screens.base import ResultsScreen
+from trialtui.tui.widgets.frame_table import FrameTable
+
+HISTORY_LIMIT = 500
+
+
+def load_history(path: Path) -> list[dict]:
+    """Past runs, newest first (corrupt lines are skipped)."""
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict) and "sql" in entry:
+            entries.append(entry)
+    return entries[::-1][:HISTORY_LIMIT]
+
+
+def append_history(path: Path, entry: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry) + "\n")
+
+
+def search_history(entries: list[dict], text: str) -> list[dict]:
+    """Entries whose SQL or query name contains ``text`` (case-insensitive)."""
+    needle = text.lower().strip()
+    if not needle:
+        return entries
+    return [e for e in entries if needle in (e.get("sql", "") + e.get("name", "")).lower()]
+
+
+@dataclass
+class QueryDone(Message, bubble=False):
+    frame: pl.DataFrame
+    seconds: float
+
+
+@dataclass
+class QueryError(Message, bubble=False):
+    error: str
+
+
+class ConsoleScreen(ResultsScreen):
+    TITLE = "SQL"
+    CSS_PATH = "console.tcss"
+    BINDINGS = [
+        Binding("ctrl+enter,ctrl+r", "run", "Run", priority=True),
+        Binding("ctrl+k", "cancel", "Cancel", priority=True),
+        Binding("ctrl+h", "toggle_history", "History"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries: list[QueryFile] = []
+        self.current: QueryFile | None = None
+        self.result = pl.DataFrame()
+        self._con = None
+        self.history: list[dict] = []
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="console"):
+            with Vertical(id="query-pane"):
+                yield Label("Query files", classes="section")
+                yield OptionList(id="query-list")
+                yield Static("", id="query-description")
+                with Vertical(id="history-pane"):
+                    yield Input(placeholder="search history", id="history-search")
+                    yield OptionList(id="history-list")
+            with Vertical(id="editor-pane"):
+                yield TextArea.code_editor("SELECT * FROM studies", language="sql",
+                                           id="sql-editor")
+                yield Vertical(id="param-form")
+                yield Static("ctrl+r (or ctrl+enter) runs · ctrl+k cancels", id="sql-status")
+                yield FrameTable(id="sql-results")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        try:
+            self.queries = discover_queries()
+        except TrialtuiError as exc:
+            self.notify(str(exc), severity="error")
+            self.queries = []
+        options = self.query_one("#query-list", OptionList)
+        options.add_options([Option(q.name, id=q.name) for q in self.queries])
+        self.history = load_history(history_path())
+        self._fill_history("")
+
+    # -------------------------------------------------------------- query files & params
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list.id == "query-list":
+            query = next((q for q in self.queries if q.name == event.option.id), None)
+            if query is not None:
+                self.query_one("#query-description", Static).update(query.description)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id == "query-list":
+            query = next((q for q in self.queries if q.name == event.option.id), None)
+            if query is not None:
+                self.load_query(query)
+        elif event.option_list.id == "history-list":
+            index = int(event.option.id or 0)
+            entry = self._history_shown[index]
+            self.current = None
+            self.query_one("#sql-editor", TextArea).text = entry["sql"]
+            self._build_form(None, entry.get("params", {}))
+
+    def load_query(self, query: QueryFile, values: dict[str, str] | None = None) -> None:
+        """Put a query file into the editor and build its parameter form."""
+        self.current = query
+        self.query_one("#sql-editor", TextArea).text = query.sql
+        self._build_form(query, values or {})
+
+    def _build_form(self, query: QueryFile | None, values: dict) -> None:
+        form = self.query_one("#param-form", Vertical)
+        form.remove_children()
+        if query is None:
+            return
+        widgets = []
+        for param in query.params:
+            default = "" if param.default is None else str(param.default)
+            value = str(values.get(param.name, default))
+            row = Horizontal(
+                Label(f"{param.name} ({param.type})", classes="param-label"),
+                Input(value, placeholder=param.description or "", id=f"param-{param.name}",
+                      classes="param-input"),
+                classes="param-row",
+            )
+            widgets.append(row)
+        form.mount(*widgets)
+
+    def param_values(self) -> dict[str, str]:
+        if self.current is None:
+            return {}
+        values = {}
+        for param in self.current.params:
+            text = self.query_one(f"#param-{param.name}", Input).value
+            if text != "":
+                values[param.name] = text
+        return values
+
+    # -------------------------------------------------------------- running
+
+    def action_run(self) -> None:
+        sql = self.query_one("#sql-editor", TextArea).text
+        status = self.query_one("#sql-status", Static)
+        query = self.current if self.current is not None and sql == self.current.sql else None
+        try:
+            params = bind_params(query, self.param_values()) if query is not None else {}
+        except TrialtuiError as exc:
+            status.update(f"[red]{exc}[/red]")
+            return
+        status.update("running… (ctrl+k cancels)")
+        name = query.name if query is not None else "(editor)"
+        append_history(
+            history_path(),
+            {"name": name, "sql": sql, "params": self.param_values(), "at": time.time()},
+        )
+        self.history = load_history(history_path())
+        self._fill_history(self.query_one("#history-search", Input).value)
+        self._run(query if query is not None else sql, params)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sql")
+    def _run(self, query: QueryFile | str, params: dict) -> None:
+        worker = get_current_worker()
+        started = time.perf_counter()
+        try:
+            con = open_query_connection(self.trial.db_path)
+            self._con = con
+            try:
+                frame = run_query(con, query, params)
+            finally:
+                self._con = None
+                con.close()
+        except TrialtuiError as exc:
+            if not worker.is_cancelled:
+                self.post_message(QueryError(str(exc)))
+            return
+        except Exception as exc:
+            self.post_message(QueryError(f"{type(exc).__name__}: {exc}".splitlines()[0]))
+            return
+        if not worker.is_cancelled:
+            self.post_message(QueryDone(frame, time.perf_counter() - started))
+
+    def action_cancel(self) -> None:
+        con = self._con
+        if con is not None:
+            con.interrupt()
+        self.workers.cancel_group(self, "sql")
+        self.query_one("#sql-status", Static).update("cancelled")
+
+    def on_query_done(self, message: QueryDone) -> None:
+        self.result = message.frame
+        self.query_one("#sql-results", FrameTable).show(message.frame)
+        self.query_one("#sql-status", Static).update(
+            f"{message.frame.height} rows in {message.seconds:.2f} s"
+        )
+
+    def on_query_error(self, message: QueryError) -> None:
+        self.query_one("#sql-status", Static).update(f"[red]{message.error}[/red]")
+
+    # -------------------------------------------------------------- history
+
+    def action_toggle_history(self) -> None:
+        self.query_one("#console").toggle_class("-history")
+        if self.query_one("#console").has_class("-history"):
+            self.query_one("#history-search", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "history-search":
+            self._fill_history(event.value)
+
+    def _fill_history(self, text: str) -> None:
+        self._history_shown = search_history(self.history, text)
+        options = self.query_one("#history-list", OptionList)
+        options.clear_options()
+        options.add_options(
+            [
+                Option(f"{e.get('name', '')}: {' '.join(e['sql'].split())[:60]}", id=str(i))
+                for i, e in enumerate(self._history_shown)
+            ]
+        )
+
+    def export_view(self) -> tuple[pl.DataFrame, str] | None:
+        name = self.current.name if self.current is not None else "editor"
+        return self.result, f"query:{name}"

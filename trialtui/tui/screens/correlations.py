@@ -1,0 +1,107 @@
+"""Correlations: Spearman correlation of changes between biomarkers; heatmap and scatter."""
+
+from __future__ import annotations
+
+import polars as pl
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Select
+from textual_plotext import PlotextPlot
+
+from trialtui.analysis.correlation import POOLED
+from trialtui.study import StudyData, StudyResults
+from trialtui.tui.screens.base import ResultsScreen
+from trialtui.tui.widgets.frame_table import Column, FrameTable
+from trialtui.tui.widgets.plots import draw_heatmap, draw_scatter
+
+PAIR_VIEW = [
+    Column("biomarker_x", "x"),
+    Column("biomarker_y", "y"),
+    Column("n", "n"),
+    Column("spearman_rho", "rho"),
+    Column("p", "p"),
+    Column("q", "q"),
+]
+
+
+def correlations_for(corr: pl.DataFrame, arm: str) -> pl.DataFrame:
+    """Pairs of one arm (or pooled), strongest |rho| first."""
+    return corr.filter(pl.col("arm") == arm).sort(
+        pl.col("spearman_rho").abs(), descending=True, nulls_last=True
+    )
+
+
+class CorrelationsScreen(ResultsScreen):
+    TITLE = "Correlations"
+    CSS_PATH = "correlations.tcss"
+    BINDINGS = [Binding("h", "heatmap", "Heatmap")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arm = POOLED
+        self.pairs = pl.DataFrame()
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="correlations"):
+            with Vertical(id="pairs-pane"):
+                yield Select([], id="corr-arm", allow_blank=False, prompt="arm")
+                yield FrameTable(id="pairs-table")
+            yield PlotextPlot(id="corr-plot")
+
+    def show_results(self, data: StudyData, results: StudyResults) -> None:
+        select = self.query_one("#corr-arm", Select)
+        options = [("all arms (pooled)", POOLED)] + [(a, a) for a in data.arm_names]
+        if self.arm not in [v for _, v in options]:
+            self.arm = POOLED
+        with self.prevent(Select.Changed):
+            select.set_options(options)
+            select.value = self.arm
+        self._show()
+
+    def _show(self) -> None:
+        results = self.trial.results
+        if results is None:
+            return
+        self.pairs = correlations_for(results.level("correlation"), self.arm)
+        self.query_one("#pairs-table", FrameTable).show(self.pairs, PAIR_VIEW)
+        self.action_heatmap()
+
+    def action_heatmap(self) -> None:
+        results = self.trial.results
+        if results is None:
+            return
+        names = sorted(set(self.pairs["biomarker_x"]) | set(self.pairs["biomarker_y"]))
+        label = "pooled" if self.arm == POOLED else self.arm
+        draw_heatmap(self.query_one("#corr-plot", PlotextPlot), self.pairs, names,
+                     f"Spearman rho of log2FC ({label})")
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "corr-arm" and isinstance(event.value, str):
+            self.arm = event.value
+            self._show()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = self.query_one("#pairs-table", FrameTable)
+        if event.data_table is table:
+            self.show_pair(table.selected())
+
+    def on_frame_table_row_chosen(self, event: FrameTable.RowChosen) -> None:
+        self.show_pair(event.row)
+
+    def show_pair(self, row: dict | None) -> None:
+        results, data = self.trial.results, self.trial.data
+        if row is None or results is None or data is None:
+            return
+        fc = results.level("patient")
+        if self.arm != POOLED:
+            fc = fc.filter(pl.col("arm") == self.arm)
+        draw_scatter(
+            self.query_one("#corr-plot", PlotextPlot), fc, row["biomarker_x"],
+            row["biomarker_y"], data.arm_names,
+            f"{row['biomarker_y']} vs {row['biomarker_x']} change: rho "
+            f"{row['spearman_rho']:.2f}" if row["spearman_rho"] is not None else "",
+        )
+
+    def export_view(self) -> tuple[pl.DataFrame, str] | None:
+        return self.pairs, "correlation"

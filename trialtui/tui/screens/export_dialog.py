@@ -1,0 +1,96 @@
+"""Export dialog: write the table in view to CSV with provenance (shared export code)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from trialtui.errors import TrialtuiError
+from trialtui.export import build_provenance, export_csv, results_provenance
+from trialtui.store import catalog
+from trialtui.store.connection import connect
+
+RESULT_LEVELS = ("patient", "arm", "comparison", "correlation", "response")
+
+
+class ExportDialog(ModalScreen[Path | None]):
+    """Ask for a file name; write CSV + ``.provenance.json``; dismiss with the path."""
+
+    DEFAULT_CSS = """
+    ExportDialog { align: center middle; }
+    ExportDialog > Vertical { width: 80%; height: auto; border: thick $accent;
+                              background: $surface; padding: 1 2; }
+    ExportDialog Horizontal { height: auto; margin-top: 1; }
+    ExportDialog #export-error { color: $error; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, frame: pl.DataFrame, level: str, suggested: Path) -> None:
+        super().__init__()
+        self.frame = frame
+        self.level = level
+        self.suggested = suggested
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Export {self.frame.height} rows ({self.level}) to CSV")
+            yield Input(str(self.suggested), id="export-path")
+            yield Checkbox("Overwrite existing files", id="export-force")
+            yield Static("", id="export-error")
+            with Horizontal():
+                yield Button("Export", id="export-ok", variant="primary")
+                yield Button("Cancel", id="export-cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "export-ok":
+            self.export()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.export()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def provenance(self) -> dict:
+        app = self.app
+        results = getattr(app, "results", None)
+        db_path = app.db_path  # type: ignore[attr-defined]
+        if results is not None and self.level in RESULT_LEVELS:
+            return results_provenance(db_path, results, self.level, frame=self.frame)
+        con = connect(db_path, read_only=True)
+        try:
+            sources = catalog.source_files(con, getattr(app, "study_id", None))
+        finally:
+            con.close()
+        settings = results.settings.to_dict() if results is not None else {}
+        return build_provenance(
+            db_path=db_path,
+            study_id=getattr(app, "study_id", None),
+            level=self.level,
+            settings=settings,
+            source_files=sources,
+            row_count=self.frame.height,
+            command=["trialtui", "(interactive export)"],
+        )
+
+    def export(self) -> None:
+        path = Path(self.query_one("#export-path", Input).value.strip()).expanduser()
+        force = self.query_one("#export-force", Checkbox).value
+        try:
+            written = export_csv(self.frame, path, self.provenance(), force=force)
+        except TrialtuiError as exc:
+            self.query_one("#export-error", Static).update(str(exc))
+            return
+        except OSError as exc:
+            self.query_one("#export-error", Static).update(f"{path}: {exc.strerror or exc}")
+            return
+        self.app.notify(f"Wrote {written} (+ provenance)", title="Exported")
+        self.dismiss(written)

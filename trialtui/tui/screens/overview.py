@@ -1,0 +1,104 @@
+"""Overview: study, arms, timepoints, paired completeness and the top findings."""
+
+from __future__ import annotations
+
+import polars as pl
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Label, Select, Static
+
+from trialtui.formatting import format_cell
+from trialtui.study import StudyData, StudyResults
+from trialtui.tui.screens.base import ResultsScreen
+from trialtui.tui.widgets.frame_table import Column, FrameTable
+
+TOP_FINDINGS = 8
+
+
+def top_findings(comparison: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.DataFrame:
+    """Largest significant (q < 0.05) between-arm differences, by |log2 ratio|."""
+    return (
+        comparison.filter(pl.col("q_welch") < 0.05)
+        .with_columns(pl.col("gmfc_ratio").log(2).abs().alias("_effect"))
+        .sort("_effect", descending=True)
+        .head(limit)
+        .drop("_effect")
+    )
+
+
+class OverviewScreen(ResultsScreen):
+    TITLE = "Overview"
+    CSS_PATH = "overview.tcss"
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="overview"):
+            with Horizontal(id="study-row"):
+                yield Label("Study ", id="study-label")
+                yield Select([], id="study-select", allow_blank=True, prompt="study")
+            yield Static("", id="study-title")
+            yield Label("Arms", classes="section")
+            yield FrameTable(id="arms-table", classes="compact")
+            yield Label("Timepoints", classes="section")
+            yield FrameTable(id="timepoints-table", classes="compact")
+            yield Label("Top findings (between arms, q < 0.05)", classes="section")
+            yield FrameTable(id="findings-table", classes="compact")
+            yield Label("Paired completeness (baseline → on-treatment)", classes="section")
+            yield FrameTable(id="completeness-table")
+
+    def show_results(self, data: StudyData, results: StudyResults) -> None:
+        select = self.query_one("#study-select", Select)
+        options = [(s, s) for s in self.trial.studies]
+        with self.prevent(Select.Changed):
+            select.set_options(options)
+            select.value = data.study_id
+        study = data.study
+        title = study.get("title") or ""
+        extra = " · ".join(
+            str(v) for v in (study.get("indication"), study.get("phase")) if v
+        )
+        self.query_one("#study-title", Static).update(
+            f"[b]{data.study_id}[/b] {title}\n{extra}"
+        )
+        arms = data.arms.with_columns(
+            pl.when(pl.col("arm") == results.reference_arm).then(pl.lit("reference"))
+            .otherwise(pl.lit("")).alias("role")
+        )
+        self.query_one("#arms-table", FrameTable).show(
+            arms, [Column("arm", "Arm"), Column("n_patients", "Patients"),
+                   Column("role", ""), Column("description", "Description")]
+        )
+        self.query_one("#timepoints-table", FrameTable).show(
+            data.timepoints, [Column("timepoint", "Timepoint"), Column("ordinal", "#"),
+                              Column("is_baseline", "Baseline"),
+                              Column("nominal_day", "Day"), Column("n_samples", "Samples")]
+        )
+        findings = top_findings(results.level("comparison"))
+        self.query_one("#findings-table", FrameTable).show(
+            findings, [Column("biomarker", "Biomarker"), Column("arm", "Arm"),
+                       Column("gmfc_ratio", "GMFC ratio"), Column("gmfc_ratio_lo", "lo"),
+                       Column("gmfc_ratio_hi", "hi"), Column("q_welch", "q (Welch)"),
+                       Column("q_mannwhitney", "q (MW)")]
+        )
+        if findings.is_empty():
+            self.query_one("#findings-table", FrameTable).border_subtitle = (
+                "none" if results.level("comparison").height else "single arm: no comparisons"
+            )
+        self.query_one("#completeness-table", FrameTable).show(
+            data.completeness, [Column("biomarker", "Biomarker"), Column("arm", "Arm"),
+                                Column("n_patients", "Patients"),
+                                Column("n_baseline", "Baseline"),
+                                Column("n_on_treatment", "On-treatment"),
+                                Column("n_paired", "Paired")]
+        )
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "study-select" and isinstance(event.value, str):
+            if event.value != self.trial.study_id:
+                self.trial.recompute(study=event.value)
+
+    def export_view(self) -> tuple[pl.DataFrame, str] | None:
+        data = self.trial.data
+        return (data.completeness, "completeness") if data is not None else None
+
+
+__all__ = ["OverviewScreen", "format_cell", "top_findings"]

@@ -1,0 +1,116 @@
+"""Patients: every patient with arm, response, samples and key changes; filterable."""
+
+from __future__ import annotations
+
+import polars as pl
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Select
+
+from trialtui.study import StudyData, StudyResults
+from trialtui.tui.screens.base import ResultsScreen
+from trialtui.tui.screens.patient_detail import PatientDetailScreen
+from trialtui.tui.widgets.frame_table import Column, FrameTable
+
+KEY_BIOMARKERS = 3
+RESPONSES = ("CR", "PR", "SD", "PD", "NE")
+
+
+def key_biomarkers(results: StudyResults, limit: int = KEY_BIOMARKERS) -> list[str]:
+    """Biomarkers whose change matters most: smallest between-arm q, else within-arm p."""
+    comparison = results.level("comparison")
+    if comparison.height:
+        ranked = comparison.sort("q_welch", nulls_last=True)["biomarker"]
+    else:
+        ranked = results.level("arm").sort("p_ttest", nulls_last=True)["biomarker"]
+    return list(dict.fromkeys(ranked.to_list()))[:limit]
+
+
+def patient_table(data: StudyData, results: StudyResults, markers: list[str]) -> pl.DataFrame:
+    """One row per patient with the log2FC of ``markers`` as ``log2fc_<marker>`` columns."""
+    fc = results.level("patient").filter(pl.col("biomarker").is_in(markers))
+    table = data.patients.select("patient_id", "arm", "response", "sex", "age", "n_samples")
+    if fc.height:
+        wide = fc.pivot(on="biomarker", index="patient_id", values="log2fc")
+        wide = wide.rename({m: f"log2fc_{m}" for m in markers if m in wide.columns})
+        table = table.join(wide, on="patient_id", how="left")
+    return table
+
+
+def filter_patients(
+    table: pl.DataFrame, text: str, arm: str | None, response: str | None
+) -> pl.DataFrame:
+    """Rows whose patient id contains ``text`` (case-insensitive), in ``arm``/``response``."""
+    out = table
+    if text:
+        out = out.filter(pl.col("patient_id").str.to_lowercase().str.contains(text.lower(),
+                                                                               literal=True))
+    if arm:
+        out = out.filter(pl.col("arm") == arm)
+    if response:
+        out = out.filter(pl.col("response") == response)
+    return out
+
+
+class PatientsScreen(ResultsScreen):
+    TITLE = "Patients"
+    CSS_PATH = "patients.tcss"
+    BINDINGS = [("slash", "focus_filter", "Filter")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table_frame = pl.DataFrame()
+        self.markers: list[str] = []
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="patients"):
+            with Horizontal(id="patient-filters"):
+                yield Input(placeholder="filter patient id", id="patient-filter")
+                yield Select([], prompt="any arm", id="arm-filter")
+                yield Select([(r, r) for r in RESPONSES], prompt="any response",
+                             id="response-filter")
+            yield FrameTable(id="patients-table")
+
+    def show_results(self, data: StudyData, results: StudyResults) -> None:
+        self.markers = key_biomarkers(results)
+        self.table_frame = patient_table(data, results, self.markers)
+        arm_select = self.query_one("#arm-filter", Select)
+        with self.prevent(Select.Changed):
+            arm_select.set_options([(a, a) for a in data.arm_names])
+        self.apply_filter()
+
+    def apply_filter(self) -> None:
+        arm = self.query_one("#arm-filter", Select).value
+        response = self.query_one("#response-filter", Select).value
+        text = self.query_one("#patient-filter", Input).value.strip()
+        frame = filter_patients(
+            self.table_frame, text,
+            arm if isinstance(arm, str) else None,
+            response if isinstance(response, str) else None,
+        )
+        columns = [Column("patient_id", "Patient"), Column("arm", "Arm"),
+                   Column("response", "Resp"), Column("n_samples", "Samples")]
+        columns += [Column(f"log2fc_{m}", f"log2FC {m}") for m in self.markers
+                    if f"log2fc_{m}" in frame.columns]
+        self.query_one("#patients-table", FrameTable).show(frame, columns)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.apply_filter()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self.apply_filter()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#patients-table", FrameTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#patient-filter", Input).focus()
+
+    def on_frame_table_row_chosen(self, event: FrameTable.RowChosen) -> None:
+        self.open_patient(event.row["patient_id"])
+
+    def open_patient(self, patient_id: str) -> None:
+        self.app.push_screen(PatientDetailScreen(patient_id))
+
+    def export_view(self) -> tuple[pl.DataFrame, str] | None:
+        return self.query_one("#patients-table", FrameTable).frame, "patients"

@@ -1,0 +1,108 @@
+"""Statistics: between-arm comparison of every biomarker, sortable; volcano plot."""
+
+from __future__ import annotations
+
+import polars as pl
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual_plotext import PlotextPlot
+
+from trialtui.study import StudyData, StudyResults
+from trialtui.tui.screens.base import ResultsScreen
+from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
+from trialtui.tui.widgets.frame_table import Column, FrameTable
+from trialtui.tui.widgets.plots import draw_volcano
+
+COMPARISON_VIEW = [
+    Column("biomarker", "Biomarker"),
+    Column("arm", "Arm"),
+    Column("n", "n"),
+    Column("n_reference", "n ref"),
+    Column("gmfc_ratio", "GMFC ratio"),
+    Column("gmfc_ratio_lo", "lo"),
+    Column("gmfc_ratio_hi", "hi"),
+    Column("hl_shift", "HL log2"),
+    Column("rank_biserial", "r_rb"),
+    Column("p_welch", "p (Welch)"),
+    Column("q_welch", "q (Welch)"),
+    Column("p_mannwhitney", "p (MW)"),
+    Column("q_mannwhitney", "q (MW)"),
+]
+WITHIN_VIEW = [
+    Column("biomarker", "Biomarker"),
+    Column("arm", "Arm"),
+    Column("n_pairs", "n"),
+    Column("gmean_fc", "GM FC"),
+    Column("gmean_fc_lo", "lo"),
+    Column("gmean_fc_hi", "hi"),
+    Column("p_ttest", "p (t)"),
+    Column("q_ttest", "q (t)"),
+    Column("p_wilcoxon", "p (W)"),
+    Column("q_wilcoxon", "q (W)"),
+]
+SORTS = ("q", "p", "effect", "biomarker")
+
+
+def sort_comparison(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Sort between-arm (or within-arm) results by q, p, |effect| or biomarker."""
+    between = "gmfc_ratio" in frame.columns
+    if key == "q":
+        return frame.sort("q_welch" if between else "q_ttest", nulls_last=True)
+    if key == "p":
+        return frame.sort("p_welch" if between else "p_ttest", nulls_last=True)
+    if key == "effect":
+        effect = pl.col("gmfc_ratio" if between else "gmean_fc").log(2).abs()
+        return frame.sort(effect, descending=True, nulls_last=True)
+    return frame.sort("biomarker", "arm")
+
+
+class StatisticsScreen(ResultsScreen):
+    TITLE = "Statistics"
+    CSS_PATH = "statistics.tcss"
+    BINDINGS = [
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("v", "toggle_volcano", "Volcano"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort_key = "q"
+        self.frame = pl.DataFrame()
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="statistics"):
+            yield FrameTable(id="comparison-table")
+            yield PlotextPlot(id="volcano")
+
+    def show_results(self, data: StudyData, results: StudyResults) -> None:
+        comparison = results.level("comparison")
+        self.frame = comparison if comparison.height else results.level("arm")
+        self._show()
+        draw_volcano(
+            self.query_one("#volcano", PlotextPlot),
+            comparison,
+            f"Volcano: each arm vs {results.reference_arm}",
+        )
+
+    def _show(self) -> None:
+        table = self.query_one("#comparison-table", FrameTable)
+        table.sort_column = None
+        view = COMPARISON_VIEW if "gmfc_ratio" in self.frame.columns else WITHIN_VIEW
+        table.show(sort_comparison(self.frame, self.sort_key), view)
+        table.border_title = f"sorted by {self.sort_key}"
+
+    def action_cycle_sort(self) -> None:
+        self.sort_key = SORTS[(SORTS.index(self.sort_key) + 1) % len(SORTS)]
+        self._show()
+
+    def action_toggle_volcano(self) -> None:
+        self.query_one("#statistics").toggle_class("-volcano")
+
+    def on_frame_table_row_chosen(self, event: FrameTable.RowChosen) -> None:
+        self.app.push_screen(BiomarkerDetailScreen(event.row["biomarker"]))
+
+    def export_view(self) -> tuple[pl.DataFrame, str] | None:
+        table = self.query_one("#comparison-table", FrameTable)
+        level = "comparison" if "gmfc_ratio" in table.frame.columns else "arm"
+        return table.frame, level

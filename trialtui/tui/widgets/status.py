@@ -1,0 +1,34 @@
+"""Status line: study, settings in force, and progress of the analysis worker."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label, ProgressBar
+
+
+class StatusBar(Horizontal):
+    """One line under each screen's content."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; dock: bottom; background: $panel; }
+    StatusBar > Label { width: 1fr; padding: 0 1; }
+    StatusBar > ProgressBar { width: 30; display: none; }
+    StatusBar.-busy > ProgressBar { display: block; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="status-text")
+        yield ProgressBar(total=100, show_eta=False, id="status-progress")
+
+    def set_text(self, text: str) -> None:
+        self.query_one("#status-text", Label).update(text)
+
+    def set_progress(self, fraction: float | None) -> None:
+        """Show progress (0..1), or hide the bar with None."""
+        bar = self.query_one("#status-progress", ProgressBar)
+        if fraction is None:
+            self.remove_class("-busy")
+            return
+        self.add_class("-busy")
+        bar.update(progress=round(100 * fraction))
