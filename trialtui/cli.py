@@ -75,13 +75,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     from trialtui.store.importer import import_files
 
     path = _db_path(args)
-    con = connect(path, read_only=False)
+    new = not path.exists()
+    # A dry run against a database that does not exist yet checks the files against an
+    # empty in-memory database instead of creating the file.
+    con = connect(":memory:" if new and args.dry_run else path, read_only=False)
     try:
         report = import_files(
             con, args.files, fmt=args.format, study=args.study, dry_run=args.dry_run
         )
-    finally:
+    except BaseException:
         con.close()
+        if new:  # a failed import leaves no empty database behind
+            for leftover in (path, Path(f"{path}.wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+    con.close()
     for result in report.files:
         verb = {"loaded": "imported", "valid": "valid (dry run, nothing written)"}.get(
             result.status, "unchanged"
@@ -203,9 +211,9 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def _register_extras() -> None:
-    from trialtui import cli_stats
+    from trialtui import cli_query, cli_stats
 
-    _EXTRA_COMMANDS[:] = [cli_stats.register]
+    _EXTRA_COMMANDS[:] = [cli_stats.register, cli_query.register]
 
 
 def run_app(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from trialtui.analysis.settings import AnalysisSettings
@@ -138,6 +139,13 @@ def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pair
         Fold-changes and per (biomarker, arm) counts. FC = post / pre and
         log2FC = log2(post) - log2(pre).
 
+    Notes
+    -----
+    log2 is C's ``log2`` (via NumPy), as in R, not Polars' ``log(2)`` (``ln(x) / ln(2)``):
+    the two differ in the last bit for many values, and that decides whether equal ratios
+    from different values (7 -> 20 and 40 -> 14) tie, and so which branch and p-value
+    ``wilcox.test`` gives.
+
     Examples
     --------
     >>> m = pl.DataFrame({
@@ -173,7 +181,7 @@ def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pair
         "pre",
         "post",
         (pl.col("post") / pl.col("pre")).alias("fc"),
-        (pl.col("post").log(2) - pl.col("pre").log(2)).alias("log2fc"),
+        (np.log2(pl.col("post")) - np.log2(pl.col("pre"))).alias("log2fc"),
         "pre_imputed",
         "post_imputed",
         "response",

@@ -31,10 +31,21 @@ class SourceTable:
     kind: str  # "csv" or "parquet"
 
 
-def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError) -> InputError:
+def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, separator: str) -> InputError:
     line = data.count(b"\n", 0, exc.start) + 1
+    where = f"row {line}"
+    if line > 1:  # name the column: the field of that line holding the bad bytes
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        end = data.find(b"\n", exc.start)
+        text = data[start : end if end >= 0 else None].decode("utf-8", errors="replace")
+        header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+        names = next(csv.reader([header], delimiter=separator))
+        fields = next(csv.reader([text.rstrip("\r")], delimiter=separator), [])
+        bad = next((i for i, f in enumerate(fields) if "\ufffd" in f), None)
+        if bad is not None and len(fields) == len(names):  # not inside a multi-line field
+            where += f", column '{names[bad].strip()}'"
     return InputError(
-        f"{path}: row {line}: undecodable bytes at byte {exc.start} "
+        f"{path}: {where}: undecodable bytes at byte {exc.start} "
         "(the file must be UTF-8 text; re-save it as UTF-8 CSV)"
     )
 
@@ -68,7 +79,7 @@ def _read_csv(path: Path, data: bytes, *, separator: str) -> pl.DataFrame:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _decode_error(path, data, exc) from None
+        raise _decode_error(path, data, exc, separator) from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")

@@ -130,10 +130,14 @@ def _number(expr: pl.Expr) -> pl.Expr:
 
 
 def detect_format(columns: list[str], requested: str) -> str:
-    """Resolve ``auto`` to ``long`` or ``wide`` from the column names."""
+    """Resolve ``auto`` to ``long`` or ``wide`` from the column names.
+
+    A file with a ``biomarker`` or a ``value`` column is long (so that a long file missing
+    one of them is told so, not read as a wide file).
+    """
     if requested != "auto":
         return requested
-    return "long" if {"biomarker", "value"} <= set(columns) else "wide"
+    return "long" if {"biomarker", "value"} & set(columns) else "wide"
 
 
 def _to_long(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:

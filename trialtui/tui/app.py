@@ -57,7 +57,7 @@ class TrialApp(App):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("ctrl+e", "export", "Export"),
+        Binding("ctrl+e", "export", "Export", priority=True),
         *[
             Binding(str(i), f"show('{mode}')", label, show=i <= 5)
             for i, (mode, label) in enumerate(SCREENS.items(), start=1)

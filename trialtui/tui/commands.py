@@ -25,8 +25,7 @@ class TrialCommands(Provider):
                 )
             for marker in data.biomarkers["biomarker"].to_list():
                 entries.append(
-                    (f"Biomarker: {marker}", partial(app.open_biomarker, marker),
-                     "open biomarker")
+                    (f"Biomarker: {marker}", partial(app.open_biomarker, marker), "open biomarker")
                 )
         return entries
 

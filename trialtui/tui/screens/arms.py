@@ -28,7 +28,8 @@ ARM_VIEW = [
 
 
 class ArmsScreen(ResultsScreen):
-    TITLE = "Arms"
+    SUB_TITLE = "Arms"
+    AUTO_FOCUS = "#arms-summary"
     CSS_PATH = "arms.tcss"
 
     def compose_body(self) -> ComposeResult:

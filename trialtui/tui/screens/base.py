@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 class ResultsScreen(Screen):
     """A screen that shows (part of) the current results and follows recomputation."""
 
-    TITLE = ""
-
     def __init__(self) -> None:
         super().__init__()
         self._generation = -1
@@ -39,7 +37,6 @@ class ResultsScreen(Screen):
         yield from ()
 
     def on_mount(self) -> None:
-        self.sub_title = self.TITLE
         self.sync()
 
     def on_screen_resume(self) -> None:

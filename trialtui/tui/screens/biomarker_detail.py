@@ -18,7 +18,7 @@ TABS = ("numbers", "strip", "slope", "waterfall")
 
 
 class BiomarkerDetailScreen(ResultsScreen):
-    TITLE = "Biomarker"
+    SUB_TITLE = "Biomarker"
     CSS_PATH = "biomarker_detail.tcss"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -67,31 +67,65 @@ class BiomarkerDetailScreen(ResultsScreen):
         tp = f"{results.pairing.timepoint} vs {results.pairing.baseline_timepoint}"
         self.query_one("#biomarker-arms", FrameTable).show(
             results.level("arm").filter(pl.col("biomarker") == b),
-            [Column("arm", "Arm"), Column("n_pairs", "n"), Column("n_unpaired", "unp"),
-             Column("mean_fc", "Mean FC"), Column("gmean_fc", "GM FC"),
-             Column("gmean_fc_lo", "lo"), Column("gmean_fc_hi", "hi"),
-             Column("median_fc", "Median"), Column("p_wilcoxon", "p (W)"),
-             Column("p_ttest", "p (t)"), Column("q_ttest", "q (t)")],
+            [
+                Column("arm", "Arm"),
+                Column("n_pairs", "n"),
+                Column("n_unpaired", "unp"),
+                Column("mean_fc", "Mean FC"),
+                Column("gmean_fc", "GM FC"),
+                Column("gmean_fc_lo", "lo"),
+                Column("gmean_fc_hi", "hi"),
+                Column("median_fc", "Median"),
+                Column("p_wilcoxon", "p (W)"),
+                Column("p_ttest", "p (t)"),
+                Column("q_ttest", "q (t)"),
+            ],
         )
         self.query_one("#biomarker-comparison", FrameTable).show(
             results.level("comparison").filter(pl.col("biomarker") == b),
-            [Column("arm", "Arm"), Column("reference_arm", "vs"),
-             Column("gmfc_ratio", "GMFC ratio"), Column("gmfc_ratio_lo", "lo"),
-             Column("gmfc_ratio_hi", "hi"), Column("hl_shift", "HL"),
-             Column("p_welch", "p (Welch)"), Column("q_welch", "q"),
-             Column("p_mannwhitney", "p (MW)"), Column("q_mannwhitney", "q")],
+            [
+                Column("arm", "Arm"),
+                Column("reference_arm", "vs"),
+                Column("gmfc_ratio", "GMFC ratio"),
+                Column("gmfc_ratio_lo", "lo"),
+                Column("gmfc_ratio_hi", "hi"),
+                Column("hl_shift", "HL"),
+                Column("p_welch", "p (Welch)"),
+                Column("q_welch", "q"),
+                Column("p_mannwhitney", "p (MW)"),
+                Column("q_mannwhitney", "q"),
+            ],
         )
         self.query_one("#biomarker-patients", FrameTable).show(
             self.fold_changes,
-            [Column("patient_id", "Patient"), Column("arm", "Arm"), Column("pre", "Pre"),
-             Column("post", "Post"), Column("fc", "FC"), Column("log2fc", "log2FC")],
+            [
+                Column("patient_id", "Patient"),
+                Column("arm", "Arm"),
+                Column("pre", "Pre"),
+                Column("post", "Post"),
+                Column("fc", "FC"),
+                Column("log2fc", "log2FC"),
+            ],
         )
-        draw_strip(self.query_one("#strip-plot", PlotextPlot), self.fold_changes, arms,
-                   f"{b}: log2FC {tp} by arm")
-        draw_slope(self.query_one("#slope-plot", PlotextPlot), self.fold_changes, arms,
-                   f"{b}: pre → post by arm", unit)
-        draw_waterfall(self.query_one("#waterfall-plot", PlotextPlot), self.fold_changes,
-                       arms, f"{b}: per-patient log2FC")
+        draw_strip(
+            self.query_one("#strip-plot", PlotextPlot),
+            self.fold_changes,
+            arms,
+            f"{b}: log2FC {tp} by arm",
+        )
+        draw_slope(
+            self.query_one("#slope-plot", PlotextPlot),
+            self.fold_changes,
+            arms,
+            f"{b}: pre → post by arm",
+            unit,
+        )
+        draw_waterfall(
+            self.query_one("#waterfall-plot", PlotextPlot),
+            self.fold_changes,
+            arms,
+            f"{b}: per-patient log2FC",
+        )
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

@@ -24,6 +24,7 @@ from trialtui.store.queryfiles import (
     bind_params,
     discover_queries,
     open_query_connection,
+    parse_query_text,
     run_query,
 )
 from trialtui.tui.screens.base import ResultsScreen
@@ -73,7 +74,8 @@ class QueryError(Message, bubble=False):
 
 
 class ConsoleScreen(ResultsScreen):
-    TITLE = "SQL"
+    SUB_TITLE = "SQL"
+    AUTO_FOCUS = "#query-list"
     CSS_PATH = "console.tcss"
     BINDINGS = [
         Binding("ctrl+enter,ctrl+r", "run", "Run", priority=True),
@@ -99,8 +101,7 @@ class ConsoleScreen(ResultsScreen):
                     yield Input(placeholder="search history", id="history-search")
                     yield OptionList(id="history-list")
             with Vertical(id="editor-pane"):
-                yield TextArea.code_editor("SELECT * FROM studies", language="sql",
-                                           id="sql-editor")
+                yield TextArea.code_editor("SELECT * FROM studies", language="sql", id="sql-editor")
                 yield Vertical(id="param-form")
                 yield Static("ctrl+r (or ctrl+enter) runs · ctrl+k cancels", id="sql-status")
                 yield FrameTable(id="sql-results")
@@ -133,9 +134,12 @@ class ConsoleScreen(ResultsScreen):
         elif event.option_list.id == "history-list":
             index = int(event.option.id or 0)
             entry = self._history_shown[index]
-            self.current = None
-            self.query_one("#sql-editor", TextArea).text = entry["sql"]
-            self._build_form(None, entry.get("params", {}))
+            try:
+                query = parse_query_text(entry["sql"], name=entry.get("name") or "editor")
+            except TrialtuiError as exc:
+                self.query_one("#sql-status", Static).update(f"[red]{exc}[/red]")
+                return
+            self.load_query(query, entry.get("params", {}))
 
     def load_query(self, query: QueryFile, values: dict[str, str] | None = None) -> None:
         """Put a query file into the editor and build its parameter form."""
@@ -150,25 +154,28 @@ class ConsoleScreen(ResultsScreen):
             return
         widgets = []
         for param in query.params:
-            default = "" if param.default is None else str(param.default)
+            default = "" if param.required or param.default is None else param.default_text
             value = str(values.get(param.name, default))
             row = Horizontal(
                 Label(f"{param.name} ({param.type})", classes="param-label"),
-                Input(value, placeholder=param.description or "", id=f"param-{param.name}",
-                      classes="param-input"),
+                Input(
+                    value,
+                    placeholder=param.description or "",
+                    id=f"param-{param.name}",
+                    classes="param-input",
+                ),
                 classes="param-row",
             )
             widgets.append(row)
         form.mount(*widgets)
 
     def param_values(self) -> dict[str, str]:
-        if self.current is None:
-            return {}
+        """Values typed into the parameter form (empty fields left out)."""
         values = {}
-        for param in self.current.params:
-            text = self.query_one(f"#param-{param.name}", Input).value
-            if text != "":
-                values[param.name] = text
+        for field in self.query("#param-form Input").results(Input):
+            name = (field.id or "").removeprefix("param-")
+            if name and field.value != "":
+                values[name] = field.value
         return values
 
     # -------------------------------------------------------------- running
@@ -176,24 +183,26 @@ class ConsoleScreen(ResultsScreen):
     def action_run(self) -> None:
         sql = self.query_one("#sql-editor", TextArea).text
         status = self.query_one("#sql-status", Static)
-        query = self.current if self.current is not None and sql == self.current.sql else None
+        name = self.current.name if self.current is not None else "editor"
+        typed = self.param_values()
         try:
-            params = bind_params(query, self.param_values()) if query is not None else {}
+            # The editor text is the query: its header declares the parameters, the form
+            # supplies their values.
+            query = parse_query_text(sql, name=name)
+            params = bind_params(query, {k: v for k, v in typed.items() if k in query.param_names})
         except TrialtuiError as exc:
             status.update(f"[red]{exc}[/red]")
             return
         status.update("running… (ctrl+k cancels)")
-        name = query.name if query is not None else "(editor)"
         append_history(
-            history_path(),
-            {"name": name, "sql": sql, "params": self.param_values(), "at": time.time()},
+            history_path(), {"name": name, "sql": sql, "params": typed, "at": time.time()}
         )
         self.history = load_history(history_path())
         self._fill_history(self.query_one("#history-search", Input).value)
-        self._run(query if query is not None else sql, params)
+        self._run(query, params)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sql")
-    def _run(self, query: QueryFile | str, params: dict) -> None:
+    def _run(self, query: QueryFile, params: dict) -> None:
         worker = get_current_worker()
         started = time.perf_counter()
         try:

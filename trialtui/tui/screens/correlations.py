@@ -33,7 +33,8 @@ def correlations_for(corr: pl.DataFrame, arm: str) -> pl.DataFrame:
 
 
 class CorrelationsScreen(ResultsScreen):
-    TITLE = "Correlations"
+    SUB_TITLE = "Correlations"
+    AUTO_FOCUS = "#pairs-table"
     CSS_PATH = "correlations.tcss"
     BINDINGS = [Binding("h", "heatmap", "Heatmap")]
 
@@ -45,7 +46,9 @@ class CorrelationsScreen(ResultsScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="correlations"):
             with Vertical(id="pairs-pane"):
-                yield Select([], id="corr-arm", allow_blank=False, prompt="arm")
+                yield Select(
+                    [("all arms (pooled)", POOLED)], id="corr-arm", allow_blank=False, value=POOLED
+                )
                 yield FrameTable(id="pairs-table")
             yield PlotextPlot(id="corr-plot")
 
@@ -73,8 +76,12 @@ class CorrelationsScreen(ResultsScreen):
             return
         names = sorted(set(self.pairs["biomarker_x"]) | set(self.pairs["biomarker_y"]))
         label = "pooled" if self.arm == POOLED else self.arm
-        draw_heatmap(self.query_one("#corr-plot", PlotextPlot), self.pairs, names,
-                     f"Spearman rho of log2FC ({label})")
+        draw_heatmap(
+            self.query_one("#corr-plot", PlotextPlot),
+            self.pairs,
+            names,
+            f"Spearman rho of log2FC ({label})",
+        )
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "corr-arm" and isinstance(event.value, str):
@@ -97,10 +104,14 @@ class CorrelationsScreen(ResultsScreen):
         if self.arm != POOLED:
             fc = fc.filter(pl.col("arm") == self.arm)
         draw_scatter(
-            self.query_one("#corr-plot", PlotextPlot), fc, row["biomarker_x"],
-            row["biomarker_y"], data.arm_names,
-            f"{row['biomarker_y']} vs {row['biomarker_x']} change: rho "
-            f"{row['spearman_rho']:.2f}" if row["spearman_rho"] is not None else "",
+            self.query_one("#corr-plot", PlotextPlot),
+            fc,
+            row["biomarker_x"],
+            row["biomarker_y"],
+            data.arm_names,
+            f"{row['biomarker_y']} vs {row['biomarker_x']} change: rho {row['spearman_rho']:.2f}"
+            if row["spearman_rho"] is not None
+            else "",
         )
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:

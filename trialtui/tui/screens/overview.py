@@ -7,7 +7,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, Select, Static
 
-from trialtui.formatting import format_cell
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.widgets.frame_table import Column, FrameTable
@@ -27,7 +26,8 @@ def top_findings(comparison: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.Data
 
 
 class OverviewScreen(ResultsScreen):
-    TITLE = "Overview"
+    SUB_TITLE = "Overview"
+    AUTO_FOCUS = "#completeness-table"
     CSS_PATH = "overview.tcss"
 
     def compose_body(self) -> ComposeResult:
@@ -53,52 +53,68 @@ class OverviewScreen(ResultsScreen):
             select.value = data.study_id
         study = data.study
         title = study.get("title") or ""
-        extra = " · ".join(
-            str(v) for v in (study.get("indication"), study.get("phase")) if v
-        )
-        self.query_one("#study-title", Static).update(
-            f"[b]{data.study_id}[/b] {title}\n{extra}"
-        )
+        extra = " · ".join(str(v) for v in (study.get("indication"), study.get("phase")) if v)
+        self.query_one("#study-title", Static).update(f"[b]{data.study_id}[/b] {title}\n{extra}")
         arms = data.arms.with_columns(
-            pl.when(pl.col("arm") == results.reference_arm).then(pl.lit("reference"))
-            .otherwise(pl.lit("")).alias("role")
+            pl.when(pl.col("arm") == results.reference_arm)
+            .then(pl.lit("reference"))
+            .otherwise(pl.lit(""))
+            .alias("role")
         )
         self.query_one("#arms-table", FrameTable).show(
-            arms, [Column("arm", "Arm"), Column("n_patients", "Patients"),
-                   Column("role", ""), Column("description", "Description")]
+            arms,
+            [
+                Column("arm", "Arm"),
+                Column("n_patients", "Patients"),
+                Column("role", ""),
+                Column("description", "Description"),
+            ],
         )
         self.query_one("#timepoints-table", FrameTable).show(
-            data.timepoints, [Column("timepoint", "Timepoint"), Column("ordinal", "#"),
-                              Column("is_baseline", "Baseline"),
-                              Column("nominal_day", "Day"), Column("n_samples", "Samples")]
+            data.timepoints,
+            [
+                Column("timepoint", "Timepoint"),
+                Column("ordinal", "#"),
+                Column("is_baseline", "Baseline"),
+                Column("nominal_day", "Day"),
+                Column("n_samples", "Samples"),
+            ],
         )
         findings = top_findings(results.level("comparison"))
         self.query_one("#findings-table", FrameTable).show(
-            findings, [Column("biomarker", "Biomarker"), Column("arm", "Arm"),
-                       Column("gmfc_ratio", "GMFC ratio"), Column("gmfc_ratio_lo", "lo"),
-                       Column("gmfc_ratio_hi", "hi"), Column("q_welch", "q (Welch)"),
-                       Column("q_mannwhitney", "q (MW)")]
+            findings,
+            [
+                Column("biomarker", "Biomarker"),
+                Column("arm", "Arm"),
+                Column("gmfc_ratio", "GMFC ratio"),
+                Column("gmfc_ratio_lo", "lo"),
+                Column("gmfc_ratio_hi", "hi"),
+                Column("q_welch", "q (Welch)"),
+                Column("q_mannwhitney", "q (MW)"),
+            ],
         )
         if findings.is_empty():
             self.query_one("#findings-table", FrameTable).border_subtitle = (
                 "none" if results.level("comparison").height else "single arm: no comparisons"
             )
         self.query_one("#completeness-table", FrameTable).show(
-            data.completeness, [Column("biomarker", "Biomarker"), Column("arm", "Arm"),
-                                Column("n_patients", "Patients"),
-                                Column("n_baseline", "Baseline"),
-                                Column("n_on_treatment", "On-treatment"),
-                                Column("n_paired", "Paired")]
+            data.completeness,
+            [
+                Column("biomarker", "Biomarker"),
+                Column("arm", "Arm"),
+                Column("n_patients", "Patients"),
+                Column("n_baseline", "Baseline"),
+                Column("n_on_treatment", "On-treatment"),
+                Column("n_paired", "Paired"),
+            ],
         )
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "study-select" and isinstance(event.value, str):
-            if event.value != self.trial.study_id:
-                self.trial.recompute(study=event.value)
+        chosen = event.value
+        is_new = isinstance(chosen, str) and chosen != self.trial.study_id
+        if event.select.id == "study-select" and is_new:
+            self.trial.recompute(study=str(chosen))
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
         data = self.trial.data
         return (data.completeness, "completeness") if data is not None else None
-
-
-__all__ = ["OverviewScreen", "format_cell", "top_findings"]

@@ -17,15 +17,12 @@ from trialtui.tui.widgets.plots import draw_patient
 
 def patient_changes(results: StudyResults, patient_id: str) -> pl.DataFrame:
     """The patient's rows of the patient-level results, one per biomarker."""
-    return (
-        results.level("patient")
-        .filter(pl.col("patient_id") == patient_id)
-        .sort("biomarker")
-    )
+    return results.level("patient").filter(pl.col("patient_id") == patient_id).sort("biomarker")
 
 
 class PatientDetailScreen(ResultsScreen):
-    TITLE = "Patient"
+    SUB_TITLE = "Patient"
+    AUTO_FOCUS = "#patient-table"
     CSS_PATH = "patient_detail.tcss"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
@@ -45,17 +42,23 @@ class PatientDetailScreen(ResultsScreen):
         info = data.patients.filter(pl.col("patient_id") == self.patient_id)
         if info.height:
             row = info.row(0, named=True)
+            age = "NA" if row["age"] is None else f"{row['age']:g}"
             self.query_one("#patient-header", Static).update(
                 f"[b]{self.patient_id}[/b] · {row['arm']} · response {row['response'] or 'NA'}"
-                f" · sex {row['sex'] or 'NA'} · age {row['age'] if row['age'] is not None else 'NA'}"
-                f" · {row['n_samples']} samples"
+                f" · sex {row['sex'] or 'NA'} · age {age} · {row['n_samples']} samples"
             )
         self.changes = patient_changes(results, self.patient_id)
         self.query_one("#patient-table", FrameTable).show(
             self.changes,
-            [Column("biomarker", "Biomarker"), Column("pre", "Pre"), Column("post", "Post"),
-             Column("fc", "FC"), Column("log2fc", "log2FC"),
-             Column("pre_imputed", "pre imp"), Column("post_imputed", "post imp")],
+            [
+                Column("biomarker", "Biomarker"),
+                Column("pre", "Pre"),
+                Column("post", "Post"),
+                Column("fc", "FC"),
+                Column("log2fc", "log2FC"),
+                Column("pre_imputed", "pre imp"),
+                Column("post_imputed", "post imp"),
+            ],
         )
         draw_patient(
             self.query_one("#patient-plot", PlotextPlot),

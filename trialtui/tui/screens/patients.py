@@ -43,8 +43,9 @@ def filter_patients(
     """Rows whose patient id contains ``text`` (case-insensitive), in ``arm``/``response``."""
     out = table
     if text:
-        out = out.filter(pl.col("patient_id").str.to_lowercase().str.contains(text.lower(),
-                                                                               literal=True))
+        out = out.filter(
+            pl.col("patient_id").str.to_lowercase().str.contains(text.lower(), literal=True)
+        )
     if arm:
         out = out.filter(pl.col("arm") == arm)
     if response:
@@ -53,7 +54,8 @@ def filter_patients(
 
 
 class PatientsScreen(ResultsScreen):
-    TITLE = "Patients"
+    SUB_TITLE = "Patients"
+    AUTO_FOCUS = "#patients-table"
     CSS_PATH = "patients.tcss"
     BINDINGS = [("slash", "focus_filter", "Filter")]
 
@@ -67,8 +69,9 @@ class PatientsScreen(ResultsScreen):
             with Horizontal(id="patient-filters"):
                 yield Input(placeholder="filter patient id", id="patient-filter")
                 yield Select([], prompt="any arm", id="arm-filter")
-                yield Select([(r, r) for r in RESPONSES], prompt="any response",
-                             id="response-filter")
+                yield Select(
+                    [(r, r) for r in RESPONSES], prompt="any response", id="response-filter"
+                )
             yield FrameTable(id="patients-table")
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
@@ -84,14 +87,22 @@ class PatientsScreen(ResultsScreen):
         response = self.query_one("#response-filter", Select).value
         text = self.query_one("#patient-filter", Input).value.strip()
         frame = filter_patients(
-            self.table_frame, text,
+            self.table_frame,
+            text,
             arm if isinstance(arm, str) else None,
             response if isinstance(response, str) else None,
         )
-        columns = [Column("patient_id", "Patient"), Column("arm", "Arm"),
-                   Column("response", "Resp"), Column("n_samples", "Samples")]
-        columns += [Column(f"log2fc_{m}", f"log2FC {m}") for m in self.markers
-                    if f"log2fc_{m}" in frame.columns]
+        columns = [
+            Column("patient_id", "Patient"),
+            Column("arm", "Arm"),
+            Column("response", "Resp"),
+            Column("n_samples", "Samples"),
+        ]
+        columns += [
+            Column(f"log2fc_{m}", f"log2FC {m}")
+            for m in self.markers
+            if f"log2fc_{m}" in frame.columns
+        ]
         self.query_one("#patients-table", FrameTable).show(frame, columns)
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -15,23 +15,25 @@ FDR_OPTIONS = [("Benjamini-Hochberg", "bh"), ("Holm", "holm")]
 
 
 class SettingsScreen(ResultsScreen):
-    TITLE = "Settings"
+    SUB_TITLE = "Settings"
+    AUTO_FOCUS = "#set-timepoint"
     CSS_PATH = "settings.tcss"
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="settings"):
             with Grid(id="settings-grid"):
                 yield Label("Baseline timepoint")
-                yield Select([], id="set-baseline", allow_blank=False)
+                yield Select([], id="set-baseline", prompt="study baseline")
                 yield Label("On-treatment timepoint")
-                yield Select([], id="set-timepoint", allow_blank=False)
+                yield Select([], id="set-timepoint", prompt="first after baseline")
                 yield Label("Below LLOQ")
                 yield Select(LLOQ_OPTIONS, id="set-lloq", allow_blank=False, value="half")
                 yield Label("Zero pseudocount")
-                yield Input(placeholder="default: half the smallest positive value",
-                            id="set-pseudocount")
+                yield Input(
+                    placeholder="default: half the smallest positive value", id="set-pseudocount"
+                )
                 yield Label("Reference arm")
-                yield Select([], id="set-reference", allow_blank=False)
+                yield Select([], id="set-reference", prompt="study reference arm")
                 yield Label("Multiplicity")
                 yield Select(FDR_OPTIONS, id="set-fdr", allow_blank=False, value="bh")
                 yield Label("Confidence level")
@@ -46,8 +48,9 @@ class SettingsScreen(ResultsScreen):
         points = data.timepoints["timepoint"].to_list()
         baseline = results.pairing.baseline_timepoint
         self._fill("#set-baseline", points, baseline)
-        self._fill("#set-timepoint", [p for p in points if p != baseline],
-                   results.pairing.timepoint)
+        self._fill(
+            "#set-timepoint", [p for p in points if p != baseline], results.pairing.timepoint
+        )
         self._fill("#set-reference", data.arm_names, results.reference_arm)
         self.query_one("#set-lloq", Select).value = s.lloq_policy
         self.query_one("#set-fdr", Select).value = s.fdr
@@ -84,14 +87,18 @@ class SettingsScreen(ResultsScreen):
         except ValueError:
             raise ValueError(f"confidence level must be a number, got '{conf_text}'") from None
         return AnalysisSettings(
-            baseline_timepoint=str(self.query_one("#set-baseline", Select).value),
-            timepoint=str(self.query_one("#set-timepoint", Select).value),
+            baseline_timepoint=self._chosen("#set-baseline"),
+            timepoint=self._chosen("#set-timepoint"),
             lloq_policy=self.query_one("#set-lloq", Select).value,  # type: ignore[arg-type]
             pseudocount=pseudocount,
-            reference_arm=str(self.query_one("#set-reference", Select).value),
+            reference_arm=self._chosen("#set-reference"),
             fdr=self.query_one("#set-fdr", Select).value,  # type: ignore[arg-type]
             conf_level=conf,
         )
+
+    def _chosen(self, selector: str) -> str | None:
+        value = self.query_one(selector, Select).value
+        return value if isinstance(value, str) else None
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "apply":

@@ -58,7 +58,8 @@ def sort_comparison(frame: pl.DataFrame, key: str) -> pl.DataFrame:
 
 
 class StatisticsScreen(ResultsScreen):
-    TITLE = "Statistics"
+    SUB_TITLE = "Statistics"
+    AUTO_FOCUS = "#comparison-table"
     CSS_PATH = "statistics.tcss"
     BINDINGS = [
         Binding("s", "cycle_sort", "Sort"),

@@ -13,6 +13,7 @@ from textual.widgets import DataTable
 from trialtui.formatting import format_cell
 
 PAGE_SIZE = 500
+MAX_COLUMN_WIDTH = 40
 
 
 @dataclass(frozen=True)
@@ -90,28 +91,34 @@ class FrameTable(DataTable):
     def _render_page(self) -> None:
         row = self.cursor_row
         self.clear(columns=True)
-        for col in self.columns_shown:
+        page = self.current_page()
+        shown = [c for c in self.columns_shown if c.name in page.columns]
+        numeric = [page.schema[c.name].is_numeric() for c in shown]
+        texts = [
+            [format_cell(v) for v in values]
+            for values in page.select([c.name for c in shown]).iter_rows()
+        ]
+        for i, col in enumerate(shown):
             arrow = ""
             if col.name == self.sort_column:
                 arrow = " ▼" if self.sort_descending else " ▲"
-            self.add_column(col.label + arrow, key=col.name)
-        page = self.current_page()
-        names = [c.name for c in self.columns_shown]
-        numeric = {n: page.schema[n].is_numeric() for n in names if n in page.columns}
-        rows = []
-        for values in page.select([n for n in names if n in page.columns]).iter_rows():
-            rows.append(
-                [
-                    Text(format_cell(v), justify="right" if numeric[n] else "left")
-                    for n, v in zip(names, values, strict=True)
-                ]
-            )
+            label = col.label + arrow
+            # Explicit widths: measured here from the formatted page, so the table never
+            # renders with widths from before its rows were measured.
+            width = max([len(label), *(len(r[i]) for r in texts)])
+            self.add_column(label, key=col.name, width=min(width, MAX_COLUMN_WIDTH))
+        self.add_rows(
+            [
+                Text(cell, justify="right" if is_num else "left")
+                for cell, is_num in zip(cells, numeric, strict=True)
+            ]
+            for cells in texts
+        )
+        if texts:
+            self.move_cursor(row=min(row, len(texts) - 1))
         start = self.page * PAGE_SIZE
-        self.add_rows(rows)
-        if rows:
-            self.move_cursor(row=min(row, len(rows) - 1))
         self.border_subtitle = (
-            f"rows {start + 1}-{start + len(rows)} of {self.frame.height}"
+            f"rows {start + 1}-{start + len(texts)} of {self.frame.height}"
             if self.frame.height > PAGE_SIZE
             else f"{self.frame.height} rows"
         )

@@ -33,7 +33,7 @@ def draw_strip(widget: PlotextPlot, fc: pl.DataFrame, arms: list[str], title: st
     plt = widget.plt
     present = [a for a in arms if a in set(fc["arm"])]
     data = [fc.filter(pl.col("arm") == a)["log2fc"].to_list() for a in present]
-    plt.box(list(range(1, len(present) + 1)), data, width=0.3, color="gray")
+    plt.box(list(range(1, len(present) + 1)), data, width=0.3)
     for i, (arm, values) in enumerate(zip(present, data, strict=True), start=1):
         n = len(values)
         xs = [i + 0.25 * ((k % 5) - 2) / 2 for k in range(n)]
@@ -72,8 +72,10 @@ def draw_waterfall(widget: PlotextPlot, fc: pl.DataFrame, arms: list[str], title
         idx = [i + 1 for i, a in enumerate(ordered["arm"].to_list()) if a == arm]
         vals = ordered.filter(pl.col("arm") == arm)["log2fc"].to_list()
         plt.bar(idx, vals, color=arm_color(arms, arm), label=_short(arm), width=0.8)
+    n = ordered.height
+    plt.xticks(sorted({1, (n + 1) // 2, n}))  # fixed ticks: plotext's own vary run to run
     plt.hline(0, "gray")
-    plt.xlabel("patients")
+    plt.xlabel("patients, highest to lowest")
     plt.ylabel("log2 FC")
     widget.refresh()
 
@@ -117,9 +119,7 @@ def draw_heatmap(widget: PlotextPlot, corr: pl.DataFrame, names: list[str], titl
     for bx, by, rho in corr.select("biomarker_x", "biomarker_y", "spearman_rho").iter_rows():
         if bx in index and by in index and rho is not None:
             matrix[index[bx]][index[by]] = matrix[index[by]][index[bx]] = rho
-    # plotext's matrix_plot expects values; map rho in [-1, 1] to 0..255 intensity.
-    scaled = [[int((v + 1) * 127.5) for v in row] for row in matrix]
-    plt.matrix_plot(scaled)
+    plt.matrix_plot([[_diverging(v) for v in row] for row in matrix])
     plt.xticks(list(range(1, len(names) + 1)), [n[:6] for n in names])
     plt.yticks(list(range(1, len(names) + 1)), [n[:6] for n in names])
     widget.refresh()
@@ -134,9 +134,8 @@ def draw_scatter(
     title: str,
 ) -> None:
     """log2FC of one biomarker against another's, one point per patient, by arm."""
-    wide = (
-        fc.filter(pl.col("biomarker").is_in([x_name, y_name]))
-        .pivot(on="biomarker", index=["patient_id", "arm"], values="log2fc")
+    wide = fc.filter(pl.col("biomarker").is_in([x_name, y_name])).pivot(
+        on="biomarker", index=["patient_id", "arm"], values="log2fc"
     )
     if x_name not in wide.columns or y_name not in wide.columns:
         return _empty(widget, title, "no pairs")
@@ -147,8 +146,12 @@ def draw_scatter(
     plt = widget.plt
     for arm in [a for a in arms if a in set(wide["arm"])]:
         part = wide.filter(pl.col("arm") == arm)
-        plt.scatter(part[x_name].to_list(), part[y_name].to_list(), color=arm_color(arms, arm),
-                    label=_short(arm))
+        plt.scatter(
+            part[x_name].to_list(),
+            part[y_name].to_list(),
+            color=arm_color(arms, arm),
+            label=_short(arm),
+        )
     plt.xlabel(f"log2 FC {x_name}")
     plt.ylabel(f"log2 FC {y_name}")
     widget.refresh()
@@ -162,10 +165,26 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
     plt = widget.plt
     names = changes["biomarker"].to_list()
     values = changes["log2fc"].to_list()
-    colors = ["green" if v >= 0 else "red" for v in values]
-    plt.bar(names, values, orientation="horizontal", color=colors, width=0.6)
+    positions = list(range(1, len(names) + 1))
+    for sign, color in ((1, "green"), (-1, "red")):
+        chosen = [(p, v) for p, v in zip(positions, values, strict=True) if v * sign >= 0]
+        if chosen:
+            plt.bar(
+                [p for p, _ in chosen],
+                [v for _, v in chosen],
+                orientation="horizontal",
+                color=color,
+                width=0.4,
+            )
+    plt.yticks(positions, names)
     plt.xlabel("log2 FC")
     widget.refresh()
+
+
+def _diverging(rho: float) -> tuple[int, int, int]:
+    """Blue (rho = -1) through white (0) to red (+1)."""
+    fade = int(255 * (1 - min(1.0, abs(rho))))
+    return (255, fade, fade) if rho >= 0 else (fade, fade, 255)
 
 
 def _short(arm: str, width: int = 18) -> str:

@@ -11,7 +11,7 @@ class StatusBar(Horizontal):
     """One line under each screen's content."""
 
     DEFAULT_CSS = """
-    StatusBar { height: 1; dock: bottom; background: $panel; }
+    StatusBar { height: 1; background: $panel; }
     StatusBar > Label { width: 1fr; padding: 0 1; }
     StatusBar > ProgressBar { width: 30; display: none; }
     StatusBar.-busy > ProgressBar { display: block; }

@@ -1,0 +1,136 @@
+"""Pilot tests of the SQL console screen: query files, parameters, results, history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from textual.widgets import Input, OptionList, TextArea
+
+from trialtui.store.catalog import completeness
+from trialtui.store.connection import connect
+from trialtui.tui.app import TrialApp
+from trialtui.tui.screens.console import ConsoleScreen, search_history
+from trialtui.tui.widgets.frame_table import FrameTable
+
+SIZE = (120, 36)
+
+
+@pytest.fixture(autouse=True)
+def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """History and user queries go to tmp, never to the real home."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path
+
+
+async def open_console(app: TrialApp, pilot) -> ConsoleScreen:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("6")
+    await pilot.pause()
+    assert isinstance(app.screen, ConsoleScreen)
+    return app.screen
+
+
+async def run_and_wait(app: TrialApp, pilot) -> None:
+    await pilot.press("ctrl+r")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def choose(screen: ConsoleScreen, name: str) -> None:
+    options = screen.query_one("#query-list", OptionList)
+    index = next(
+        i for i in range(options.option_count) if options.get_option_at_index(i).id == name
+    )
+    options.highlighted = index
+    options.action_select()
+
+
+async def test_query_file_with_parameter_matches_catalog(sample_db: Path) -> None:
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot)
+        choose(screen, "paired_completeness")
+        await pilot.pause()
+        assert "name: paired_completeness" in screen.query_one("#sql-editor", TextArea).text
+        screen.query_one("#param-study", Input).value = "PDAC-DEF-2"
+        await run_and_wait(app, pilot)
+        shown = screen.query_one("#sql-results", FrameTable).frame
+        assert "rows in" in str(screen.query_one("#sql-status").render())
+    con = connect(sample_db, read_only=True)
+    try:
+        want = completeness(con, "PDAC-DEF-2")
+    finally:
+        con.close()
+    got = shown.select("biomarker", "arm", "n_paired").sort("biomarker", "arm")
+    assert_frame_equal(got, want.select("biomarker", "arm", "n_paired"), check_dtypes=False)
+
+
+async def test_free_sql_history_and_export(sample_db: Path, tmp_path: Path) -> None:
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot)
+        editor = screen.query_one("#sql-editor", TextArea)
+        editor.text = "SELECT arm_id, count(*) AS n FROM patients GROUP BY 1 ORDER BY 1"
+        await run_and_wait(app, pilot)
+        result = screen.query_one("#sql-results", FrameTable).frame
+        assert result["n"].to_list() == [20, 14, 20]
+        history_file = tmp_path / "data" / "trialtui" / "query_history.jsonl"
+        entries = [json.loads(line) for line in history_file.read_text().splitlines()]
+        assert entries[-1]["sql"].startswith("SELECT arm_id")
+        await pilot.press("ctrl+h")
+        await pilot.pause()
+        screen.query_one("#history-search", Input).value = "arm_id"
+        await pilot.pause()
+        assert screen.query_one("#history-list", OptionList).option_count == 1
+        screen.query_one("#history-search", Input).value = "no such text"
+        await pilot.pause()
+        assert screen.query_one("#history-list", OptionList).option_count == 0
+        target = tmp_path / "query.csv"
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#export-ok")
+        await pilot.pause()
+    assert pl.read_csv(target)["n"].to_list() == [20, 14, 20]
+    provenance = json.loads((tmp_path / "query.csv.provenance.json").read_text())
+    assert provenance["level"] == "query:editor"
+    assert provenance["row_count"] == 3
+
+
+async def test_write_attempt_is_refused_and_database_unchanged(sample_db: Path) -> None:
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot)
+        screen.query_one("#sql-editor", TextArea).text = "DELETE FROM measurements"
+        await run_and_wait(app, pilot)
+        status = str(screen.query_one("#sql-status").render())
+        assert "refused" in status and "DELETE" in status
+    con = connect(sample_db, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM measurements").fetchall()[0][0] > 0
+    finally:
+        con.close()
+
+
+async def test_bad_parameter_value_is_reported(sample_db: Path) -> None:
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot)
+        choose(screen, "top_changers")
+        await pilot.pause()
+        screen.query_one("#param-n", Input).value = "ten"
+        await run_and_wait(app, pilot)
+        status = str(screen.query_one("#sql-status").render())
+        assert "n" in status and "integer" in status
+
+
+def test_search_history_is_case_insensitive() -> None:
+    entries = [{"name": "a", "sql": "SELECT 1"}, {"name": "top_changers", "sql": "SELECT 2"}]
+    assert search_history(entries, "TOP") == [entries[1]]
+    assert search_history(entries, "") == entries

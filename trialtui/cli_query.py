@@ -1,0 +1,207 @@
+"""``trialtui query``: run SQL query files read-only, list them, export their results.
+
+Exit status: 0 success; 1 bad query file, database or SQL error (including a refused write
+or file access); 2 usage error (unknown query, unknown or missing parameter, a value not of
+the parameter's type).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from trialtui.errors import UsageError
+from trialtui.formatting import FORMATS, to_text
+from trialtui.store.queryfiles import (
+    QueryFile,
+    QueryFileError,
+    bind_params,
+    discover_queries,
+    find_query,
+    open_query_connection,
+    run_query,
+)
+
+
+def _warn(error: QueryFileError) -> None:
+    print(f"trialtui: warning: skipped {error}", file=sys.stderr)
+
+
+def parse_param_options(options: list[str] | None) -> dict[str, str]:
+    """``NAME=VALUE`` strings from ``--param`` as a dict (the value may hold ``=``)."""
+    given: dict[str, str] = {}
+    for option in options or []:
+        name, sep, value = option.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--param '{option}': expected NAME=VALUE")
+        if name in given:
+            raise UsageError(f"--param {name} given twice")
+        given[name] = value
+    return given
+
+
+def listing_frame(queries: list[QueryFile]) -> pl.DataFrame:
+    """One row per query: name, description, params (as text), origin, path."""
+    return pl.DataFrame(
+        {
+            "name": [q.name for q in queries],
+            "description": [q.description for q in queries],
+            "params": [
+                "; ".join(f"{p.name} {p.type} {p.default_text}" for p in q.params) for q in queries
+            ],
+            "origin": [q.origin for q in queries],
+            "path": [str(q.path) for q in queries],
+        },
+        schema={name: pl.String for name in ("name", "description", "params", "origin", "path")},
+    )
+
+
+def listing_text(queries: list[QueryFile]) -> str:
+    """The human-readable ``--list``: each query, its description and its parameters."""
+    if not queries:
+        return "no query files found\n"
+    out: list[str] = []
+    for query in queries:
+        where = "" if query.origin == "bundled" else f"  [{query.origin}: {query.path}]"
+        out.append(f"{query.name}{where}")
+        if query.description:
+            out.append(f"    {query.description}")
+        for param in query.params:
+            if param.required:
+                default = "required"
+            elif param.default is None:
+                default = "optional"
+            else:
+                default = f"default {param.default_text}"
+            text = f"    --param {param.name}=<{param.type}>  ({default})"
+            out.append(f"{text}  {param.description}".rstrip())
+        out.append("")
+    return "\n".join(out)
+
+
+def _flatten(frame: pl.DataFrame) -> pl.DataFrame:
+    """Nested columns (lists, structs) as JSON text, so that they fit a CSV or a table."""
+    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+    if not nested:
+        return frame
+    return frame.with_columns(
+        pl.col(name).map_elements(
+            lambda value: json.dumps(value, default=str), return_dtype=pl.String
+        )
+        for name in nested
+    )
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from trialtui.cli import _db_path, _ensure_default_db
+
+    extra = tuple(args.queries or ())
+    if args.list:
+        if args.query is not None:
+            raise UsageError("give a query or --list, not both")
+        queries = discover_queries(extra, on_error=_warn)
+        if args.format == "table":
+            sys.stdout.write(listing_text(queries))
+        else:
+            sys.stdout.write(to_text(listing_frame(queries), args.format))
+        return 0
+    if args.query is None:
+        raise UsageError("name a query or a .sql file (list them with --list)")
+
+    query = find_query(args.query, extra, on_error=_warn)
+    bound = bind_params(query, parse_param_options(args.param))
+    path = _db_path(args)
+    if args.db is None:
+        _ensure_default_db(path)
+    con = open_query_connection(path)
+    try:
+        frame = run_query(con, query, bound)
+        if args.output:
+            provenance = _provenance(con, path, query, bound, frame)
+    finally:
+        con.close()
+
+    if args.output:
+        from trialtui.export import export_csv
+
+        export_csv(_flatten(frame), args.output, provenance, force=args.force)
+        print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
+        return 0
+    sys.stdout.write(to_text(frame if args.format == "json" else _flatten(frame), args.format))
+    return 0
+
+
+def _provenance(
+    con: Any, db_path: Path, query: QueryFile, bound: dict[str, Any], frame: pl.DataFrame
+) -> dict[str, Any]:
+    """Provenance of a query export: the bound parameters as settings, and the SQL text."""
+    from trialtui.export import build_provenance
+    from trialtui.store import catalog
+
+    study = bound.get("study") if isinstance(bound.get("study"), str) else None
+    return build_provenance(
+        db_path=db_path,
+        study_id=study,
+        level=f"query:{query.name}",
+        settings={name: _plain(value) for name, value in bound.items()},
+        source_files=catalog.source_files(con, study),
+        row_count=frame.height,
+        extra={
+            "query": {
+                "name": query.name,
+                "description": query.description,
+                "file": str(query.path) if query.path else None,
+                "origin": query.origin,
+                "sql": query.sql,
+            }
+        },
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A bound value as JSON (dates as ISO text)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from trialtui.cli import _add_db
+
+    p = sub.add_parser(
+        "query",
+        help="run a SQL query file read-only (by name or path); --list shows them",
+        description="Run a bundled or user SQL query file read-only against a database. "
+        "Parameters are bound by DuckDB, never pasted into the SQL. Exit status: 0 success, "
+        "1 query file, database or SQL error (including refused writes or file access), "
+        "2 usage error (unknown query, unknown or missing parameter, wrong type).",
+    )
+    p.add_argument("query", nargs="?", metavar="FILE_OR_NAME", help="query name or .sql file")
+    _add_db(p)
+    p.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        metavar="NAME=VALUE",
+        help="value of a query parameter (repeatable)",
+    )
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    p.add_argument("-o", "--output", type=Path, help="write CSV + provenance JSON to this file")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument(
+        "--queries",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="extra folder of query files (repeatable; overrides queries of the same name)",
+    )
+    p.add_argument(
+        "--list", action="store_true", help="list the available queries and their parameters"
+    )
+    p.set_defaults(handler=cmd_query)
