@@ -33,6 +33,8 @@ ARM_R_CODE = {
     "t_ttest": "unname(t.test(log2fc)$statistic)",
     "q_wilcoxon": "p.adjust(p_wilcoxon, method = \"BH\")  # over the biomarkers of one arm",
     "q_ttest": "p.adjust(p_ttest, method = \"BH\")  # over the biomarkers of one arm",
+    "q_wilcoxon_holm": "p.adjust(p_wilcoxon, method = \"holm\")  # trialtui stats --fdr holm",
+    "q_ttest_holm": "p.adjust(p_ttest, method = \"holm\")  # trialtui stats --fdr holm",
 }
 
 ARM_REFERENCE = [
@@ -55,6 +57,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.043167114257812507,
         "q_ttest": 0.029960038009134205,
+        "q_wilcoxon_holm": 0.043167114257812507,
+        "q_ttest_holm": 0.029960038009134205,
     },
     {
         "biomarker": "CD206",
@@ -75,6 +79,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 1.5258789062500003e-05,
         "q_ttest": 9.0641662163081957e-08,
+        "q_wilcoxon_holm": 7.6293945312500014e-05,
+        "q_ttest_holm": 2.7192498648924586e-07,
     },
     {
         "biomarker": "CD68",
@@ -95,6 +101,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 1.5258789062500003e-05,
         "q_ttest": 6.343050034200204e-08,
+        "q_wilcoxon_holm": 7.6293945312500014e-05,
+        "q_ttest_holm": 1.7760540095760572e-07,
     },
     {
         "biomarker": "CD8",
@@ -115,6 +123,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.00015258789062500005,
         "q_ttest": 6.6460906406703665e-05,
+        "q_wilcoxon_holm": 0.00042724609375000011,
+        "q_ttest_holm": 0.00018609053793877025,
     },
     {
         "biomarker": "CD86",
@@ -135,6 +145,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 1.5258789062500003e-05,
         "q_ttest": 2.846370610941684e-10,
+        "q_wilcoxon_holm": 7.6293945312500014e-05,
+        "q_ttest_holm": 6.8312894662600418e-10,
     },
     {
         "biomarker": "COLLAGEN",
@@ -155,6 +167,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 2.5431315104166675e-05,
         "q_ttest": 4.2792029926403034e-07,
+        "q_wilcoxon_holm": 7.6293945312500014e-05,
+        "q_ttest_holm": 1.283760897792091e-06,
     },
     {
         "biomarker": "FAP",
@@ -175,6 +189,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 1.5258789062500003e-05,
         "q_ttest": 2.2354025629695557e-10,
+        "q_wilcoxon_holm": 7.6293945312500014e-05,
+        "q_ttest_holm": 3.589064459413352e-10,
     },
     {
         "biomarker": "MDSC",
@@ -195,6 +211,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.0013065338134765627,
         "q_ttest": 0.00081954807832597995,
+        "q_wilcoxon_holm": 0.0031356811523437509,
+        "q_ttest_holm": 0.001966915387982352,
     },
     {
         "biomarker": "PFAK",
@@ -215,6 +233,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 1.5258789062500003e-05,
         "q_ttest": 2.2354025629695557e-10,
+        "q_wilcoxon_holm": 7.6293945312500014e-05,
+        "q_ttest_holm": 4.0237246133452003e-10,
     },
     {
         "biomarker": "TREG",
@@ -235,6 +255,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.0037384033203125004,
         "q_ttest": 0.0047815829708148612,
+        "q_wilcoxon_holm": 0.0067291259765625009,
+        "q_ttest_holm": 0.0086068493474667496,
     },
     {
         "biomarker": "CD15",
@@ -255,6 +277,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.86504364013671886,
         "q_ttest": 0.77341215976106081,
+        "q_wilcoxon_holm": 1.0,
+        "q_ttest_holm": 1.0,
     },
     {
         "biomarker": "CD206",
@@ -275,6 +299,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.86504364013671886,
         "q_ttest": 0.77341215976106081,
+        "q_wilcoxon_holm": 1.0,
+        "q_ttest_holm": 1.0,
     },
     {
         "biomarker": "CD68",
@@ -295,6 +321,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.45750427246093756,
         "q_ttest": 0.58156090561968166,
+        "q_wilcoxon_holm": 1.0,
+        "q_ttest_holm": 1.0,
     },
     {
         "biomarker": "CD8",
@@ -315,6 +343,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.015792846679687503,
         "q_ttest": 0.0094784283690891678,
+        "q_wilcoxon_holm": 0.015792846679687503,
+        "q_ttest_holm": 0.0094784283690891678,
     },
     {
         "biomarker": "CD86",
@@ -335,6 +365,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.020027160644531253,
         "q_ttest": 0.009792636054612773,
+        "q_wilcoxon_holm": 0.036048889160156257,
+        "q_ttest_holm": 0.017626744898302991,
     },
     {
         "biomarker": "COLLAGEN",
@@ -355,6 +387,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.45750427246093756,
         "q_ttest": 0.56223782368639585,
+        "q_wilcoxon_holm": 1.0,
+        "q_ttest_holm": 1.0,
     },
     {
         "biomarker": "FAP",
@@ -375,6 +409,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.069376627604166685,
         "q_ttest": 0.04025953349223399,
+        "q_wilcoxon_holm": 0.16650390625000003,
+        "q_ttest_holm": 0.096622880381361576,
     },
     {
         "biomarker": "MDSC",
@@ -395,6 +431,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.86504364013671886,
         "q_ttest": 0.77341215976106081,
+        "q_wilcoxon_holm": 1.0,
+        "q_ttest_holm": 1.0,
     },
     {
         "biomarker": "PFAK",
@@ -415,6 +453,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": True,
         "q_wilcoxon": 0.69519042968750011,
         "q_ttest": 0.63607563181393201,
+        "q_wilcoxon_holm": 1.0,
+        "q_ttest_holm": 1.0,
     },
     {
         "biomarker": "TREG",
@@ -435,6 +475,8 @@ ARM_REFERENCE = [
         "exact_wilcoxon": False,
         "q_wilcoxon": 0.86504364013671886,
         "q_ttest": 0.77341215976106081,
+        "q_wilcoxon_holm": 1.0,
+        "q_ttest_holm": 1.0,
     },
 ]
 
@@ -2292,5 +2334,48 @@ RAW_CASES = [
         },
         "comparison": {"p_mannwhitney": 0.94522144522144513, "hl_shift": -0.40180139359824796, "hl_lo": -3.7464259234152721, "hl_hi": 4.1959202099752568, "exact_mannwhitney": True, "p_welch": 0.92756149706387014},
     },
+]
+
+QNORM_R_CODE = "qnorm(p, lower.tail = lower_tail)"
+
+QNORM_CASES = [
+    {"p": 0.25, "lower_tail": True, "q": -0.67448975019608171},
+    {"p": 0.25, "lower_tail": False, "q": 0.67448975019608171},
+    {"p": 0.099999999999999978, "lower_tail": True, "q": -1.2815515655446008},
+    {"p": 0.099999999999999978, "lower_tail": False, "q": 1.2815515655446008},
+    {"p": 0.049999999999999989, "lower_tail": True, "q": -1.6448536269514726},
+    {"p": 0.049999999999999989, "lower_tail": False, "q": 1.6448536269514726},
+    {"p": 0.025000000000000022, "lower_tail": True, "q": -1.9599639845400536},
+    {"p": 0.025000000000000022, "lower_tail": False, "q": 1.9599639845400536},
+    {"p": 0.012500000000000011, "lower_tail": True, "q": -2.2414027276049446},
+    {"p": 0.012500000000000011, "lower_tail": False, "q": 2.2414027276049446},
+    {"p": 0.0050000000000000044, "lower_tail": True, "q": -2.5758293035488999},
+    {"p": 0.0050000000000000044, "lower_tail": False, "q": 2.5758293035488999},
+    {"p": 0.00050000000000000044, "lower_tail": True, "q": -3.2905267314918945},
+    {"p": 0.00050000000000000044, "lower_tail": False, "q": 3.2905267314918945},
+    {"p": 0.074999999999999997, "lower_tail": True, "q": -1.4395314709384557},
+    {"p": 0.074999999999999997, "lower_tail": False, "q": 1.4395314709384555},
+    {"p": 0.074899999999999994, "lower_tail": True, "q": -1.4402382675279632},
+    {"p": 0.074899999999999994, "lower_tail": False, "q": 1.4402382675279632},
+    {"p": 0.29999999999999999, "lower_tail": True, "q": -0.52440051270804067},
+    {"p": 0.29999999999999999, "lower_tail": False, "q": 0.52440051270804067},
+    {"p": 0.5, "lower_tail": True, "q": 0.0},
+    {"p": 0.5, "lower_tail": False, "q": 0.0},
+    {"p": 0.60999999999999999, "lower_tail": True, "q": 0.27931903444745404},
+    {"p": 0.60999999999999999, "lower_tail": False, "q": -0.27931903444745404},
+    {"p": 0.92500000000000004, "lower_tail": True, "q": 1.4395314709384559},
+    {"p": 0.92500000000000004, "lower_tail": False, "q": -1.4395314709384559},
+    {"p": 0.93000000000000005, "lower_tail": True, "q": 1.4757910281791708},
+    {"p": 0.93000000000000005, "lower_tail": False, "q": -1.4757910281791708},
+    {"p": 1.0000000000000001e-05, "lower_tail": True, "q": -4.2648907939228256},
+    {"p": 1.0000000000000001e-05, "lower_tail": False, "q": 4.2648907939228256},
+    {"p": 9.9999999999999998e-13, "lower_tail": True, "q": -7.0344838253011321},
+    {"p": 9.9999999999999998e-13, "lower_tail": False, "q": 7.0344838253011321},
+    {"p": 9.9999999999999995e-21, "lower_tail": True, "q": -9.2623400897984052},
+    {"p": 9.9999999999999995e-21, "lower_tail": False, "q": 9.2623400897984052},
+    {"p": 1e-100, "lower_tail": True, "q": -21.273453560965319},
+    {"p": 1e-100, "lower_tail": False, "q": 21.273453560965319},
+    {"p": 0.99999990000000005, "lower_tail": True, "q": 5.1993375822906618},
+    {"p": 0.99999990000000005, "lower_tail": False, "q": -5.1993375822906618},
 ]
 

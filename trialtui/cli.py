@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from trialtui import __version__
+from trialtui.choices import FORMATS
 from trialtui.errors import TrialtuiError, UsageError
-from trialtui.formatting import FORMATS, render_table, to_text
 from trialtui.paths import default_db_path
 
 Handler = Callable[[argparse.Namespace], int]
@@ -135,6 +135,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from trialtui.formatting import render_table
     from trialtui.store import catalog
 
     con = _open_read_only(args)
@@ -259,4 +260,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
-__all__ = ["FORMATS", "UsageError", "build_parser", "main", "to_text"]
+__all__ = ["FORMATS", "UsageError", "build_parser", "main"]

@@ -5,19 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from trialtui import __version__
-from trialtui.analysis.settings import FDR_METHODS, LLOQ_POLICIES, AnalysisSettings
+from trialtui.choices import FDR_METHODS, FORMATS, LEVELS, LLOQ_POLICIES
 from trialtui.errors import UsageError
-from trialtui.formatting import FORMATS, to_text
-from trialtui.study import (
-    DERIVED_TABLES,
-    LEADING_COLUMNS,
-    LEVELS,
-    StudyResults,
-    compute,
-    load_study,
-)
+
+# Analysis modules load SciPy; import them in the handlers so `--help` and the other
+# commands start fast.
+if TYPE_CHECKING:
+    from trialtui.analysis.settings import AnalysisSettings
+    from trialtui.study import StudyResults
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +48,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> AnalysisSettings:
+    from trialtui.analysis.settings import AnalysisSettings
+
     try:
         return AnalysisSettings(
             baseline_timepoint=args.baseline,
@@ -67,6 +66,7 @@ def settings_from(args: argparse.Namespace) -> AnalysisSettings:
 
 def _results(args: argparse.Namespace, levels: tuple[str, ...]) -> tuple[StudyResults, Path]:
     from trialtui.cli import _db_path, _open_read_only
+    from trialtui.study import compute, load_study
 
     settings = settings_from(args)
     con = _open_read_only(args)
@@ -83,8 +83,10 @@ def _results(args: argparse.Namespace, levels: tuple[str, ...]) -> tuple[StudyRe
 
 def store_results(db_path: Path, results: StudyResults) -> None:
     """Write every computed level into its derived table."""
+    from trialtui import __version__
     from trialtui.store.connection import connect
     from trialtui.store.derived import write_derived
+    from trialtui.study import DERIVED_TABLES
 
     con = connect(db_path, read_only=False)
     try:
@@ -99,8 +101,10 @@ def store_results(db_path: Path, results: StudyResults) -> None:
 
 def store_all_studies(db_path: Path) -> None:
     """Compute every study with default settings and store the derived tables."""
+    from trialtui.analysis.settings import AnalysisSettings
     from trialtui.store import catalog
     from trialtui.store.connection import connect
+    from trialtui.study import compute, load_study
 
     con = connect(db_path, read_only=True)
     try:
@@ -114,6 +118,8 @@ def store_all_studies(db_path: Path) -> None:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from trialtui.export import export_csv, results_provenance
+    from trialtui.formatting import to_text
+    from trialtui.study import LEADING_COLUMNS
 
     results, path = _results(args, (args.level,))
     frame = results.level(args.level)

@@ -6,7 +6,7 @@ import math
 
 import polars as pl
 
-FORMATS = ("table", "csv", "json")
+from trialtui.choices import FORMATS
 
 
 def format_cell(value: object, *, digits: int = 4) -> str:

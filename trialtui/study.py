@@ -27,9 +27,9 @@ from trialtui.analysis.correlation import CORRELATION_COLUMNS
 from trialtui.analysis.paired import ARM_COLUMNS
 from trialtui.analysis.pairing import PATIENT_COLUMNS
 from trialtui.analysis.response import RESPONSE_COLUMNS
+from trialtui.choices import LEVELS
 from trialtui.store import catalog
 
-LEVELS = ("patient", "arm", "comparison", "correlation", "response")
 LEADING_COLUMNS: dict[str, tuple[str, ...]] = {
     "patient": PATIENT_COLUMNS,
     "arm": ARM_COLUMNS,

@@ -131,7 +131,9 @@ ARM_CODE <- c(
 )
 ARM_Q_CODE <- c(
   q_wilcoxon = "p.adjust(p_wilcoxon, method = \"BH\")  # over the biomarkers of one arm",
-  q_ttest = "p.adjust(p_ttest, method = \"BH\")  # over the biomarkers of one arm"
+  q_ttest = "p.adjust(p_ttest, method = \"BH\")  # over the biomarkers of one arm",
+  q_wilcoxon_holm = "p.adjust(p_wilcoxon, method = \"holm\")  # trialtui stats --fdr holm",
+  q_ttest_holm = "p.adjust(p_ttest, method = \"holm\")  # trialtui stats --fdr holm"
 )
 
 arm_rows <- list()
@@ -149,9 +151,13 @@ for (a in arms) {
   p_t <- vapply(rows, function(r) r$p_ttest, 0)
   q_w <- ev(ARM_Q_CODE[["q_wilcoxon"]], list(p_wilcoxon = p_w))
   q_t <- ev(ARM_Q_CODE[["q_ttest"]], list(p_ttest = p_t))
+  q_wh <- ev(ARM_Q_CODE[["q_wilcoxon_holm"]], list(p_wilcoxon = p_w))
+  q_th <- ev(ARM_Q_CODE[["q_ttest_holm"]], list(p_ttest = p_t))
   for (i in seq_along(rows)) {
     rows[[i]]$q_wilcoxon <- q_w[i]
     rows[[i]]$q_ttest <- q_t[i]
+    rows[[i]]$q_wilcoxon_holm <- q_wh[i]
+    rows[[i]]$q_ttest_holm <- q_th[i]
   }
   arm_rows <- c(arm_rows, unname(rows))
 }
@@ -388,6 +394,22 @@ for (nm in names(RAW_CASES)) {
        vapply(cmp, function(v) if (is.logical(v)) py_bool(v) else py_num1(v), ""),
        collapse = ", "), "},")
   emit("    },")
+}
+emit("]\n")
+
+## ---------------------------------------------------------------------------
+## 6. qnorm: the normal quantiles behind the normal-approximation Hodges-Lehmann
+##    interval (alpha / 2 for several confidence levels, and points in every branch of
+##    AS 241: |p - 0.5| <= 0.425, the tail, and the far tail below exp(-25)).
+## ---------------------------------------------------------------------------
+QNORM_CODE <- "qnorm(p, lower.tail = lower_tail)"
+qnorm_p <- c((1 - c(0.5, 0.8, 0.9, 0.95, 0.975, 0.99, 0.999)) / 2,
+             0.075, 0.0749, 0.3, 0.5, 0.61, 0.925, 0.93, 1e-5, 1e-12, 1e-20, 1e-100, 0.9999999)
+emit("QNORM_R_CODE = ", py_str(QNORM_CODE), "\n")
+emit("QNORM_CASES = [")
+for (p in qnorm_p) for (lt in c(TRUE, FALSE)) {
+  v <- ev(QNORM_CODE, list(p = p, lower_tail = lt))
+  emit("    {\"p\": ", py_num1(p), ", \"lower_tail\": ", py_bool(lt), ", \"q\": ", py_num1(v), "},")
 }
 emit("]\n")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
+from trialtui.choices import FDR_METHODS, LLOQ_POLICIES
+
 LloqPolicy = Literal["half", "lloq", "exclude"]
 FdrMethod = Literal["bh", "holm"]
-LLOQ_POLICIES: tuple[str, ...] = ("half", "lloq", "exclude")
-FDR_METHODS: tuple[str, ...] = ("bh", "holm")
 
 
 @dataclass(frozen=True)

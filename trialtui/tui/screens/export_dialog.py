@@ -11,12 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from trialtui.choices import LEVELS
 from trialtui.errors import TrialtuiError
 from trialtui.export import build_provenance, export_csv, results_provenance
 from trialtui.store import catalog
 from trialtui.store.connection import connect
 
-RESULT_LEVELS = ("patient", "arm", "comparison", "correlation", "response")
 
 
 class ExportDialog(ModalScreen[Path | None]):
@@ -63,7 +63,7 @@ class ExportDialog(ModalScreen[Path | None]):
         app = self.app
         results = getattr(app, "results", None)
         db_path = app.db_path  # type: ignore[attr-defined]
-        if results is not None and self.level in RESULT_LEVELS:
+        if results is not None and self.level in LEVELS:
             return results_provenance(db_path, results, self.level, frame=self.frame)
         con = connect(db_path, read_only=True)
         try:
