@@ -631,7 +631,9 @@ def test_errors_name_file_and_line(tmp_path: Path, sample_db: Path) -> None:
 def test_missing_derived_table_gives_a_hint(sample_db: Path) -> None:
     con = open_query_connection(sample_db)  # built without derived tables
     try:
-        with pytest.raises(QueryError, match=r"fold_changes does not exist.*trialtui stats --store"):
+        with pytest.raises(
+            QueryError, match=r"fold_changes does not exist.*trialtui stats --store"
+        ):
             run(con, "biomarker_changes", biomarker="CD8")
     finally:
         con.close()
@@ -937,9 +939,10 @@ def test_response_changes_match_analysis(qcon, results) -> None:
     expected = results["response"]
     key = ["study_id", "arm", "biomarker"]
     assert_frame_equal(frame.sort(key), expected.select(frame.columns).sort(key))
-    assert run(qcon, "response_changes", biomarker="cd8").height == expected.filter(
-        pl.col("biomarker") == "CD8"
-    ).height
+    assert (
+        run(qcon, "response_changes", biomarker="cd8").height
+        == expected.filter(pl.col("biomarker") == "CD8").height
+    )
 
 
 def test_derived_runs(qcon, raw) -> None:

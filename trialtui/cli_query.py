@@ -11,21 +11,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
+from trialtui.choices import FORMATS
 from trialtui.errors import UsageError
-from trialtui.formatting import FORMATS, to_text
-from trialtui.store.queryfiles import (
-    QueryFile,
-    QueryFileError,
-    bind_params,
-    discover_queries,
-    find_query,
-    open_query_connection,
-    run_query,
-)
+
+# DuckDB and Polars load in the handler, so that `--help` and other commands start fast.
+if TYPE_CHECKING:
+    import polars as pl
+
+    from trialtui.store.queryfiles import QueryFile, QueryFileError
 
 
 def _warn(error: QueryFileError) -> None:
@@ -48,6 +43,8 @@ def parse_param_options(options: list[str] | None) -> dict[str, str]:
 
 def listing_frame(queries: list[QueryFile]) -> pl.DataFrame:
     """One row per query: name, description, params (as text), origin, path."""
+    import polars as pl
+
     return pl.DataFrame(
         {
             "name": [q.name for q in queries],
@@ -87,6 +84,8 @@ def listing_text(queries: list[QueryFile]) -> str:
 
 def _flatten(frame: pl.DataFrame) -> pl.DataFrame:
     """Nested columns (lists, structs) as JSON text, so that they fit a CSV or a table."""
+    import polars as pl
+
     nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
     if not nested:
         return frame
@@ -100,6 +99,14 @@ def _flatten(frame: pl.DataFrame) -> pl.DataFrame:
 
 def cmd_query(args: argparse.Namespace) -> int:
     from trialtui.cli import _db_path, _ensure_default_db
+    from trialtui.formatting import to_text
+    from trialtui.store.queryfiles import (
+        bind_params,
+        discover_queries,
+        find_query,
+        open_query_connection,
+        run_query,
+    )
 
     extra = tuple(args.queries or ())
     if args.list:

@@ -6,8 +6,6 @@ import math
 
 import polars as pl
 
-from trialtui.choices import FORMATS
-
 
 def format_cell(value: object, *, digits: int = 4) -> str:
     """Text for one cell: floats to ``digits`` significant digits, missing as ``NA``."""

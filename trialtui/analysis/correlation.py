@@ -40,16 +40,52 @@ def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return num / den
 
 
+def _standardised_ranks(block: np.ndarray) -> np.ndarray:
+    """Column ranks centred and scaled to unit norm (NaN for constant columns)."""
+    ranks = stats.rankdata(block, axis=0)
+    centred = ranks - ranks.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return centred / np.sqrt((centred**2).sum(axis=0))
+
+
 def spearman_matrix(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairwise-complete Spearman rho and n for the columns of ``matrix`` (NaN = missing).
 
-    Loops over columns, never rows: for column i, every other column is ranked on the rows
-    where both are present, all at once.
+    Columns are grouped by their pattern of missing values (usually a few: a missing
+    biopsy removes a patient from every biomarker of an assay). For each pair of patterns
+    the shared rows are ranked once and all correlations of the block come from one matrix
+    product. With many distinct patterns it falls back to a loop over columns that ranks
+    every other column on the rows shared with that column, all at once. Both are exact.
     """
+    k = matrix.shape[1]
+    present = ~np.isnan(matrix)
+    patterns: dict[bytes, list[int]] = {}
+    for j in range(k):
+        patterns.setdefault(np.packbits(present[:, j]).tobytes(), []).append(j)
+    groups = [np.array(cols) for cols in patterns.values()]
+    if len(groups) > max(4, k // 4):
+        return _spearman_by_column(matrix, present)
+    rho = np.full((k, k), np.nan)
+    count = np.zeros((k, k), dtype=int)
+    for a, cols_a in enumerate(groups):
+        for cols_b in groups[a:]:
+            rows = present[:, cols_a[0]] & present[:, cols_b[0]]
+            count[np.ix_(cols_a, cols_b)] = rows.sum()
+            count[np.ix_(cols_b, cols_a)] = rows.sum()
+            if rows.sum() < 2:
+                continue
+            za = _standardised_ranks(matrix[np.ix_(rows, cols_a)])
+            zb = _standardised_ranks(matrix[np.ix_(rows, cols_b)])
+            block = np.clip(za.T @ zb, -1.0, 1.0)
+            rho[np.ix_(cols_a, cols_b)] = block
+            rho[np.ix_(cols_b, cols_a)] = block.T
+    return rho, count
+
+
+def _spearman_by_column(matrix: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k = matrix.shape[1]
     rho = np.full((k, k), np.nan)
     count = np.zeros((k, k), dtype=int)
-    present = ~np.isnan(matrix)
     for i in range(k):
         both = present & present[:, [i]]
         count[i] = both.sum(axis=0)

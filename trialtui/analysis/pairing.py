@@ -37,8 +37,9 @@ class Pairing:
         biomarker, pre, post, fc, log2fc, pre_imputed, post_imputed, response,
         pre_timepoint, post_timepoint.
     counts
-        One row per (study_id, biomarker, arm): n_pairs, n_unpaired, n_imputed (values
-        substituted below LLOQ or for zeros), n_excluded (values left out below LLOQ).
+        One row per (study_id, biomarker, arm): n_pairs, n_unpaired, n_imputed (values of
+        the pairs substituted below LLOQ or for zeros), n_excluded (values of the two
+        timepoints left out below LLOQ).
     baseline_timepoint, timepoint
         The timepoints that were paired.
     """
@@ -191,11 +192,11 @@ def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pair
 
     in_window = values.filter(pl.col("timepoint").is_in([baseline, timepoint]))
     seen = values.group_by(KEYS).agg(pl.col("patient_id").n_unique().alias("n_patients"))
-    window_counts = in_window.group_by(KEYS).agg(
-        pl.col("imputed").sum().alias("n_imputed"),
-        pl.col("excluded").sum().alias("n_excluded"),
+    window_counts = in_window.group_by(KEYS).agg(pl.col("excluded").sum().alias("n_excluded"))
+    pair_counts = fold_changes.group_by(KEYS).agg(
+        pl.len().alias("n_pairs"),
+        (pl.col("pre_imputed").sum() + pl.col("post_imputed").sum()).alias("n_imputed"),
     )
-    pair_counts = fold_changes.group_by(KEYS).agg(pl.len().alias("n_pairs"))
     counts = (
         seen.join(pair_counts, on=KEYS, how="left")
         .join(window_counts, on=KEYS, how="left")

@@ -18,7 +18,6 @@ from trialtui.store import catalog
 from trialtui.store.connection import connect
 
 
-
 class ExportDialog(ModalScreen[Path | None]):
     """Ask for a file name; write CSV + ``.provenance.json``; dismiss with the path."""
 
