@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     _add_db(p)
     p.add_argument("--study", help="study id for files without a study_id column")
-    p.add_argument("--format", choices=("auto", "long", "wide"), default="auto")
+    p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     p.set_defaults(handler=cmd_import)
 
@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     _add_db(p, help_text="also check against this database (optional)")
     p.add_argument("--study", help="study id for files without a study_id column")
-    p.add_argument("--format", choices=("auto", "long", "wide"), default="auto")
+    p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--limit", type=int, default=50, help="stop after this many problems")
     p.set_defaults(handler=cmd_validate)
 

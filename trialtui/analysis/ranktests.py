@@ -272,7 +272,9 @@ def rank_sum(x: np.ndarray, y: np.ndarray, *, conf_level: float = 0.95) -> RankS
     """Two-sided two-sample Wilcoxon rank-sum test with Hodges-Lehmann estimate and CI.
 
     Follows ``wilcox.test(x, y, conf.int = TRUE, conf.level = conf_level)`` of R <= 4.5.
-    Fewer than one value in either sample gives NaN throughout.
+    Fewer than one value in either sample gives NaN throughout. Where R cannot go on
+    (every value tied: p-value NaN; both samples constant: R stops while computing the
+    interval), the p-value is NaN and the estimate and limits are the common difference.
 
     Examples
     --------
@@ -307,7 +309,10 @@ def rank_sum(x: np.ndarray, y: np.ndarray, *, conf_level: float = 0.95) -> RankS
     else:
         z = w - nx * ny / 2
         sigma = math.sqrt((nx * ny / 12) * ((nx + ny + 1) - tie_term / ((nx + ny) * (nx + ny - 1))))
-        p = float(min(1.0, _normal_p((z - math.copysign(0.5, z) * (z != 0)) / sigma)))
+        if sigma > 0:
+            p = float(min(1.0, _normal_p((z - math.copysign(0.5, z) * (z != 0)) / sigma)))
+        else:  # every value tied: R's z is 0 / 0 and its p-value NaN
+            p = float("nan")
         estimate, low, high = _hodges_lehmann_approx(x, y, conf_level)
     return RankSumResult(
         statistic=w,
@@ -328,6 +333,10 @@ def _hodges_lehmann_approx(
     alpha = 1.0 - conf_level
     mumin = float(np.min(x) - np.max(y))
     mumax = float(np.max(x) - np.min(y))
+    if mumin == mumax:
+        # Each sample is constant, so every pairwise difference is the shift; R stops with
+        # "cannot compute confidence interval when all observations are tied".
+        return mumin, mumin, mumin
 
     y_sorted = np.sort(y)
     y_ties = _tie_term(y)

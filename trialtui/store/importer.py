@@ -149,6 +149,8 @@ def import_files(
 
 def _result(plan: ImportPlan, status: str, import_id: int | None, loaded: int) -> FileResult:
     parts = [f"{plan.rows_read} rows read ({plan.format} format)"]
+    if plan.rows_derived:
+        parts.append(f"{plan.rows_derived} derived or non-analysis ADaM records left out")
     if plan.rows_skipped:
         parts.append(f"{plan.rows_skipped} without a value skipped")
     if plan.rows_duplicate:

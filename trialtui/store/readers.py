@@ -2,7 +2,7 @@
 
 Every value is read as text so that validation, not the reader, decides what is wrong and
 can name the row and column. ``_row`` is the line number in a CSV file (the header is line 1)
-and the 1-based record number in a Parquet file.
+and the 1-based record number in a Parquet or SAS transport (XPT) file.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from trialtui.errors import InputError
 
 ROW = "_row"
 PARQUET_SUFFIXES = {".parquet", ".pq"}
+XPT_SUFFIXES = {".xpt", ".xport"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 
 
@@ -28,7 +29,7 @@ class SourceTable:
     path: Path
     sha256: str
     frame: pl.DataFrame  # all columns String, plus ROW (UInt32)
-    kind: str  # "csv" or "parquet"
+    kind: str  # "csv", "parquet" or "xpt"
 
 
 def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, separator: str) -> InputError:
@@ -68,6 +69,8 @@ def read_source(path: str | Path) -> SourceTable:
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES or data[:4] == b"PAR1":
         frame, kind = _read_parquet(path), "parquet"
+    elif suffix in XPT_SUFFIXES or data.startswith(b"HEADER RECORD*******LIBRARY HEADER"):
+        frame, kind = _read_xpt(path), "xpt"
     else:
         frame, kind = _read_csv(path, data, separator="\t" if suffix == ".tsv" else ","), "csv"
     if frame.height == 0:
@@ -107,6 +110,30 @@ def _read_parquet(path: Path) -> pl.DataFrame:
         raise InputError(f"{path}: cannot read Parquet: {first}") from None
     _check_header(path, frame.columns)
     frame = frame.select(pl.all().cast(pl.String))
+    return frame.with_row_index(ROW, offset=1)
+
+
+def _read_xpt(path: Path) -> pl.DataFrame:
+    """A SAS transport file (CDISC ADaM datasets are shipped as XPT v5)."""
+    import pyreadstat
+
+    try:
+        frame, _meta = pyreadstat.read_xport(str(path), output_format="polars")
+    except Exception as exc:  # pyreadstat raises its own error types for corrupt files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot read SAS transport (XPT) file: {first}") from None
+    _check_header(path, frame.columns)
+    # SAS stores numbers as doubles: write whole numbers without ".0" so that ids and
+    # visit days read back as typed.
+    frame = frame.select(
+        pl.when(pl.col(c).is_finite() & (pl.col(c) == pl.col(c).round(0)))
+        .then(pl.col(c).cast(pl.Int64, strict=False).cast(pl.String))
+        .otherwise(pl.col(c).cast(pl.String))
+        .alias(c)
+        if frame.schema[c].is_float()
+        else pl.col(c).cast(pl.String).replace("", None)
+        for c in frame.columns
+    )
     return frame.with_row_index(ROW, offset=1)
 
 

@@ -42,6 +42,22 @@ BIOMARKER_COLUMNS = (
     "below_lloq",
     "description",
 )
+# CDISC ADaM BDS variables and the long-format columns they fill.
+ADAM_COLUMNS = {
+    "STUDYID": "study_id",
+    "USUBJID": "patient_id",
+    "AVISIT": "timepoint",
+    "PARAMCD": "biomarker",
+    "PARAM": "biomarker_label",
+    "AVAL": "value",
+    "AVALU": "unit",
+    "ADY": "visit_day",
+    "ABLFL": "is_baseline",
+    "AGE": "age",
+    "SEX": "sex",
+}
+ADAM_ARM_COLUMNS = ("TRTP", "TRTA", "TRT01P", "TRT01A", "ARM", "ACTARM")
+ADAM_REQUIRED = ("USUBJID", "PARAMCD", "AVAL", "AVISIT")
 MISSING_TOKENS = ("", "NA", "N/A", ".", "ND")
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 TRUE_TOKENS = ("true", "t", "yes", "y", "1")
@@ -81,6 +97,7 @@ class ImportPlan:
     timepoints: pl.DataFrame | None = None
     rows_skipped: int = 0  # rows without a value (empty / NA)
     rows_duplicate: int = 0  # exact duplicate rows collapsed
+    rows_derived: int = 0  # ADaM records left out (derived DTYPE or not flagged ANL01FL)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +111,7 @@ class _Collector:
         self.path = path
         self.limit = limit
         self.problems: list[Problem] = []
+        self.aliases: dict[str, str] = {}  # internal column -> the file's own column name
 
     @property
     def full(self) -> bool:
@@ -101,6 +119,7 @@ class _Collector:
 
     def add(self, message: str, row: int | None = None, column: str | None = None) -> None:
         if not self.full:
+            column = self.aliases.get(column, column) if column is not None else None
             self.problems.append(Problem(self.path, message, row, column))
 
     def add_rows(self, bad: pl.DataFrame, column: str | pl.Expr, message: pl.Expr) -> None:
@@ -130,14 +149,46 @@ def _number(expr: pl.Expr) -> pl.Expr:
 
 
 def detect_format(columns: list[str], requested: str) -> str:
-    """Resolve ``auto`` to ``long`` or ``wide`` from the column names.
+    """Resolve ``auto`` to ``long``, ``wide`` or ``adam`` from the column names.
 
-    A file with a ``biomarker`` or a ``value`` column is long (so that a long file missing
-    one of them is told so, not read as a wide file).
+    A file with ``USUBJID``, ``PARAMCD`` and ``AVAL`` is a CDISC ADaM BDS dataset. A file
+    with a ``biomarker`` or a ``value`` column is long (so that a long file missing one of
+    them is told so, not read as a wide file).
     """
     if requested != "auto":
         return requested
+    if {"USUBJID", "PARAMCD", "AVAL"} <= set(columns):
+        return "adam"
     return "long" if {"biomarker", "value"} & set(columns) else "wide"
+
+
+def _from_adam(raw: pl.DataFrame, found: _Collector) -> tuple[pl.DataFrame, int] | None:
+    """Rename a BDS dataset to long-format columns, keeping observed analysis records.
+
+    Returns the renamed frame and the number of records left out, or None (with a
+    problem recorded) when required variables are missing.
+    """
+    missing = [c for c in ADAM_REQUIRED if c not in raw.columns]
+    arm = next((c for c in ADAM_ARM_COLUMNS if c in raw.columns), None)
+    if arm is None:
+        missing.append("/".join(ADAM_ARM_COLUMNS))
+    if missing:
+        names = ", ".join(f"'{c}'" for c in missing)
+        found.add(f"missing required ADaM variable(s) {names}", row=1)
+        return None
+    # Observed analysis records only: derived records (DTYPE, e.g. LOCF) are imputations,
+    # and records without the analysis flag (ANL01FL) are superseded within their window.
+    derived = 0
+    left_out = pl.lit(False)
+    if "DTYPE" in raw.columns:
+        left_out = left_out | (pl.col("DTYPE").str.strip_chars().fill_null("") != "")
+    if "ANL01FL" in raw.columns and (raw["ANL01FL"] == "Y").any():
+        left_out = left_out | (pl.col("ANL01FL").fill_null("") != "Y")
+    derived = raw.filter(left_out).height
+    raw = raw.filter(~left_out)
+    renames = {c: n for c, n in ADAM_COLUMNS.items() if c in raw.columns} | {arm: "arm"}
+    found.aliases = {internal: source for source, internal in renames.items()}
+    return raw.select(ROW, *[pl.col(c).alias(n) for c, n in renames.items()]), derived
 
 
 def _to_long(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:
@@ -194,7 +245,16 @@ def validate_source(
     raw = source.frame
     fmt = detect_format(raw.columns, fmt)
     plan = ImportPlan(path=path, sha256=source.sha256, format=fmt, rows_read=raw.height)
+    # ADaM datasets are validated as long files; the plan keeps the format's name.
     found = _Collector(path, limit)
+    derived = 0
+    if fmt == "adam":
+        adam = _from_adam(raw, found)
+        if adam is None:
+            plan.problems = found.problems
+            return plan
+        raw, derived = adam
+        fmt = "long"  # a BDS dataset is long: one AVAL per subject, visit and parameter
 
     required = LONG_REQUIRED if fmt == "long" else WIDE_REQUIRED
     missing = [c for c in required if c not in raw.columns]
@@ -237,6 +297,7 @@ def validate_source(
 
     skipped = frame.filter(pl.col("_missing"))
     plan.rows_skipped = skipped.height
+    plan.rows_derived = derived
     frame = frame.filter(~pl.col("_missing")).drop("_missing")
     frame = frame.with_columns(
         pl.col("sample_id").fill_null(pl.col("patient_id") + "@" + pl.col("timepoint")),
