@@ -8,23 +8,8 @@ from textual.app import ComposeResult
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
-from trialtui.tui.widgets.frame_table import Column, FrameTable
-
-ARM_VIEW = [
-    Column("biomarker", "Biomarker"),
-    Column("arm", "Arm"),
-    Column("n_pairs", "n"),
-    Column("n_unpaired", "unp"),
-    Column("mean_fc", "Mean FC"),
-    Column("gmean_fc", "GM FC"),
-    Column("gmean_fc_lo", "lo"),
-    Column("gmean_fc_hi", "hi"),
-    Column("median_fc", "Median"),
-    Column("p_wilcoxon", "p (W)"),
-    Column("q_wilcoxon", "q (W)"),
-    Column("p_ttest", "p (t)"),
-    Column("q_ttest", "q (t)"),
-]
+from trialtui.tui.views import ARM_VIEW
+from trialtui.tui.widgets.frame_table import FrameTable
 
 
 class ArmsScreen(ResultsScreen):

@@ -11,6 +11,7 @@ from textual_plotext import PlotextPlot
 
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
+from trialtui.tui.views import ARM_VIEW, COMPARISON_VIEW, without
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 from trialtui.tui.widgets.plots import draw_slope, draw_strip, draw_waterfall
 
@@ -67,34 +68,11 @@ class BiomarkerDetailScreen(ResultsScreen):
         tp = f"{results.pairing.timepoint} vs {results.pairing.baseline_timepoint}"
         self.query_one("#biomarker-arms", FrameTable).show(
             results.level("arm").filter(pl.col("biomarker") == b),
-            [
-                Column("arm", "Arm"),
-                Column("n_pairs", "n"),
-                Column("n_unpaired", "unp"),
-                Column("mean_fc", "Mean FC"),
-                Column("gmean_fc", "GM FC"),
-                Column("gmean_fc_lo", "lo"),
-                Column("gmean_fc_hi", "hi"),
-                Column("median_fc", "Median"),
-                Column("p_wilcoxon", "p (W)"),
-                Column("p_ttest", "p (t)"),
-                Column("q_ttest", "q (t)"),
-            ],
+            without(ARM_VIEW, "biomarker"),
         )
         self.query_one("#biomarker-comparison", FrameTable).show(
             results.level("comparison").filter(pl.col("biomarker") == b),
-            [
-                Column("arm", "Arm"),
-                Column("reference_arm", "vs"),
-                Column("gmfc_ratio", "GMFC ratio"),
-                Column("gmfc_ratio_lo", "lo"),
-                Column("gmfc_ratio_hi", "hi"),
-                Column("hl_shift", "HL"),
-                Column("p_welch", "p (Welch)"),
-                Column("q_welch", "q"),
-                Column("p_mannwhitney", "p (MW)"),
-                Column("q_mannwhitney", "q"),
-            ],
+            without(COMPARISON_VIEW, "biomarker", "n", "n_reference"),
         )
         self.query_one("#biomarker-patients", FrameTable).show(
             self.fold_changes,

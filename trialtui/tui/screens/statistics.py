@@ -11,36 +11,10 @@ from textual_plotext import PlotextPlot
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
-from trialtui.tui.widgets.frame_table import Column, FrameTable
+from trialtui.tui.views import COMPARISON_VIEW, WITHIN_VIEW
+from trialtui.tui.widgets.frame_table import FrameTable
 from trialtui.tui.widgets.plots import draw_volcano
 
-COMPARISON_VIEW = [
-    Column("biomarker", "Biomarker"),
-    Column("arm", "Arm"),
-    Column("n", "n"),
-    Column("n_reference", "n ref"),
-    Column("gmfc_ratio", "GMFC ratio"),
-    Column("gmfc_ratio_lo", "lo"),
-    Column("gmfc_ratio_hi", "hi"),
-    Column("hl_shift", "HL log2"),
-    Column("rank_biserial", "r_rb"),
-    Column("p_welch", "p (Welch)"),
-    Column("q_welch", "q (Welch)"),
-    Column("p_mannwhitney", "p (MW)"),
-    Column("q_mannwhitney", "q (MW)"),
-]
-WITHIN_VIEW = [
-    Column("biomarker", "Biomarker"),
-    Column("arm", "Arm"),
-    Column("n_pairs", "n"),
-    Column("gmean_fc", "GM FC"),
-    Column("gmean_fc_lo", "lo"),
-    Column("gmean_fc_hi", "hi"),
-    Column("p_ttest", "p (t)"),
-    Column("q_ttest", "q (t)"),
-    Column("p_wilcoxon", "p (W)"),
-    Column("q_wilcoxon", "q (W)"),
-]
 SORTS = ("q", "p", "effect", "biomarker")
 
 
