@@ -280,7 +280,7 @@ def main() -> None:
         bench_first_paint(folder)
         bench_analysis(patients, biomarkers)
         bench_correlation(min(patients, 300), min(biomarkers, 100))
-        bench_import(patients, folder)
+        bench_import(min(patients, 300), folder)
         bench_table(20_000 if args.quick else 200_000)
         if args.scale:
             bench_scale(5000, 500)
