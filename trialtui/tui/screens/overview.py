@@ -71,7 +71,8 @@ class OverviewScreen(ResultsScreen):
             ],
         )
         self.query_one("#timepoints-table", FrameTable).show(
-            data.timepoints,
+            # nominal days are medians of whole collection days: show them as days
+            data.timepoints.with_columns(pl.col("nominal_day").round(0).cast(pl.Int64)),
             [
                 Column("timepoint", "Timepoint"),
                 Column("ordinal", "#"),

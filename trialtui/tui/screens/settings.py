@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
@@ -15,6 +16,8 @@ FDR_OPTIONS = [("Benjamini-Hochberg", "bh"), ("Holm", "holm")]
 
 
 class SettingsScreen(ResultsScreen):
+    BINDINGS = [Binding("ctrl+r", "apply", "Apply", priority=True)]
+
     SUB_TITLE = "Settings"
     AUTO_FOCUS = "#set-timepoint"
     CSS_PATH = "settings.tcss"
@@ -103,6 +106,9 @@ class SettingsScreen(ResultsScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "apply":
             self.apply()
+
+    def action_apply(self) -> None:
+        self.apply()
 
     def apply(self) -> None:
         message = self.query_one("#settings-message", Static)
