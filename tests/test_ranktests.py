@@ -12,7 +12,12 @@ import math
 import numpy as np
 import pytest
 from r_reference import RANKSUM_CASES, SIGNRANK_CASES
-from r_sample_reference import QNORM_CASES, QNORM_R_CODE
+from r_sample_reference import (
+    QNORM_CASES,
+    QNORM_R_CODE,
+    TIED_RANKSUM_CASES,
+    TIED_RANKSUM_R_CODE,
+)
 
 from trialtui.analysis.ranktests import (
     _tie_term,
@@ -96,13 +101,20 @@ def test_rank_sum_matches_r(case: dict) -> None:
     assert result.rank_biserial == pytest.approx(expected_rb, rel=1e-12, abs=1e-15)
 
 
-def test_rank_sum_covers_both_paths() -> None:
-    """The reference cases exercise the exact and the approximate branch, with ties and
-    without, so a regression in either shows up above."""
-    assert {c["exact"] for c in RANKSUM_CASES} == {True, False}
-    approx = [c for c in RANKSUM_CASES if not c["exact"]]
-    assert any(c["warning"] is None for c in approx)  # no ties, n >= 50
-    assert any(c["warning"] and "ties" in c["warning"] for c in approx)
+@pytest.mark.parametrize("case", TIED_RANKSUM_CASES, ids=ids(TIED_RANKSUM_CASES))
+def test_rank_sum_with_all_values_or_each_sample_tied(case: dict) -> None:
+    """Unchanged biomarkers give all-equal log2FC: R's p-value is NaN when every value is
+    tied; it must be NaN here too, not a ZeroDivisionError. With each sample constant the
+    shift is the one pairwise difference (R stops computing its interval there)."""
+    assert TIED_RANKSUM_R_CODE == "wilcox.test(x, y)$p.value"
+    x, y = np.array(case["x"]), np.array(case["y"])
+    result = rank_sum(x, y)
+    if math.isnan(case["p_value"]):
+        assert math.isnan(result.p_value)
+    else:
+        assert result.p_value == pytest.approx(case["p_value"], rel=REL)
+    shift = x[0] - y[0]
+    assert (result.estimate, result.conf_low, result.conf_high) == (shift, shift, shift)
 
 
 def test_rank_sum_with_an_empty_sample_gives_nan() -> None:

@@ -65,6 +65,7 @@ def settings_from(args: argparse.Namespace) -> AnalysisSettings:
 
 
 def _results(args: argparse.Namespace, levels: tuple[str, ...]) -> tuple[StudyResults, Path]:
+    """Compute ``levels``; nothing is written (see :func:`store_results`)."""
     from trialtui.cli import _db_path, _open_read_only
     from trialtui.study import compute, load_study
 
@@ -75,10 +76,7 @@ def _results(args: argparse.Namespace, levels: tuple[str, ...]) -> tuple[StudyRe
         results = compute(data, settings, levels=levels)
     finally:
         con.close()
-    path = _db_path(args)
-    if args.store or getattr(args, "output", None):
-        store_results(path, results)
-    return results, path
+    return results, _db_path(args)
 
 
 def store_results(db_path: Path, results: StudyResults) -> None:
@@ -90,8 +88,8 @@ def store_results(db_path: Path, results: StudyResults) -> None:
 
     con = connect(db_path, read_only=False)
     try:
+        settings = results.settings_used()
         for level, frame in results.frames.items():
-            settings = results.settings.to_dict() | {"reference_arm": results.reference_arm}
             write_derived(
                 con, DERIVED_TABLES[level], results.study_id, frame, settings, __version__
             )
@@ -117,12 +115,16 @@ def store_all_studies(db_path: Path) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from trialtui.export import export_csv, results_provenance
+    from trialtui.export import check_targets, export_csv, results_provenance
     from trialtui.formatting import to_text
     from trialtui.study import LEADING_COLUMNS
 
     results, path = _results(args, (args.level,))
     frame = results.level(args.level)
+    if args.output:
+        check_targets([args.output], force=args.force)  # before the database is written
+    if args.store or args.output:
+        store_results(path, results)
     if args.output:
         export_csv(
             frame, args.output, results_provenance(path, results, args.level), force=args.force
@@ -136,15 +138,17 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from trialtui.export import export_csv, results_provenance
+    from trialtui.export import check_targets, export_csv, results_provenance
 
     folder: Path = args.output
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder (create it first)")
     levels = tuple(args.levels or LEVELS)
     results, path = _results(args, levels)
-    for level in levels:
-        target = folder / f"{results.study_id}_{level}.csv"
+    targets = {level: folder / f"{results.study_id}_{level}.csv" for level in levels}
+    check_targets(targets.values(), force=args.force)  # all or nothing
+    store_results(path, results)
+    for level, target in targets.items():
         export_csv(
             results.level(level), target, results_provenance(path, results, level), force=args.force
         )

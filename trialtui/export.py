@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,25 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def check_targets(paths: Iterable[Path], *, force: bool = False) -> None:
+    """Check that every CSV of ``paths`` and its provenance sidecar may be written.
+
+    Commands call this before they change anything, so that a refused export writes
+    nothing at all (no partial set of files, no derived tables).
+
+    Raises
+    ------
+    UsageError
+        A folder does not exist, or a target exists and ``force`` is not set.
+    """
+    for path in map(Path, paths):
+        if not path.parent.is_dir():
+            raise UsageError(f"{path}: folder {path.parent} does not exist")
+        for target in (path, provenance_path(path)):
+            if target.exists() and not force:
+                raise UsageError(f"{target}: already exists (use --force to overwrite)")
+
+
 def export_csv(
     frame: pl.DataFrame, path: str | Path, provenance: dict[str, Any], *, force: bool = False
 ) -> Path:
@@ -77,14 +97,9 @@ def export_csv(
         A target exists and ``force`` is not set, or the folder does not exist.
     """
     path = Path(path)
-    sidecar = provenance_path(path)
-    if not path.parent.is_dir():
-        raise UsageError(f"{path}: folder {path.parent} does not exist")
-    for target in (path, sidecar):
-        if target.exists() and not force:
-            raise UsageError(f"{target}: already exists (use --force to overwrite)")
+    check_targets([path], force=force)
     _atomic_write(path, frame.write_csv())
-    _atomic_write(sidecar, json.dumps(provenance, indent=2, default=str) + "\n")
+    _atomic_write(provenance_path(path), json.dumps(provenance, indent=2, default=str) + "\n")
     return path
 
 
@@ -97,11 +112,7 @@ def results_provenance(
         sources = catalog.source_files(con, results.study_id)
     finally:
         con.close()
-    settings = results.settings.to_dict() | {
-        "reference_arm": results.reference_arm,
-        "baseline_timepoint": results.pairing.baseline_timepoint,
-        "timepoint": results.pairing.timepoint,
-    }
+    settings = results.settings_used()
     rows = frame if frame is not None else results.level(level)
     return build_provenance(
         db_path=db_path,

@@ -101,6 +101,15 @@ class StudyResults:
         """The result frame of ``level`` (one of :data:`LEVELS`)."""
         return self.frames[level]
 
+    def settings_used(self) -> dict:
+        """Every setting, with the reference arm and the timepoints as resolved (for
+        provenance files and the ``derived_runs`` log alike)."""
+        return self.settings.to_dict() | {
+            "reference_arm": self.reference_arm,
+            "baseline_timepoint": self.pairing.baseline_timepoint,
+            "timepoint": self.pairing.timepoint,
+        }
+
 
 def compute(
     data: StudyData,

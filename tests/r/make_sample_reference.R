@@ -12,8 +12,14 @@
 # and first checks pre/post against the raw bundled file sample_data/pdac_defactinib_long.csv
 # (Baseline vs Surgery, "<LLOQ" -> LLOQ/2), so the pairs are not taken on trust either.
 #
-# Writes tests/r_sample_reference.py (GENERATED; change this script and re-run it).
-# Every result is printed with sprintf("%.17g"). Each value's R code is stored beside it.
+# Sections 1-4 cover the sample (per arm, between arms, Spearman, response). Sections 5-7
+# are small literal datasets for cases the sample lacks: raw values with LLOQ flags, zeros
+# and equal ratios (R does the substitution and log2 itself), R's qnorm quantiles, and
+# rank-sum tests on all-tied data.
+#
+# Writes tests/r_sample_reference.py (GENERATED; change this script and re-run it), laid
+# out as `ruff format` would. Every result is printed with sprintf("%.17g"). Each value's
+# R code is stored beside it.
 
 options(warn = 1)
 
@@ -37,16 +43,48 @@ REFERENCE <- "Pembrolizumab"
 ## ---------------------------------------------------------------------------
 py_num1 <- function(v) {
   if (is.na(v) && !is.nan(v)) return("None")
-  if (is.nan(v)) return("float('nan')")
-  if (is.infinite(v)) return(if (v > 0) "float('inf')" else "float('-inf')")
+  if (is.nan(v)) return("float(\"nan\")")
+  if (is.infinite(v)) return(if (v > 0) "float(\"inf\")" else "float(\"-inf\")")
   s <- sprintf("%.17g", v)
   if (!grepl("[.eE]", s)) s <- paste0(s, ".0")
   s
 }
 py_str <- function(s) {
   s <- gsub("\\", "\\\\", s, fixed = TRUE)
-  s <- gsub("\"", "\\\"", s, fixed = TRUE)
-  paste0("\"", s, "\"")
+  single <- grepl("\"", s, fixed = TRUE) & !grepl("'", s, fixed = TRUE)
+  ifelse(single, paste0("'", s, "'"),  # as ruff format writes strings holding quotes
+         paste0("\"", gsub("\"", "\\\"", s, fixed = TRUE), "\""))
+}
+# Nested Python values laid out as `ruff format` does (line length 100): a list or dict
+# stays on one line when it fits, else one item per line with a trailing comma. Atoms
+# are formatted strings; collections are lists marked py = "list" or "dict".
+py_list_of <- function(items) structure(as.list(items), py = "list")
+py_dict_of <- function(named) structure(named, py = "dict")
+py_flat <- function(x) {
+  kind <- attr(x, "py")
+  if (is.null(kind)) return(x)
+  parts <- vapply(seq_along(x), function(i) {
+    v <- py_flat(x[[i]])
+    if (kind == "dict") paste0(py_str(names(x)[i]), ": ", v) else v
+  }, "")
+  if (kind == "dict") paste0("{", paste(parts, collapse = ", "), "}") else
+    paste0("[", paste(parts, collapse = ", "), "]")
+}
+py_lines <- function(x, indent = "", prefix = "", suffix = "") {
+  line <- paste0(indent, prefix, py_flat(x), suffix)
+  kind <- attr(x, "py")
+  if (is.null(kind) || nchar(line) <= 100) return(line)
+  inner <- unlist(lapply(seq_along(x), function(i) {
+    key <- if (kind == "dict") paste0(py_str(names(x)[i]), ": ") else ""
+    py_lines(x[[i]], paste0(indent, "    "), key, ",")
+  }))
+  c(paste0(indent, prefix, if (kind == "dict") "{" else "["), inner,
+    paste0(indent, if (kind == "dict") "}" else "]", suffix))
+}
+emit_list <- function(name, items) {
+  emit(name, " = [")
+  for (item in items) emit(py_lines(item, "    ", "", ","))
+  emit("]\n")
 }
 py_bool <- function(b) if (isTRUE(b)) "True" else "False"
 py_int <- function(v) sprintf("%d", as.integer(v))
@@ -282,7 +320,8 @@ header <- c(
   "R recomputes fc = post / pre and log2fc = log2(post) - log2(pre) and every statistic below.",
   "Numbers are printed with sprintf(\"%.17g\"). *_R_CODE maps each field to the R code that",
   "computed it (data: fc, log2fc of one biomarker and arm; x = arm, y = reference arm log2fc;",
-  "r / nr = responders' / non-responders' log2fc).",
+  "r / nr = responders' / non-responders' log2fc). RAW_CASES, QNORM_CASES and",
+  "TIED_RANKSUM_CASES are literal datasets for cases the sample lacks (see the script).",
   "\"\"\"",
   "",
   paste0("STUDY = ", py_str(STUDY)),
@@ -353,49 +392,42 @@ RAW_CASES <- list(
                    FALSE, TRUE, FALSE, FALSE, FALSE, FALSE),
     lloq = 1)
 )
-py_vec <- function(v, f) paste0("[", paste(vapply(v, f, ""), collapse = ", "), "]")
+py_vec <- function(v, f) py_list_of(vapply(v, f, ""))
+py_any <- function(v) if (is.logical(v)) py_bool(v) else py_num1(v)
 emit("RAW_PREP_R_CODE = ", py_str(RAW_PREP_CODE), "\n")
 emit_code("RAW_ARM_R_CODE", RAW_ARM_CODE)
 emit_code("RAW_COMPARISON_R_CODE", RAW_CMP_CODE)
-emit("RAW_CASES = [")
+raw_items <- list()
 for (nm in names(RAW_CASES)) {
   d <- RAW_CASES[[nm]]
   env <- list2env(d, parent = globalenv())
   eval(parse(text = RAW_PREP_CODE), envir = env)
-  arm_results <- character(0)
+  arm_results <- list()
   for (a in c("A", "B")) {
     env$a <- a
     vals <- lapply(RAW_ARM_CODE, function(code) ev(code, as.list(env)))
-    arm_results <- c(arm_results, paste0("            ", py_str(a), ": {",
-      paste0(py_str(names(vals)), ": ",
-             vapply(vals, function(v) if (is.logical(v)) py_bool(v) else py_num1(v), ""),
-             collapse = ", "), "},"))
+    arm_results[[a]] <- py_dict_of(lapply(vals, py_any))
   }
   cmp <- lapply(RAW_CMP_CODE, function(code) ev(code, as.list(env)))
   cat(sprintf("raw  %-16s p_A=%.17g p_B=%.17g p_mw=%.17g\n", nm,
               ev(RAW_ARM_CODE[["p_wilcoxon"]], c(as.list(env), a = "A")),
               ev(RAW_ARM_CODE[["p_wilcoxon"]], c(as.list(env), a = "B")), cmp$p_mannwhitney))
-  emit("    {")
-  emit("        \"name\": ", py_str(nm), ",")
-  emit("        \"arm\": ", py_vec(d$arm, py_str), ",")
-  emit("        \"pre_value\": ", py_vec(d$pre_value, py_num1), ",")
-  emit("        \"pre_below\": ", py_vec(d$pre_below, py_bool), ",")
-  emit("        \"post_value\": ", py_vec(d$post_value, py_num1), ",")
-  emit("        \"post_below\": ", py_vec(d$post_below, py_bool), ",")
-  emit("        \"lloq\": ", py_num1(d$lloq), ",")
-  emit("        \"pre\": ", py_vec(env$pre, py_num1), ",")
-  emit("        \"post\": ", py_vec(env$post, py_num1), ",")
-  emit("        \"fc\": ", py_vec(env$fc, py_num1), ",")
-  emit("        \"log2fc\": ", py_vec(env$log2fc, py_num1), ",")
-  emit("        \"arms\": {")
-  emit(arm_results)
-  emit("        },")
-  emit("        \"comparison\": {", paste0(py_str(names(cmp)), ": ",
-       vapply(cmp, function(v) if (is.logical(v)) py_bool(v) else py_num1(v), ""),
-       collapse = ", "), "},")
-  emit("    },")
+  raw_items[[nm]] <- py_dict_of(list(
+    name = py_str(nm),
+    arm = py_vec(d$arm, py_str),
+    pre_value = py_vec(d$pre_value, py_num1),
+    pre_below = py_vec(d$pre_below, py_bool),
+    post_value = py_vec(d$post_value, py_num1),
+    post_below = py_vec(d$post_below, py_bool),
+    lloq = py_num1(d$lloq),
+    pre = py_vec(env$pre, py_num1),
+    post = py_vec(env$post, py_num1),
+    fc = py_vec(env$fc, py_num1),
+    log2fc = py_vec(env$log2fc, py_num1),
+    arms = py_dict_of(arm_results),
+    comparison = py_dict_of(lapply(cmp, py_any))))
 }
-emit("]\n")
+emit_list("RAW_CASES", raw_items)
 
 ## ---------------------------------------------------------------------------
 ## 6. qnorm: the normal quantiles behind the normal-approximation Hodges-Lehmann
@@ -406,12 +438,33 @@ QNORM_CODE <- "qnorm(p, lower.tail = lower_tail)"
 qnorm_p <- c((1 - c(0.5, 0.8, 0.9, 0.95, 0.975, 0.99, 0.999)) / 2,
              0.075, 0.0749, 0.3, 0.5, 0.61, 0.925, 0.93, 1e-5, 1e-12, 1e-20, 1e-100, 0.9999999)
 emit("QNORM_R_CODE = ", py_str(QNORM_CODE), "\n")
-emit("QNORM_CASES = [")
+qnorm_items <- list()
 for (p in qnorm_p) for (lt in c(TRUE, FALSE)) {
   v <- ev(QNORM_CODE, list(p = p, lower_tail = lt))
-  emit("    {\"p\": ", py_num1(p), ", \"lower_tail\": ", py_bool(lt), ", \"q\": ", py_num1(v), "},")
+  qnorm_items[[length(qnorm_items) + 1]] <-
+    py_dict_of(list(p = py_num1(p), lower_tail = py_bool(lt), q = py_num1(v)))
 }
-emit("]\n")
+emit_list("QNORM_CASES", qnorm_items)
 
+## ---------------------------------------------------------------------------
+## 7. Rank-sum tests where every value, or each sample, is tied (unchanged biomarkers):
+##    R gives a p-value of NaN (all tied) or a normal-approximation p-value.
+## ---------------------------------------------------------------------------
+TIED_CODE <- "wilcox.test(x, y)$p.value"
+tied <- list(
+  all_zero_3_vs_3 = list(x = c(0, 0, 0), y = c(0, 0, 0)),
+  one_vs_one_equal = list(x = c(2), y = c(2)),
+  constant_1_vs_0 = list(x = c(1, 1, 1), y = c(0, 0, 0)),
+  constant_4_vs_3 = list(x = c(0.5, 0.5, 0.5, 0.5), y = c(-1, -1, -1))
+)
+emit("TIED_RANKSUM_R_CODE = ", py_str(TIED_CODE), "\n")
+tied_items <- lapply(names(tied), function(nm) {
+  d <- tied[[nm]]
+  py_dict_of(list(name = py_str(nm), x = py_vec(d$x, py_num1), y = py_vec(d$y, py_num1),
+                  p_value = py_num1(ev(TIED_CODE, d))))
+})
+emit_list("TIED_RANKSUM_CASES", tied_items)
+
+out[length(out)] <- sub("\n$", "", out[length(out)])  # one newline at the end
 writeLines(c(header, out), out_path)
 cat("wrote", out_path, "\n")
