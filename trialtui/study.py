@@ -7,7 +7,7 @@ Both front ends call these two functions, so a number on screen equals the numbe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import polars as pl
@@ -126,23 +126,39 @@ def compute(
     reference = choose_reference_arm(data.arm_names, settings, data.flagged_reference)
     say("pairing samples", 0.05)
     pairing = pair_samples(data.measurements, settings)
-    frames: dict[str, pl.DataFrame] = {}
-    steps = [lvl for lvl in LEVELS if lvl in levels]
+    empty = StudyResults(data.study_id, settings, reference, pairing, {})
+    return with_levels(empty, levels, progress=progress)
+
+
+def with_levels(
+    results: StudyResults, levels: tuple[str, ...], *, progress: Progress | None = None
+) -> StudyResults:
+    """``results`` with the levels of ``levels`` it lacks, computed from its pairing.
+
+    The app computes costly levels (correlations of many biomarkers) only when a screen
+    needs them; the numbers are the same as from :func:`compute` with every level.
+    """
+    say = progress or (lambda _m, _f: None)
+    frames = dict(results.frames)
+    steps = [lvl for lvl in LEVELS if lvl in levels and lvl not in frames]
     for i, level in enumerate(steps):
         say(f"computing {level} results", 0.1 + 0.9 * i / max(1, len(steps)))
-        if level == "patient":
-            frame = pairing.fold_changes
-        elif level == "arm":
-            frame = summarise_arms(pairing, settings)
-        elif level == "comparison":
-            frame = compare_arms(pairing, settings, reference)
-        elif level == "correlation":
-            frame = correlate_changes(pairing, settings)
-        else:
-            frame = compare_response(pairing, settings)
-        frames[level] = _order(frame, level)
+        frames[level] = _order(_level_frame(level, results), level)
     say("done", 1.0)
-    return StudyResults(data.study_id, settings, reference, pairing, frames)
+    return replace(results, frames=frames)
+
+
+def _level_frame(level: str, results: StudyResults) -> pl.DataFrame:
+    pairing, settings = results.pairing, results.settings
+    if level == "patient":
+        return pairing.fold_changes
+    if level == "arm":
+        return summarise_arms(pairing, settings)
+    if level == "comparison":
+        return compare_arms(pairing, settings, results.reference_arm)
+    if level == "correlation":
+        return correlate_changes(pairing, settings)
+    return compare_response(pairing, settings)
 
 
 def _order(frame: pl.DataFrame, level: str) -> pl.DataFrame:

@@ -13,7 +13,7 @@ from trialtui.analysis import AnalysisSettings
 from trialtui.errors import TrialtuiError
 from trialtui.store import catalog
 from trialtui.store.connection import connect
-from trialtui.study import StudyData, StudyResults, compute, load_study
+from trialtui.study import StudyData, StudyResults, compute, load_study, with_levels
 from trialtui.tui.commands import TrialCommands
 from trialtui.tui.messages import ComputeFailed, ComputeProgress, ResultsReady
 from trialtui.tui.screens.arms import ArmsScreen
@@ -26,6 +26,10 @@ from trialtui.tui.screens.overview import OverviewScreen
 from trialtui.tui.screens.patients import PatientsScreen
 from trialtui.tui.screens.settings import SettingsScreen
 from trialtui.tui.screens.statistics import StatisticsScreen
+
+# Levels computed when a study opens; correlations (quadratic in the number of
+# biomarkers) wait until the Correlations screen asks for them.
+EAGER_LEVELS = ("patient", "arm", "comparison", "response")
 
 SCREENS = {
     "overview": "Overview",
@@ -120,7 +124,7 @@ class TrialApp(App):
                 con.close()
             if worker.is_cancelled:
                 return
-            results = compute(data, settings, progress=progress)
+            results = compute(data, settings, levels=EAGER_LEVELS, progress=progress)
         except TrialtuiError as exc:
             self.post_message(ComputeFailed(str(exc)))
             return
@@ -129,6 +133,33 @@ class TrialApp(App):
             return
         if not worker.is_cancelled:
             self.post_message(ResultsReady(data, results, studies))
+
+    def ensure_level(self, level: str) -> None:
+        """Compute a result level the current results lack, in a worker."""
+        if self.results is None or self.data is None or self.computing:
+            return
+        if level in self.results.frames:
+            return
+        self.computing = True
+        self.progress = 0.0
+        self._refresh_screen()
+        self._extend(self.data, self.results, level)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="compute")
+    def _extend(self, data: StudyData, results: StudyResults, level: str) -> None:
+        worker = get_current_worker()
+
+        def progress(text: str, fraction: float) -> None:
+            if not worker.is_cancelled:
+                self.post_message(ComputeProgress(text, fraction))
+
+        try:
+            extended = with_levels(results, (level,), progress=progress)
+        except Exception as exc:  # a bug: show it as one line, keep the app alive
+            self.post_message(ComputeFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        if not worker.is_cancelled:
+            self.post_message(ResultsReady(data, extended, self.studies))
 
     def on_compute_progress(self, message: ComputeProgress) -> None:
         self.progress = message.fraction

@@ -53,6 +53,10 @@ class CorrelationsScreen(ResultsScreen):
             yield PlotextPlot(id="corr-plot")
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
+        if "correlation" not in results.frames:
+            self.query_one("#pairs-table", FrameTable).border_subtitle = "computing…"
+            self.trial.ensure_level("correlation")
+            return
         select = self.query_one("#corr-arm", Select)
         options = [("all arms (pooled)", POOLED)] + [(a, a) for a in data.arm_names]
         if self.arm not in [v for _, v in options]:
@@ -64,7 +68,7 @@ class CorrelationsScreen(ResultsScreen):
 
     def _show(self) -> None:
         results = self.trial.results
-        if results is None:
+        if results is None or "correlation" not in results.frames:
             return
         self.pairs = correlations_for(results.level("correlation"), self.arm)
         self.query_one("#pairs-table", FrameTable).show(self.pairs, PAIR_VIEW)
