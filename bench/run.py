@@ -42,8 +42,14 @@ def report(name: str, ours: float, naive: float, note: str = "") -> None:
     print(f"{name:<38} trialtui {ours:8.3f} s   naive {naive:8.3f} s   x{ratio:7.1f}  {note}")
 
 
-def synthetic_measurements(patients: int, biomarkers: int, seed: int = 7) -> pl.DataFrame:
-    """A study frame like trialtui.store.catalog.measurements returns (2 arms, 2 timepoints)."""
+def synthetic_measurements(
+    patients: int, biomarkers: int, seed: int = 7, *, by_sample: bool = False
+) -> pl.DataFrame:
+    """A study frame like trialtui.store.catalog.measurements returns (2 arms, 2 timepoints).
+
+    5% of values are missing: single values at random, or (``by_sample``) whole biopsies,
+    the usual case, where every biomarker of a patient's sample is missing together.
+    """
     rng = np.random.default_rng(seed)
     pid = np.repeat(np.arange(patients), biomarkers * 2)
     marker = np.tile(np.repeat(np.arange(biomarkers), 2), patients)
@@ -53,7 +59,11 @@ def synthetic_measurements(patients: int, biomarkers: int, seed: int = 7) -> pl.
     values = np.empty(patients * biomarkers * 2)
     values[0::2] = base
     values[1::2] = base * change
-    keep = rng.random(values.size) > 0.05  # some samples missing
+    if by_sample:
+        sample_kept = rng.random(patients * 2) > 0.05
+        keep = sample_kept[pid * 2 + tp]
+    else:
+        keep = rng.random(values.size) > 0.05
     return pl.DataFrame(
         {
             "study_id": "BENCH",
@@ -250,7 +260,7 @@ def bench_scale(patients: int, biomarkers: int) -> None:
     """All result levels of a large study through trialtui.study.compute (no baseline)."""
     from trialtui.study import StudyData, compute
 
-    m = synthetic_measurements(patients, biomarkers)
+    m = synthetic_measurements(patients, biomarkers, by_sample=True)
     arms = pl.DataFrame({"arm": ["A", "B"], "is_reference": [False, True]})
     data = StudyData(
         "BENCH", {}, arms, pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), m

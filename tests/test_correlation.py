@@ -116,7 +116,8 @@ def test_one_biomarker_gives_an_empty_frame() -> None:
         pairing_from_rows([("A", "p1", "X", 0.1), ("A", "p2", "X", 0.3)]), AnalysisSettings()
     )
     assert frame.is_empty()
-    assert frame.columns == list(CORRELATION_COLUMNS)
+    assert frame.columns[: len(CORRELATION_COLUMNS)] == list(CORRELATION_COLUMNS)
+    assert "lloq_policy" in frame.columns  # the settings are recorded on every level
 
 
 def test_sample_correlations_match_r(sample_db: Path) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from trialtui.analysis.common import MIN_N_FOR_P, nan_to_null, t_two_sided_p
+from trialtui.analysis.common import MIN_N_FOR_P, nan_to_null, settings_columns, t_two_sided_p
 from trialtui.analysis.multiplicity import adjust_within
 from trialtui.analysis.pairing import Pairing
 from trialtui.analysis.settings import AnalysisSettings
@@ -102,7 +102,7 @@ def correlate_changes(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFr
     polars.DataFrame
         Columns study_id, arm (``"all"`` = pooled over arms), biomarker_x, biomarker_y
         (x < y), n (patients with both changes), spearman_rho, p, q (adjusted across the
-        pairs of one study and arm).
+        pairs of one study and arm), then the settings columns (as every level).
 
     Notes
     -----
@@ -144,11 +144,15 @@ def correlate_changes(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFr
                 }
             )
         )
+    recorded = settings_columns(settings, pairing.baseline_timepoint, pairing.timepoint)
     if not frames:
-        return pl.DataFrame(
+        empty = pl.DataFrame(
             schema={c: pl.String for c in CORRELATION_COLUMNS[:4]}
             | {"n": pl.Int64, "spearman_rho": pl.Float64, "p": pl.Float64, "q": pl.Float64}
         )
+        return empty.with_columns(recorded)
     frame = nan_to_null(pl.concat(frames))
     frame = adjust_within(frame, "p", "q", ["study_id", "arm"], settings.fdr)
-    return frame.select(CORRELATION_COLUMNS).sort("study_id", "arm", "biomarker_x", "biomarker_y")
+    return frame.select(*CORRELATION_COLUMNS, *recorded).sort(
+        "study_id", "arm", "biomarker_x", "biomarker_y"
+    )
