@@ -22,6 +22,7 @@ from trialtui.tui.screens.console import ConsoleScreen
 from trialtui.tui.screens.correlations import CorrelationsScreen
 from trialtui.tui.screens.export_dialog import ExportDialog
 from trialtui.tui.screens.help import HelpScreen
+from trialtui.tui.screens.import_dialog import ImportDialog
 from trialtui.tui.screens.overview import OverviewScreen
 from trialtui.tui.screens.patients import PatientsScreen
 from trialtui.tui.screens.settings import SettingsScreen
@@ -62,6 +63,7 @@ class TrialApp(App):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+e", "export", "Export", priority=True),
+        Binding("i", "import_files", "Import"),
         *[
             Binding(str(i), f"show('{mode}')", label, show=i <= 5)
             for i, (mode, label) in enumerate(SCREENS.items(), start=1)
@@ -218,6 +220,9 @@ class TrialApp(App):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_import_files(self) -> None:
+        self.push_screen(ImportDialog(self.db_path))
 
     def action_export(self) -> None:
         screen = self.screen

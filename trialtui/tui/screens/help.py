@@ -19,6 +19,7 @@ log2FC = log2(post) - log2(pre), per patient, per arm and between arms.
 | `1` … `7` | Overview, Patients, Arms, Statistics, Correlations, SQL, Settings |
 | `ctrl+p` | command palette: jump to a screen, patient or biomarker |
 | `ctrl+e` | export the table in view to CSV (with a provenance file) |
+| `i` | import CSV, Parquet or SAS XPT files into the open database (all or nothing) |
 | `enter` | open the patient / biomarker under the cursor |
 | `escape` | back |
 | `[` `]` | previous / next page of a long table |
