@@ -9,18 +9,10 @@
 -- n_paired those with both. Studies without the chosen timepoint give no rows. With the
 -- default timepoint the numbers equal `trialtui info`'s paired completeness.
 WITH pairing AS (
-    SELECT b.study_id, b.timepoint AS pre_timepoint, t.timepoint AS post_timepoint
-    FROM timepoints b
-    JOIN timepoints t ON t.study_id = b.study_id AND NOT t.is_baseline
-    WHERE b.is_baseline
-      AND ($study IS NULL OR b.study_id = $study)
-      AND (
-          ($timepoint IS NULL AND t.ordinal = (
-              SELECT min(x.ordinal) FROM timepoints x
-              WHERE x.study_id = t.study_id AND NOT x.is_baseline
-          ))
-          OR t.timepoint = $timepoint
-      )
+    SELECT study_id, pre_timepoint, post_timepoint
+    FROM timepoint_pairs
+    WHERE ($study IS NULL OR study_id = $study)
+      AND (($timepoint IS NULL AND is_default) OR post_timepoint = $timepoint)
 ),
 observed AS (
     SELECT m.study_id, s.patient_id, m.biomarker_id,

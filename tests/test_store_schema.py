@@ -350,3 +350,32 @@ def test_locked_database_cli_one_line_error(
         )
         result = run_cli(command, csv_path, "--db", locked_db)
     one_line_error(result, str(locked_db), "locked by another process")
+
+
+# ----------------------------------------------------------------------------- version 2
+
+
+def test_version_1_database_gains_timepoint_pairs_view(new_db: Path) -> None:
+    """A database written before the timepoint_pairs view migrates when opened read-write."""
+    con = duckdb.connect(str(new_db))
+    con.execute("DROP VIEW timepoint_pairs")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(StoreError, match="needs an upgrade"):
+        connect(new_db, read_only=True)
+    con = connect(new_db, read_only=False)
+    try:
+        con.execute("INSERT INTO studies (study_id) VALUES ('S1')")
+        con.execute(
+            "INSERT INTO timepoints VALUES ('S1', 'screen', 0, false, -14), "
+            "('S1', 'base', 1, true, 0), ('S1', 'w4', 2, false, 28), ('S1', 'w8', 3, false, 56)"
+        )
+        pairs = con.execute(
+            "SELECT pre_timepoint, post_timepoint, is_default FROM timepoint_pairs "
+            "ORDER BY post_ordinal"
+        ).fetchall()
+    finally:
+        con.close()
+    assert _version(new_db) == "2"
+    # the default is the first timepoint after the baseline, not merely the first non-baseline
+    assert pairs == [("base", "screen", False), ("base", "w4", True), ("base", "w8", False)]

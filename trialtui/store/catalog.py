@@ -132,10 +132,8 @@ def completeness(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
         con,
         """
         WITH tp AS (
-            SELECT
-                (SELECT timepoint FROM timepoints WHERE study_id = $1 AND is_baseline) AS pre,
-                (SELECT timepoint FROM timepoints WHERE study_id = $1 AND NOT is_baseline
-                 ORDER BY ordinal LIMIT 1) AS post
+            SELECT pre_timepoint AS pre, post_timepoint AS post FROM timepoint_pairs
+            WHERE study_id = $1 AND is_default
         ),
         obs AS (
             SELECT s.patient_id, m.biomarker_id, s.timepoint

@@ -6,7 +6,20 @@ from collections.abc import Callable
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Every (baseline, other timepoint) pair of a study; is_default marks the first timepoint
+# after the baseline, the analysis default. Query files and catalog queries share it.
+TIMEPOINT_PAIRS_VIEW = """
+    CREATE VIEW IF NOT EXISTS timepoint_pairs AS
+    SELECT b.study_id, b.timepoint AS pre_timepoint, t.timepoint AS post_timepoint,
+           t.ordinal AS post_ordinal,
+           coalesce(t.ordinal = min(t.ordinal) FILTER (WHERE t.ordinal > b.ordinal)
+                    OVER (PARTITION BY b.study_id), false) AS is_default
+    FROM timepoints b
+    JOIN timepoints t ON t.study_id = b.study_id AND NOT t.is_baseline
+    WHERE b.is_baseline
+"""
 
 # Tables in dependency order: a table only references tables above it.
 SCHEMA_SQL: tuple[str, ...] = (
@@ -125,11 +138,14 @@ SCHEMA_SQL: tuple[str, ...] = (
         PRIMARY KEY (table_name, study_id)
     )
     """,
+    TIMEPOINT_PAIRS_VIEW,
 )
 
 # Migration hook: MIGRATIONS[v] upgrades a database at schema version v to v + 1.
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
-MIGRATIONS: dict[int, Migration] = {}
+MIGRATIONS: dict[int, Migration] = {
+    1: lambda con: con.execute(TIMEPOINT_PAIRS_VIEW),
+}
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
