@@ -126,7 +126,11 @@ def _read_xpt(path: Path) -> pl.DataFrame:
     # SAS stores numbers as doubles: write whole numbers without ".0" so that ids and
     # visit days read back as typed.
     frame = frame.select(
-        pl.when(pl.col(c).is_finite() & (pl.col(c) == pl.col(c).round(0)))
+        pl.when(
+            pl.col(c).is_finite()
+            & (pl.col(c) == pl.col(c).round(0))
+            & (pl.col(c).abs() < 1e15)  # exactly representable as an integer
+        )
         .then(pl.col(c).cast(pl.Int64, strict=False).cast(pl.String))
         .otherwise(pl.col(c).cast(pl.String))
         .alias(c)
