@@ -21,7 +21,6 @@ from trialtui.store.connection import connect
 
 
 def _subcommands() -> list[str]:
-    cli._register_extras()
     parser = cli.build_parser()
     actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return sorted(actions[0].choices)

@@ -202,19 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="show one study only")
     p.set_defaults(handler=cmd_info)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
-    return parser
-
-
-# Commands defined in other modules register themselves here (stats, query, export).
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
-
-
-def _register_extras() -> None:
+    # stats, export and query live in their own modules (they import this one's helpers)
     from trialtui import cli_query, cli_stats
 
-    _EXTRA_COMMANDS[:] = [cli_stats.register, cli_query.register]
+    cli_stats.register(sub)
+    cli_query.register(sub)
+    return parser
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -232,7 +225,6 @@ def run_app(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``trialtui`` console script."""
-    _register_extras()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
