@@ -87,6 +87,7 @@ class TrialApp(App):
         self.generation = 0
         self.computing = False
         self.progress = 0.0
+        self.progress_text = "loading"
         self.last_error: str | None = None
 
     # ------------------------------------------------------------------ analysis worker
@@ -102,9 +103,7 @@ class TrialApp(App):
             self.study_id = study
         if settings is not None:
             self.settings = settings
-        self.computing = True
-        self.progress = 0.0
-        self._refresh_screen()
+        self._start_progress("loading the study")
         self._compute(self.study_id, self.settings)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compute")
@@ -142,10 +141,14 @@ class TrialApp(App):
             return
         if level in self.results.frames:
             return
+        self._start_progress(f"computing {level} results")
+        self._extend(self.data, self.results, level)
+
+    def _start_progress(self, text: str) -> None:
         self.computing = True
         self.progress = 0.0
+        self.progress_text = text
         self._refresh_screen()
-        self._extend(self.data, self.results, level)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compute")
     def _extend(self, data: StudyData, results: StudyResults, level: str) -> None:
@@ -165,6 +168,7 @@ class TrialApp(App):
 
     def on_compute_progress(self, message: ComputeProgress) -> None:
         self.progress = message.fraction
+        self.progress_text = message.text
         self._refresh_screen()
 
     def on_results_ready(self, message: ResultsReady) -> None:
@@ -188,7 +192,7 @@ class TrialApp(App):
 
     def status_text(self) -> str:
         if self.computing:
-            return f"computing… {round(100 * self.progress)}%"
+            return f"{self.progress_text}… {round(100 * self.progress)}%"
         if self.last_error and self.results is None:
             return f"error: {self.last_error}"
         if self.results is None:
