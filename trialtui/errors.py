@@ -10,6 +10,12 @@ Exit statuses (documented in README):
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class TrialtuiError(Exception):
     """An error with a one-line message meant for the user."""
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import duckdb
 
-from trialtui.errors import StoreError
+from trialtui.errors import StoreError, first_line
 from trialtui.store.schema import SCHEMA_VERSION, create_schema, migrate, schema_version
 
 
 def _describe(exc: duckdb.Error, path: Path) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = first_line(exc)
     if "lock" in text.lower():
         return (
             f"{path}: the database is locked by another process "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from trialtui.errors import InputError
+from trialtui.errors import InputError, first_line
 
 ROW = "_row"
 PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -96,8 +96,7 @@ def _read_csv(path: Path, data: bytes, *, separator: str) -> pl.DataFrame:
             truncate_ragged_lines=False,
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: cannot parse CSV: {first}") from None
+        raise InputError(f"{path}: cannot parse CSV: {first_line(exc)}") from None
     frame = frame.rename({c: c.strip() for c in frame.columns})
     return frame.with_row_index(ROW, offset=2)
 
@@ -106,8 +105,7 @@ def _read_parquet(path: Path) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(path)
     except Exception as exc:  # polars raises several types for corrupt files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: cannot read Parquet: {first}") from None
+        raise InputError(f"{path}: cannot read Parquet: {first_line(exc)}") from None
     _check_header(path, frame.columns)
     frame = frame.select(pl.all().cast(pl.String))
     return frame.with_row_index(ROW, offset=1)
@@ -120,8 +118,9 @@ def _read_xpt(path: Path) -> pl.DataFrame:
     try:
         frame, _meta = pyreadstat.read_xport(str(path), output_format="polars")
     except Exception as exc:  # pyreadstat raises its own error types for corrupt files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: cannot read SAS transport (XPT) file: {first}") from None
+        raise InputError(
+            f"{path}: cannot read SAS transport (XPT) file: {first_line(exc)}"
+        ) from None
     _check_header(path, frame.columns)
     # SAS stores numbers as doubles: write whole numbers without ".0" so that ids and
     # visit days read back as typed.
