@@ -100,6 +100,7 @@ async def test_free_sql_history_and_export(sample_db: Path, tmp_path: Path) -> N
     assert pl.read_csv(target)["n"].to_list() == [20, 14, 20]
     provenance = json.loads((tmp_path / "query.csv.provenance.json").read_text())
     assert provenance["level"] == "query:editor"
+    assert provenance["query"]["sql"].startswith("SELECT arm_id, count(*) AS n FROM patients")
     assert provenance["row_count"] == 3
 
 

@@ -103,22 +103,25 @@ def export_csv(
     return path
 
 
+def imported_sources(db_path: Path, study_id: str | None) -> pl.DataFrame:
+    """The source files imported into ``db_path`` (for ``study_id``), with their sha256."""
+    con = connect(db_path, read_only=True)
+    try:
+        return catalog.source_files(con, study_id)
+    finally:
+        con.close()
+
+
 def results_provenance(
     db_path: Path, results: StudyResults, level: str, *, frame: pl.DataFrame | None = None
 ) -> dict[str, Any]:
     """Provenance of one result level of a study (``frame``: the rows actually exported)."""
-    con = connect(db_path, read_only=True)
-    try:
-        sources = catalog.source_files(con, results.study_id)
-    finally:
-        con.close()
-    settings = results.settings_used()
     rows = frame if frame is not None else results.level(level)
     return build_provenance(
         db_path=db_path,
         study_id=results.study_id,
         level=level,
-        settings=settings,
-        source_files=sources,
+        settings=results.settings_used(),
+        source_files=imported_sources(db_path, results.study_id),
         row_count=rows.height,
     )

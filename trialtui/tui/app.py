@@ -237,7 +237,7 @@ class TrialApp(App):
         frame, level = view
         study = self.study_id or "trial"
         suggested = Path.cwd() / f"{study}_{level.replace(':', '_')}.csv"
-        self.push_screen(ExportDialog(frame, level, suggested))
+        self.push_screen(ExportDialog(frame, level, suggested, screen.export_provenance()))
 
 
 def _default_study(con, studies: list[str]) -> str:

@@ -59,3 +59,7 @@ class ResultsScreen(Screen):
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
         """The table in view and its level name, for ctrl+e (override)."""
         return None
+
+    def export_provenance(self) -> dict | None:
+        """More provenance for the exported table, e.g. the SQL that made it (override)."""
+        return None

@@ -88,6 +88,8 @@ class ConsoleScreen(ResultsScreen):
         self.queries: list[QueryFile] = []
         self.current: QueryFile | None = None
         self.result = pl.DataFrame()
+        self.last_run: dict | None = None  # name, SQL and parameters of the shown result
+        self._pending_run: dict | None = None
         self._con = None
         self.history: list[dict] = []
 
@@ -199,6 +201,7 @@ class ConsoleScreen(ResultsScreen):
         )
         self.history = load_history(history_path())
         self._fill_history(self.query_one("#history-search", Input).value)
+        self._pending_run = {"name": name, "sql": sql, "params": typed}
         self._run(query, params)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sql")
@@ -232,6 +235,7 @@ class ConsoleScreen(ResultsScreen):
 
     def on_query_done(self, message: QueryDone) -> None:
         self.result = message.frame
+        self.last_run = self._pending_run
         self.query_one("#sql-results", FrameTable).show(message.frame)
         self.query_one("#sql-status", Static).update(
             f"{message.frame.height} rows in {message.seconds:.2f} s"
@@ -263,5 +267,8 @@ class ConsoleScreen(ResultsScreen):
         )
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
-        name = self.current.name if self.current is not None else "editor"
+        name = self.last_run["name"] if self.last_run is not None else "editor"
         return self.result, f"query:{name}"
+
+    def export_provenance(self) -> dict | None:
+        return {"query": self.last_run} if self.last_run is not None else None

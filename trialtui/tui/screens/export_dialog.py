@@ -13,9 +13,12 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from trialtui.choices import LEVELS
 from trialtui.errors import TrialtuiError
-from trialtui.export import build_provenance, export_csv, results_provenance
-from trialtui.store import catalog
-from trialtui.store.connection import connect
+from trialtui.export import (
+    build_provenance,
+    export_csv,
+    imported_sources,
+    results_provenance,
+)
 
 
 class ExportDialog(ModalScreen[Path | None]):
@@ -30,11 +33,14 @@ class ExportDialog(ModalScreen[Path | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, frame: pl.DataFrame, level: str, suggested: Path) -> None:
+    def __init__(
+        self, frame: pl.DataFrame, level: str, suggested: Path, extra: dict | None = None
+    ) -> None:
         super().__init__()
         self.frame = frame
         self.level = level
         self.suggested = suggested
+        self.extra = extra
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -64,20 +70,16 @@ class ExportDialog(ModalScreen[Path | None]):
         db_path = app.db_path  # type: ignore[attr-defined]
         if results is not None and self.level in LEVELS:
             return results_provenance(db_path, results, self.level, frame=self.frame)
-        con = connect(db_path, read_only=True)
-        try:
-            sources = catalog.source_files(con, getattr(app, "study_id", None))
-        finally:
-            con.close()
-        settings = results.settings.to_dict() if results is not None else {}
+        study_id = getattr(app, "study_id", None)
         return build_provenance(
             db_path=db_path,
-            study_id=getattr(app, "study_id", None),
+            study_id=study_id,
             level=self.level,
-            settings=settings,
-            source_files=sources,
+            settings=results.settings_used() if results is not None else {},
+            source_files=imported_sources(db_path, study_id),
             row_count=self.frame.height,
             command=["trialtui", "(interactive export)"],
+            extra=self.extra,
         )
 
     def export(self) -> None:
