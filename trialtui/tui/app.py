@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -117,9 +118,10 @@ class TrialApp(App):
         try:
             con = connect(self.db_path, read_only=True)
             try:
-                studies = catalog.studies(con)["study_id"].to_list()
+                listing = catalog.studies(con)
+                studies = listing["study_id"].to_list()
                 if study is None and studies:
-                    study = _default_study(con, studies)
+                    study = _default_study(listing)
                 data = load_study(con, study)
             finally:
                 con.close()
@@ -240,7 +242,6 @@ class TrialApp(App):
         self.push_screen(ExportDialog(frame, level, suggested, screen.export_provenance()))
 
 
-def _default_study(con, studies: list[str]) -> str:
+def _default_study(listing: pl.DataFrame) -> str:
     """With several studies, open the one with the most patients."""
-    frame = catalog.studies(con).sort(["n_patients", "study_id"], descending=[True, False])
-    return frame["study_id"][0] if frame.height else studies[0]
+    return listing.sort(["n_patients", "study_id"], descending=[True, False])["study_id"][0]
