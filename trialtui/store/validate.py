@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from trialtui.errors import printable
 from trialtui.store.crossimport import VALUE_COL, Change, check_against_database, entity_frames
 from trialtui.store.readers import ROW, SourceTable
 
@@ -58,6 +59,7 @@ ADAM_COLUMNS = {
 }
 ADAM_ARM_COLUMNS = ("TRTP", "TRTA", "TRT01P", "TRT01A", "ARM", "ACTARM")
 ADAM_REQUIRED = ("USUBJID", "PARAMCD", "AVAL", "AVISIT")
+MESSAGE_LIMIT = 300  # characters of a problem's message (values in it can be megabytes)
 MISSING_TOKENS = ("", "NA", "N/A", ".", "ND")
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 TRUE_TOKENS = ("true", "t", "yes", "y", "1")
@@ -74,13 +76,14 @@ class Problem:
     column: str | None = None
 
     def __str__(self) -> str:
+        message = printable(self.message, limit=MESSAGE_LIMIT)
         where = []
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
         location = f" {', '.join(where)}:" if where else ""
-        return f"{self.path}:{location} {self.message}"
+        return f"{self.path}:{location} {message}"
 
 
 @dataclass
@@ -153,14 +156,18 @@ def _number(expr: pl.Expr) -> pl.Expr:
 def detect_format(columns: list[str], requested: str) -> str:
     """Resolve ``auto`` to ``long``, ``wide`` or ``adam`` from the column names.
 
-    A file with ``USUBJID``, ``PARAMCD`` and ``AVAL`` is a CDISC ADaM BDS dataset. A file
+    A file with ``USUBJID`` (and no ``patient_id``) or with two BDS variables (``USUBJID``,
+    ``PARAMCD``, ``PARAM``, ``AVAL``, ``AVISIT``, ``ADY``, ``ABLFL``) is a CDISC ADaM BDS
+    dataset, so that one missing ``AVAL`` is told so in ADaM terms. A file
     with a ``biomarker`` or a ``value`` column is long (so that a long file missing one of
     them is told so, not read as a wide file).
     """
     if requested != "auto":
         return requested
-    if {"USUBJID", "PARAMCD", "AVAL"} <= set(columns):
-        return "adam"
+    names = set(columns)
+    adam = names & {"USUBJID", "PARAMCD", "PARAM", "AVAL", "AVISIT", "ADY", "ABLFL"}
+    if len(adam) >= 2 or ("USUBJID" in names and "patient_id" not in names):
+        return "adam"  # missing variables are then named as ADaM variables
     return "long" if {"biomarker", "value"} & set(columns) else "wide"
 
 
@@ -358,6 +365,13 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         frame.filter(present & (pl.col("_number").is_nan() | pl.col("_number").is_infinite())),
         col,
         pl.format("not a finite number: '{}'", pl.col("raw_value")),
+    )
+    found.add_rows(
+        frame.filter(
+            present & (pl.col("_number") == 0) & number_text.str.contains(r"^[^eE]*[1-9]")
+        ),
+        col,
+        pl.format("value '{}' is too small to store (it would become 0)", pl.col("raw_value")),
     )
     found.add_rows(
         frame.filter(present & (pl.col("_number") < 0)),
