@@ -37,6 +37,13 @@ def database_argument(text: str) -> Path:
     return Path(text)
 
 
+def output_file(text: str) -> Path:
+    """``-o FILE``: a file name (``DIR/`` with a trailing separator names a folder)."""
+    if not text or text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"'{text}' names a folder; give a file name")
+    return Path(text)
+
+
 def _add_db(parser: argparse.ArgumentParser, *, help_text: str | None = None) -> None:
     parser.add_argument(
         "--db",

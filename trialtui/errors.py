@@ -52,6 +52,12 @@ class StoreError(TrialtuiError):
     exit_code = 1
 
 
+class OutputError(TrialtuiError):
+    """An output file cannot be written (disk full, no permission); names the file."""
+
+    exit_code = 1
+
+
 class UsageError(TrialtuiError):
     """The command was called wrongly (unknown study, option, name)."""
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -106,6 +107,10 @@ class QueryRefused(QueryError):
 
 class QueryInterrupted(QueryError):
     """The query was stopped by ``con.interrupt()`` from another thread."""
+
+
+class QueryTimeout(QueryError):
+    """The query ran longer than its time limit and was stopped."""
 
 
 @dataclass(frozen=True)
@@ -495,8 +500,12 @@ def run_query(
     con: duckdb.DuckDBPyConnection,
     query_or_sql: QueryFile | str,
     params: Mapping[str, Any] | None = None,
+    *,
+    timeout: float | None = None,
 ) -> pl.DataFrame:
     """Run one query file (or SQL text) on a connection from :func:`open_query_connection`.
+
+    ``timeout``: stop the query after this many seconds (None or 0: no limit).
 
     ``params`` are bound values, usually from :func:`bind_params`; declared parameters left
     out take their defaults. Only parameters the SQL refers to are bound.
@@ -558,11 +567,30 @@ def run_query(
                 values.setdefault(param.name, param.default)
     bound = {name: value for name, value in values.items() if name in used}
 
+    expired = threading.Event()
+
+    def stop() -> None:
+        expired.set()
+        con.interrupt()
+
+    timer = threading.Timer(timeout, stop) if timeout else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     try:
         relation = con.sql(text, params=bound or None)
         return relation.pl() if relation is not None else pl.DataFrame()
     except duckdb.Error as exc:
-        raise _query_error(exc, where, offset) from None
+        error = _query_error(exc, where, offset)
+        if isinstance(error, QueryInterrupted) and expired.is_set():
+            raise QueryTimeout(
+                f"{where}: stopped after the time limit of {timeout:g} s "
+                "(raise it with --timeout SECONDS, 0 for none)"
+            ) from None
+        raise error from None
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 def _query_error(exc: duckdb.Error, where: str, offset: int) -> QueryError:

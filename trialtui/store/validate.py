@@ -59,6 +59,24 @@ ADAM_COLUMNS = {
 }
 ADAM_ARM_COLUMNS = ("TRTP", "TRTA", "TRT01P", "TRT01A", "ARM", "ACTARM")
 ADAM_REQUIRED = ("USUBJID", "PARAMCD", "AVAL", "AVISIT")
+# IDs and labels that go into CSV exports: a leading =, +, -, @, tab or CR would make a
+# spreadsheet run the cell as a formula. Numbers are parsed, not checked here.
+TEXT_COLUMNS = (
+    "study_id",
+    "patient_id",
+    "arm",
+    "timepoint",
+    "sample_id",
+    "biomarker",
+    "biomarker_label",
+    "assay",
+    "compartment",
+    "unit",
+    "sex",
+    "tissue",
+    "qc_flag",
+)
+FORMULA_START = r"^[=+\-@\t\r]"
 MESSAGE_LIMIT = 300  # characters of a problem's message (values in it can be megabytes)
 MISSING_TOKENS = ("", "NA", "N/A", ".", "ND")
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
@@ -301,6 +319,7 @@ def validate_source(
             continue
         found.add_rows(frame.filter(pl.col(col).is_null()), col, pl.lit("empty value"))
 
+    _check_formula_starts(frame, found)
     frame = _parse_values(frame, found)
     frame = _parse_attributes(frame, found)
     if found.problems:
@@ -340,6 +359,21 @@ def validate_source(
         plan.timepoints = timepoints
         plan.entities = entities
     return plan
+
+
+def _check_formula_starts(frame: pl.DataFrame, found: _Collector) -> None:
+    """IDs and labels must not start like a spreadsheet formula (they end up in CSV exports)."""
+    for column in TEXT_COLUMNS:
+        found.add_rows(
+            frame.filter(pl.col(column).str.contains(FORMULA_START)),
+            column,
+            pl.format(
+                "'{}' starts with '{}', which spreadsheets run as a formula (IDs and labels "
+                "may not start with =, +, -, @, tab or CR)",
+                pl.col(column),
+                pl.col(column).str.slice(0, 1),
+            ),
+        )
 
 
 def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
