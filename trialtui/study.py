@@ -96,6 +96,8 @@ class StudyResults:
     reference_arm: str
     pairing: Pairing
     frames: dict[str, pl.DataFrame]
+    reference_reason: str = ""
+    arms: tuple[str, ...] = ()
 
     def level(self, level: str) -> pl.DataFrame:
         """The result frame of ``level`` (one of :data:`LEVELS`)."""
@@ -106,6 +108,7 @@ class StudyResults:
         provenance files and the ``derived_runs`` log alike)."""
         return self.settings.to_dict() | {
             "reference_arm": self.reference_arm,
+            "reference_arm_reason": self.reference_reason,
             "baseline_timepoint": self.pairing.baseline_timepoint,
             "timepoint": self.pairing.timepoint,
         }
@@ -126,7 +129,15 @@ def compute(
     reference = choose_reference_arm(data.arm_names, settings, data.flagged_reference)
     say("pairing samples", 0.05)
     pairing = pair_samples(data.measurements, settings)
-    empty = StudyResults(data.study_id, settings, reference, pairing, {})
+    empty = StudyResults(
+        data.study_id,
+        settings,
+        reference.arm,
+        pairing,
+        {},
+        reference_reason=reference.reason,
+        arms=tuple(data.arm_names),
+    )
     return with_levels(empty, levels, progress=progress)
 
 

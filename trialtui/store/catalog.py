@@ -40,7 +40,8 @@ def resolve_study(con: duckdb.DuckDBPyConnection, study: str | None) -> str:
 
 
 def arms(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
-    """Columns: study_id, arm, label, description, is_reference, n_patients."""
+    """Columns: study_id, arm, label, description, is_reference, n_patients; in the order
+    the arms were first imported."""
     return fetch_frame(
         con,
         """
@@ -48,7 +49,8 @@ def arms(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
                count(p.patient_id) AS n_patients
         FROM arms a LEFT JOIN patients p USING (study_id, arm_id)
         WHERE a.study_id = ?
-        GROUP BY ALL ORDER BY a.is_reference, a.arm_id
+        GROUP BY a.rowid, a.study_id, a.arm_id, a.label, a.description, a.is_reference
+        ORDER BY a.rowid
         """,
         [study_id],
     )
