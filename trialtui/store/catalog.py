@@ -184,3 +184,12 @@ def source_files(con: duckdb.DuckDBPyConnection, study_id: str | None = None) ->
         """,
         [study_id, study_id],
     )
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """A token that changes whenever an import is recorded: (number of import records,
+    the last import id). The app compares it before computing or exporting to notice
+    imports made by another process."""
+    row = con.execute("SELECT count(*), coalesce(max(import_id), 0) FROM imports").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
