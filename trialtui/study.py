@@ -24,9 +24,16 @@ from trialtui.analysis import (
 )
 from trialtui.analysis.compare import COMPARISON_COLUMNS
 from trialtui.analysis.correlation import CORRELATION_COLUMNS
+from trialtui.analysis.friedman import FRIEDMAN_COLUMNS, friedman_test
 from trialtui.analysis.paired import ARM_COLUMNS
 from trialtui.analysis.pairing import PATIENT_COLUMNS
 from trialtui.analysis.response import RESPONSE_COLUMNS
+from trialtui.analysis.timecourse import (
+    ALL_TIMEPOINTS,
+    combine_pairings,
+    later_timepoints,
+    per_timepoint,
+)
 from trialtui.choices import LEVELS
 from trialtui.store import catalog
 
@@ -36,6 +43,7 @@ LEADING_COLUMNS: dict[str, tuple[str, ...]] = {
     "comparison": COMPARISON_COLUMNS,
     "correlation": CORRELATION_COLUMNS,
     "response": RESPONSE_COLUMNS,
+    "friedman": FRIEDMAN_COLUMNS,
 }
 DERIVED_TABLES: dict[str, str] = {
     "patient": "fold_changes",
@@ -43,6 +51,7 @@ DERIVED_TABLES: dict[str, str] = {
     "comparison": "arm_comparison",
     "correlation": "change_correlation",
     "response": "response_comparison",
+    "friedman": "timepoint_friedman",
 }
 
 Progress = Callable[[str, float], None]
@@ -96,6 +105,9 @@ class StudyResults:
     reference_arm: str
     pairing: Pairing
     frames: dict[str, pl.DataFrame]
+    timepoint_pairings: tuple[Pairing, ...] = ()
+    """The baseline paired with each later timepoint (for ``--timepoint all`` and the
+    Friedman level); ``pairing`` is one of them, or all combined."""
 
     def level(self, level: str) -> pl.DataFrame:
         """The result frame of ``level`` (one of :data:`LEVELS`)."""
@@ -125,8 +137,13 @@ def compute(
     say = progress or (lambda _m, _f: None)
     reference = choose_reference_arm(data.arm_names, settings, data.flagged_reference)
     say("pairing samples", 0.05)
-    pairing = pair_samples(data.measurements, settings)
-    empty = StudyResults(data.study_id, settings, reference, pairing, {})
+    if settings.timepoint == ALL_TIMEPOINTS:
+        pairings = _pair_every_timepoint(data, settings, None)
+        pairing = combine_pairings(list(pairings))
+    else:
+        pairing = pair_samples(data.measurements, settings)
+        pairings = _pair_every_timepoint(data, settings, pairing)
+    empty = StudyResults(data.study_id, settings, reference, pairing, {}, pairings)
     return with_levels(empty, levels, progress=progress)
 
 
@@ -148,8 +165,31 @@ def with_levels(
     return replace(results, frames=frames)
 
 
+def _pair_every_timepoint(
+    data: StudyData, settings: AnalysisSettings, known: Pairing | None
+) -> tuple[Pairing, ...]:
+    """The baseline paired with each later timepoint (reusing ``known`` where it fits)."""
+    return tuple(
+        known
+        if known is not None and known.timepoint == point
+        else pair_samples(data.measurements, settings.with_changes(timepoint=point))
+        for point in later_timepoints(data.measurements, settings)
+    )
+
+
 def _level_frame(level: str, results: StudyResults) -> pl.DataFrame:
-    pairing, settings = results.pairing, results.settings
+    if level == "friedman":
+        return friedman_test(list(results.timepoint_pairings), results.settings)
+    if results.pairing.timepoint == ALL_TIMEPOINTS:
+        return per_timepoint(
+            list(results.timepoint_pairings),
+            lambda pairing: _pairing_frame(level, pairing, results),
+        )
+    return _pairing_frame(level, results.pairing, results)
+
+
+def _pairing_frame(level: str, pairing: Pairing, results: StudyResults) -> pl.DataFrame:
+    settings = results.settings
     if level == "patient":
         return pairing.fold_changes
     if level == "arm":
