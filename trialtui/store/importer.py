@@ -14,7 +14,7 @@ import duckdb
 from trialtui.errors import InputError, Interrupted, StoreError, first_line
 from trialtui.store.crossimport import ENTITIES
 from trialtui.store.derived import drop_derived
-from trialtui.store.readers import read_source
+from trialtui.store.readers import ROW, read_source
 from trialtui.store.sql import fetch_row, fetch_value
 from trialtui.store.validate import ImportPlan, Problem, validate_source
 
@@ -286,8 +286,12 @@ def _insert(con: duckdb.DuckDBPyConnection, plan: ImportPlan, import_id: int) ->
         [plan.path.name],
     )
     con.execute(
-        "INSERT INTO arms (study_id, arm_id, label) SELECT DISTINCT study_id, arm, arm "
-        "FROM incoming_patient ON CONFLICT DO NOTHING"
+        # in order of first appearance: with no other rule, the first arm imported is the
+        # reference arm (not ON CONFLICT, whose merge loses the order)
+        "INSERT INTO arms (study_id, arm_id, label) SELECT study_id, arm, arm "
+        "FROM incoming i WHERE NOT EXISTS (SELECT 1 FROM arms a "
+        "WHERE a.study_id = i.study_id AND a.arm_id = i.arm) "
+        f"GROUP BY study_id, arm ORDER BY min({ROW})"
     )
     con.execute(
         "INSERT INTO patients (study_id, patient_id, arm_id, sex, age, response) "
