@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 from conftest import CLI_TIMEOUT
 
+from trialtui.choices import LEVELS
 from trialtui.errors import UsageError
 from trialtui.export import export_csv, publish
 
@@ -97,7 +98,7 @@ def test_export_of_every_level_is_all_or_nothing(
     assert derived_runs(db) == before_runs
     complete = run_cli("export", "--db", db, "--study", STUDY, "-o", out)
     assert complete.returncode == 0, complete.stderr
-    assert len(folder_state(out)) == 10
+    assert len(folder_state(out)) == 2 * len(LEVELS)  # every CSV with its provenance
 
 
 def test_provenance_names_the_csv_by_sha256(db: Path, tmp_path: Path, run_cli) -> None:

@@ -90,8 +90,10 @@ def _flatten(frame: pl.DataFrame) -> pl.DataFrame:
     if not nested:
         return frame
     return frame.with_columns(
-        pl.col(name).map_elements(
-            lambda value: json.dumps(value, default=str), return_dtype=pl.String
+        pl.Series(
+            name,
+            [None if v is None else json.dumps(v, default=str) for v in frame[name].to_list()],
+            dtype=pl.String,
         )
         for name in nested
     )
