@@ -60,6 +60,7 @@ class StudyData:
     biomarkers: pl.DataFrame
     completeness: pl.DataFrame
     measurements: pl.DataFrame
+    unit_notes: tuple[str, ...] = ()  # biomarkers other studies measure in other units
 
     @property
     def flagged_reference(self) -> str | None:
@@ -84,6 +85,7 @@ def load_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
         biomarkers=catalog.biomarkers(con, study_id),
         completeness=catalog.completeness(con, study_id),
         measurements=catalog.measurements(con, study_id),
+        unit_notes=tuple(catalog.describe_unit_differences(con, study_id)),
     )
 
 

@@ -198,12 +198,12 @@ def _load(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> tuple[int, int]:
         )
         con.execute(
             """
-            INSERT INTO biomarkers (biomarker_id, label, assay, compartment, unit, lloq,
-                                    description)
-            SELECT biomarker, any_value(biomarker_label), any_value(assay),
+            INSERT INTO biomarkers (study_id, biomarker_id, label, assay, compartment, unit,
+                                    lloq, description)
+            SELECT study_id, biomarker, any_value(biomarker_label), any_value(assay),
                    any_value(compartment), any_value(unit),
                    coalesce(any_value(_declared_lloq), min(lloq)), any_value(description)
-            FROM incoming GROUP BY biomarker
+            FROM incoming GROUP BY study_id, biomarker
             ON CONFLICT DO NOTHING
             """
         )
@@ -271,7 +271,9 @@ def apply_study_metadata(con: duckdb.DuckDBPyConnection, path: str | Path) -> No
     """Set study titles, arm descriptions and reference arms from a ``studies.json`` file.
 
     The file holds ``{"studies": [{"study_id", "title", "indication", "phase", "design",
-    "source", "reference_arm", "arms": [{"arm", "description"}]}]}``.
+    "source", "reference_arm", "arms": [{"arm", "description"}], "biomarkers": [{"biomarker",
+    "label", "assay", "compartment", "unit", "lloq"}]}]}``; a biomarker entry fills in the
+    study's definition of a biomarker it measured (for wide files, which carry none).
     """
     path = Path(path)
     try:
@@ -298,6 +300,22 @@ def apply_study_metadata(con: duckdb.DuckDBPyConnection, path: str | Path) -> No
                 con.execute(
                     "UPDATE arms SET description = ? WHERE study_id = ? AND arm_id = ?",
                     [arm.get("description"), sid, arm["arm"]],
+                )
+            for marker in study.get("biomarkers", []):
+                con.execute(
+                    "UPDATE biomarkers SET label = coalesce(?, label), "
+                    "assay = coalesce(?, assay), compartment = coalesce(?, compartment), "
+                    "unit = coalesce(?, unit), lloq = coalesce(?, lloq) "
+                    "WHERE study_id = ? AND biomarker_id = ?",
+                    [
+                        marker.get("label"),
+                        marker.get("assay"),
+                        marker.get("compartment"),
+                        marker.get("unit"),
+                        marker.get("lloq"),
+                        sid,
+                        marker["biomarker"],
+                    ],
                 )
             reference = study.get("reference_arm")
             if reference:

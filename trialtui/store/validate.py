@@ -468,9 +468,9 @@ def _check_consistency(frame: pl.DataFrame, found: _Collector) -> None:
     _conflicts(frame, patient, "arm", found, "patient")
     for attribute in ("sex", "age", "response"):
         _conflicts(frame, patient, attribute, found, "patient")
-    _conflicts(frame, ["biomarker"], "unit", found, "biomarker")
-    _conflicts(frame, ["biomarker"], "assay", found, "biomarker")
-    _conflicts(frame, ["biomarker"], "compartment", found, "biomarker")
+    # a biomarker's definition is per study: another study may measure it differently
+    for attribute in ("unit", "assay", "compartment"):
+        _conflicts(frame, ["study_id", "biomarker"], attribute, found, "biomarker")
     _conflicts(frame, ["study_id", "timepoint"], "is_baseline", found, "timepoint")
     _conflicts(frame, ["study_id", "sample_id"], "patient_id", found, "sample")
     _conflicts(frame, ["study_id", "sample_id"], "timepoint", found, "sample")
@@ -648,17 +648,19 @@ def _check_against_database(
         for column in ("unit", "assay", "compartment"):
             clash = con.execute(
                 f"""
-                SELECT i.{ROW}, i.biomarker, i.{column}, b.{column}
-                FROM incoming i JOIN biomarkers b ON b.biomarker_id = i.biomarker
+                SELECT i.{ROW}, i.study_id, i.biomarker, i.{column}, b.{column}
+                FROM incoming i JOIN biomarkers b
+                  ON b.study_id = i.study_id AND b.biomarker_id = i.biomarker
                 WHERE i.{column} IS NOT NULL AND b.{column} IS NOT NULL
                   AND i.{column} <> b.{column}
                 ORDER BY i.{ROW} LIMIT ?
                 """,
                 [found.limit],
             ).fetchall()
-            for row, marker, new, old in clash:
+            for row, study, marker, new, old in clash:
                 found.add(
-                    f"biomarker '{marker}' has {column} '{old}' in the database but '{new}' here",
+                    f"biomarker '{marker}' has {column} '{old}' in the database (study "
+                    f"'{study}') but '{new}' here",
                     row,
                     column,
                 )

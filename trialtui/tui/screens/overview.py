@@ -36,11 +36,15 @@ class OverviewScreen(ResultsScreen):
                 yield Label("Study ", id="study-label")
                 yield Select([], id="study-select", allow_blank=True, prompt="study")
             yield Static("", id="study-title")
+            yield Static("", id="unit-notes")
             yield Label("Arms", classes="section")
             yield FrameTable(id="arms-table", classes="compact")
             yield Label("Timepoints", classes="section")
             yield FrameTable(id="timepoints-table", classes="compact")
-            yield Label("Top findings (between arms, q < 0.05)", classes="section")
+            yield Label(
+                "Top findings (between arms, q < 0.05, largest |log2 GMFC ratio| first)",
+                classes="section",
+            )
             yield FrameTable(id="findings-table", classes="compact")
             yield Label("Paired completeness (baseline → on-treatment)", classes="section")
             yield FrameTable(id="completeness-table")
@@ -55,6 +59,9 @@ class OverviewScreen(ResultsScreen):
         title = study.get("title") or ""
         extra = " · ".join(str(v) for v in (study.get("indication"), study.get("phase")) if v)
         self.query_one("#study-title", Static).update(f"[b]{data.study_id}[/b] {title}\n{extra}")
+        notes = self.query_one("#unit-notes", Static)
+        notes.update("\n".join(data.unit_notes))
+        notes.display = bool(data.unit_notes)
         arms = data.arms.with_columns(
             pl.when(pl.col("arm") == results.reference_arm)
             .then(pl.lit("reference"))
