@@ -14,6 +14,7 @@ from pathlib import Path
 
 from trialtui import __version__
 from trialtui.choices import FORMATS
+from trialtui.cli_adam import add_adam_arguments
 from trialtui.errors import TrialtuiError, UsageError
 from trialtui.paths import default_db_path
 
@@ -71,6 +72,7 @@ def _open_read_only(args: argparse.Namespace):
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from trialtui.cli_adam import adam_options_from, print_adam_report
     from trialtui.store.connection import connect
     from trialtui.store.importer import import_files
 
@@ -81,7 +83,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     con = connect(":memory:" if new and args.dry_run else path, read_only=False)
     try:
         report = import_files(
-            con, args.files, fmt=args.format, study=args.study, dry_run=args.dry_run
+            con,
+            args.files,
+            fmt=args.format,
+            study=args.study,
+            dry_run=args.dry_run,
+            adam=adam_options_from(args),
         )
     except BaseException:
         con.close()
@@ -95,12 +102,15 @@ def cmd_import(args: argparse.Namespace) -> int:
             result.status, "unchanged"
         )
         print(f"{result.path}: {verb}: {result.message}")
+        print_adam_report(result.summary, result.warnings)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from trialtui.cli_adam import adam_options_from, print_adam_report
     from trialtui.store.importer import validate_files
 
+    adam = adam_options_from(args)
     con = None
     if args.db is not None:
         from trialtui.store.connection import connect
@@ -108,7 +118,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         con = connect(args.db, read_only=True)
     try:
         plans, problems = validate_files(
-            args.files, fmt=args.format, study=args.study, con=con, limit=args.limit
+            args.files, fmt=args.format, study=args.study, con=con, limit=args.limit, adam=adam
         )
     finally:
         if con is not None:
@@ -125,6 +135,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{plan.path}: valid ({plan.format} format, {plan.rows_read} rows, "
             f"study {plan.study_id})"
         )
+        print_adam_report(plan.summary, plan.warnings)
     return 0
 
 
@@ -183,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="study id for files without a study_id column")
     p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    add_adam_arguments(p)
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("validate", help="report every problem in files without writing")
@@ -191,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="study id for files without a study_id column")
     p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--limit", type=int, default=50, help="stop after this many problems")
+    add_adam_arguments(p)
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("sample", help="write the bundled synthetic sample trial to a database")

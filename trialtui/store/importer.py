@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from trialtui.errors import InputError
+from trialtui.store.adam import AdamOptions
 from trialtui.store.derived import drop_derived
 from trialtui.store.readers import read_source
 from trialtui.store.sql import fetch_row, fetch_value
@@ -33,6 +34,8 @@ class FileResult:
     rows_skipped: int = 0
     import_id: int | None = None
     message: str = ""
+    summary: list[str] = field(default_factory=list)  # how an ADaM dataset was mapped
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +53,7 @@ def validate_files(
     study: str | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     limit: int = 50,
+    adam: AdamOptions | None = None,
 ) -> tuple[list[ImportPlan], list[Problem]]:
     """Read and validate files without writing anything; collect up to ``limit`` problems."""
     plans: list[ImportPlan] = []
@@ -60,7 +64,7 @@ def validate_files(
         except InputError as exc:
             problems.append(Problem(Path(path), str(exc).removeprefix(f"{path}: ")))
             continue
-        plan = validate_source(source, fmt=fmt, study=study, con=con, limit=limit)
+        plan = validate_source(source, fmt=fmt, study=study, con=con, limit=limit, adam=adam)
         plans.append(plan)
         problems.extend(plan.problems)
     return plans, problems[:limit]
@@ -95,6 +99,7 @@ def import_files(
     dry_run: bool = False,
     progress: Progress | None = None,
     limit: int = 50,
+    adam: AdamOptions | None = None,
 ) -> ImportReport:
     """Validate and load files; on any problem raise and leave the database unchanged.
 
@@ -128,7 +133,7 @@ def import_files(
                 )
                 continue
             say(f"validating {path} ({source.frame.height} rows)")
-            plan = validate_source(source, fmt=fmt, study=study, con=con, limit=limit)
+            plan = validate_source(source, fmt=fmt, study=study, con=con, limit=limit, adam=adam)
             if not plan.ok:
                 raise _first_error(plan.problems, limit)
             if dry_run:
@@ -150,7 +155,10 @@ def import_files(
 def _result(plan: ImportPlan, status: str, import_id: int | None, loaded: int) -> FileResult:
     parts = [f"{plan.rows_read} rows read ({plan.format} format)"]
     if plan.rows_derived:
-        parts.append(f"{plan.rows_derived} derived or non-analysis ADaM records left out")
+        parts.append(
+            f"{plan.rows_derived} ADaM records left out (derived, not for analysis or "
+            "outside the population)"
+        )
     if plan.rows_skipped:
         parts.append(f"{plan.rows_skipped} without a value skipped")
     if plan.rows_duplicate:
@@ -168,6 +176,8 @@ def _result(plan: ImportPlan, status: str, import_id: int | None, loaded: int) -
         rows_skipped=plan.rows_skipped,
         import_id=import_id,
         message="; ".join(parts),
+        summary=plan.summary,
+        warnings=plan.warnings,
     )
 
 
@@ -189,9 +199,9 @@ def _load(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> tuple[int, int]:
         )
         con.execute(
             """
-            INSERT INTO patients (study_id, patient_id, arm_id, sex, age, response)
+            INSERT INTO patients (study_id, patient_id, arm_id, sex, age, response, race)
             SELECT study_id, patient_id, any_value(arm), any_value(sex), any_value(age),
-                   any_value(response)
+                   any_value(response), any_value(race)
             FROM incoming GROUP BY study_id, patient_id
             ON CONFLICT DO NOTHING
             """
@@ -257,10 +267,32 @@ def _load(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> tuple[int, int]:
             plan.rows_read,
             loaded,
             0,
-            _result(plan, "loaded", import_id, loaded).message,
+            "; ".join([_result(plan, "loaded", import_id, loaded).message, *plan.summary]),
         ],
     )
+    if plan.adsl is not None:
+        _record_adsl(con, plan, import_id, finished)
     return import_id, loaded
+
+
+def _record_adsl(
+    con: duckdb.DuckDBPyConnection, plan: ImportPlan, import_id: int, finished: datetime
+) -> None:
+    """The ADSL an ADaM import merged, as a source of its own (for provenance)."""
+    assert plan.adsl is not None
+    con.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, 'adsl', ?, ?, 0, 0, 'loaded', ?)",
+        [
+            import_id + 1,
+            finished,
+            finished,
+            str(plan.adsl.path.resolve()),
+            plan.adsl.sha256,
+            plan.study_id,
+            plan.adsl.frame.height,
+            f"subject-level data merged into import #{import_id} ({plan.path.name})",
+        ],
+    )
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
