@@ -15,7 +15,7 @@ from pathlib import Path
 from trialtui import __version__
 from trialtui.choices import FORMATS
 from trialtui.cli_adam import add_adam_arguments
-from trialtui.errors import TrialtuiError, UsageError
+from trialtui.errors import Interrupted, TrialtuiError, UsageError
 from trialtui.paths import default_db_path
 
 Handler = Callable[[argparse.Namespace], int]
@@ -34,6 +34,15 @@ def _add_db(parser: argparse.ArgumentParser, *, help_text: str | None = None) ->
         type=Path,
         default=None,
         help=help_text or "database file (default: the trialtui database in your data directory)",
+    )
+
+
+def _add_update_subject_data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--update-subject-data",
+        action="store_true",
+        help="let the files change a patient's sex, age or response stored by an earlier "
+        "import (each change is recorded in the import's audit record)",
     )
 
 
@@ -88,6 +97,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             fmt=args.format,
             study=args.study,
             dry_run=args.dry_run,
+            update_subject_data=args.update_subject_data,
             adam=adam_options_from(args),
         )
     except BaseException:
@@ -118,7 +128,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         con = connect(args.db, read_only=True)
     try:
         plans, problems = validate_files(
-            args.files, fmt=args.format, study=args.study, con=con, limit=args.limit, adam=adam
+            args.files,
+            fmt=args.format,
+            study=args.study,
+            con=con,
+            limit=args.limit,
+            update_subject_data=args.update_subject_data,
+            adam=adam,
         )
     finally:
         if con is not None:
@@ -194,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="study id for files without a study_id column")
     p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    _add_update_subject_data(p)
     add_adam_arguments(p)
     p.set_defaults(handler=cmd_import)
 
@@ -203,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="study id for files without a study_id column")
     p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--limit", type=int, default=50, help="stop after this many problems")
+    _add_update_subject_data(p)
     add_adam_arguments(p)
     p.set_defaults(handler=cmd_validate)
 
@@ -246,6 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_app(args)
         handler: Handler = args.handler
         return handler(args)
+    except Interrupted as exc:
+        print(f"trialtui: {exc}", file=sys.stderr)
+        return exc.exit_code
     except TrialtuiError as exc:
         print(f"trialtui: error: {exc}", file=sys.stderr)
         return exc.exit_code
