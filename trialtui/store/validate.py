@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from trialtui.errors import printable
+from trialtui.store.adam import AdamOptions, map_bds
 from trialtui.store.crossimport import VALUE_COL, Change, check_against_database, entity_frames
 from trialtui.store.readers import ROW, SourceTable
 
@@ -29,6 +30,7 @@ SAMPLE_COLUMNS = (
     "sex",
     "age",
     "response",
+    "race",
     "tissue",
     "qc_flag",
     "comment",
@@ -43,22 +45,6 @@ BIOMARKER_COLUMNS = (
     "below_lloq",
     "description",
 )
-# CDISC ADaM BDS variables and the long-format columns they fill.
-ADAM_COLUMNS = {
-    "STUDYID": "study_id",
-    "USUBJID": "patient_id",
-    "AVISIT": "timepoint",
-    "PARAMCD": "biomarker",
-    "PARAM": "biomarker_label",
-    "AVAL": "value",
-    "AVALU": "unit",
-    "ADY": "visit_day",
-    "ABLFL": "is_baseline",
-    "AGE": "age",
-    "SEX": "sex",
-}
-ADAM_ARM_COLUMNS = ("TRTP", "TRTA", "TRT01P", "TRT01A", "ARM", "ACTARM")
-ADAM_REQUIRED = ("USUBJID", "PARAMCD", "AVAL", "AVISIT")
 # IDs and labels that go into CSV exports: a leading =, +, -, @, tab or CR would make a
 # spreadsheet run the cell as a formula. Numbers are parsed, not checked here.
 TEXT_COLUMNS = (
@@ -120,7 +106,10 @@ class ImportPlan:
     changes: list[Change] = field(default_factory=list)  # stored attributes it sets
     rows_skipped: int = 0  # rows without a value (empty / NA)
     rows_duplicate: int = 0  # exact duplicate rows collapsed
-    rows_derived: int = 0  # ADaM records left out (derived DTYPE or not flagged ANL01FL)
+    rows_derived: int = 0  # ADaM records left out (derived, non-analysis, population)
+    summary: list[str] = field(default_factory=list)  # how an ADaM dataset was mapped
+    warnings: list[str] = field(default_factory=list)  # e.g. BASE/CHG disagreements
+    adsl: SourceTable | None = None  # the ADSL merged into an ADaM dataset
 
     @property
     def ok(self) -> bool:
@@ -140,10 +129,17 @@ class _Collector:
     def full(self) -> bool:
         return len(self.problems) >= self.limit
 
-    def add(self, message: str, row: int | None = None, column: str | None = None) -> None:
+    def add(
+        self,
+        message: str,
+        row: int | None = None,
+        column: str | None = None,
+        path: Path | None = None,
+    ) -> None:
+        """Record a problem; ``path`` names another file than the one validated (ADSL)."""
         if not self.full:
             column = self.aliases.get(column, column) if column is not None else None
-            self.problems.append(Problem(self.path, message, row, column))
+            self.problems.append(Problem(path or self.path, message, row, column))
 
     def add_rows(self, bad: pl.DataFrame, column: str | pl.Expr, message: pl.Expr) -> None:
         """Add one problem per row of ``bad`` (which has ROW), in row order."""
@@ -189,35 +185,6 @@ def detect_format(columns: list[str], requested: str) -> str:
     return "long" if {"biomarker", "value"} & set(columns) else "wide"
 
 
-def _from_adam(raw: pl.DataFrame, found: _Collector) -> tuple[pl.DataFrame, int] | None:
-    """Rename a BDS dataset to long-format columns, keeping observed analysis records.
-
-    Returns the renamed frame and the number of records left out, or None (with a
-    problem recorded) when required variables are missing.
-    """
-    missing = [c for c in ADAM_REQUIRED if c not in raw.columns]
-    arm = next((c for c in ADAM_ARM_COLUMNS if c in raw.columns), None)
-    if arm is None:
-        missing.append("/".join(ADAM_ARM_COLUMNS))
-    if missing:
-        names = ", ".join(f"'{c}'" for c in missing)
-        found.add(f"missing required ADaM variable(s) {names}", row=1)
-        return None
-    # Observed analysis records only: derived records (DTYPE, e.g. LOCF) are imputations,
-    # and records without the analysis flag (ANL01FL) are superseded within their window.
-    derived = 0
-    left_out = pl.lit(False)
-    if "DTYPE" in raw.columns:
-        left_out = left_out | (pl.col("DTYPE").str.strip_chars().fill_null("") != "")
-    if "ANL01FL" in raw.columns and (raw["ANL01FL"] == "Y").any():
-        left_out = left_out | (pl.col("ANL01FL").fill_null("") != "Y")
-    derived = raw.filter(left_out).height
-    raw = raw.filter(~left_out)
-    renames = {c: n for c, n in ADAM_COLUMNS.items() if c in raw.columns} | {arm: "arm"}
-    found.aliases = {internal: source for source, internal in renames.items()}
-    return raw.select(ROW, *[pl.col(c).alias(n) for c, n in renames.items()]), derived
-
-
 def _to_long(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:
     if fmt == "long":
         return frame.with_columns(pl.lit("value").alias(VALUE_COL))
@@ -252,6 +219,7 @@ def validate_source(
     con: duckdb.DuckDBPyConnection | None = None,
     limit: int = 50,
     update_subject_data: bool = False,
+    adam: AdamOptions | None = None,
 ) -> ImportPlan:
     """Check one input file and normalise it to one measurement per row.
 
@@ -269,7 +237,9 @@ def validate_source(
     limit
         Stop collecting problems after this many.
     update_subject_data
-        Let the file change patients' sex, age and response stored by earlier imports.
+        Let the file change patients' sex, age, race and response stored by earlier imports.
+    adam
+        How a CDISC ADaM BDS dataset is mapped (ADSL, population, response, treatment).
     """
     path = source.path
     raw = source.frame
@@ -278,12 +248,22 @@ def validate_source(
     # ADaM datasets are validated as long files; the plan keeps the format's name.
     found = _Collector(path, limit)
     derived = 0
+    if fmt != "adam" and adam is not None and adam != AdamOptions():
+        found.add(
+            f"--adsl, --population, --response-var and --treatment apply to CDISC ADaM BDS "
+            f"datasets; this file is in the {fmt} format",
+            row=1,
+        )
+        plan.problems = found.problems
+        return plan
     if fmt == "adam":
-        adam = _from_adam(raw, found)
-        if adam is None:
+        mapping = map_bds(raw, adam or AdamOptions(), found)
+        if mapping is None:
             plan.problems = found.problems
             return plan
-        raw, derived = adam
+        raw, derived = mapping.frame, mapping.rows_left_out
+        plan.summary, plan.warnings = mapping.summary, mapping.warnings
+        plan.adsl = adam.adsl if adam is not None else None
         fmt = "long"  # a BDS dataset is long: one AVAL per subject, visit and parameter
 
     required = LONG_REQUIRED if fmt == "long" else WIDE_REQUIRED
@@ -523,11 +503,11 @@ def _conflicts(
 def _check_consistency(frame: pl.DataFrame, found: _Collector) -> None:
     patient = ["study_id", "patient_id"]
     _conflicts(frame, patient, "arm", found, "patient")
-    for attribute in ("sex", "age", "response"):
+    for attribute in ("sex", "age", "race", "response"):
         _conflicts(frame, patient, attribute, found, "patient")
-    _conflicts(frame, ["biomarker"], "unit", found, "biomarker")
-    _conflicts(frame, ["biomarker"], "assay", found, "biomarker")
-    _conflicts(frame, ["biomarker"], "compartment", found, "biomarker")
+    # a biomarker's definition is per study: another study may measure it differently
+    for attribute in ("unit", "assay", "compartment"):
+        _conflicts(frame, ["study_id", "biomarker"], attribute, found, "biomarker")
     _conflicts(frame, ["study_id", "timepoint"], "is_baseline", found, "timepoint")
     _conflicts(frame, ["study_id", "sample_id"], "patient_id", found, "sample")
     _conflicts(frame, ["study_id", "sample_id"], "timepoint", found, "sample")
