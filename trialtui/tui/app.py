@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -88,9 +89,17 @@ class TrialApp(App):
         *,
         study: str | None = None,
         settings: AnalysisSettings | None = None,
+        read_only: bool | None = None,
     ) -> None:
         super().__init__()
         self.db_path = Path(db_path)
+        # read-only: Apply recomputes the screens but cannot store the results (default:
+        # whether the file is writable)
+        self.read_only = (
+            read_only
+            if read_only is not None
+            else self.db_path.exists() and not os.access(self.db_path, os.W_OK)
+        )
         self.study_id = study
         # one AnalysisSettings per study; a study not yet opened gets the defaults (the
         # settings given here are those of the study opened first)
@@ -177,7 +186,9 @@ class TrialApp(App):
             notes += unfit
             levels = LEVELS if store else EAGER_LEVELS
             results = compute(data, settings, levels=levels, progress=progress)
-            if store and not worker.is_cancelled:
+            if store and self.read_only:
+                store_error = f"{self.db_path}: opened read-only; results not stored"
+            elif store and not worker.is_cancelled:
                 progress("storing the results", 0.98)
                 try:
                     store_results(self.db_path, results)
@@ -296,6 +307,11 @@ class TrialApp(App):
 
     def action_show(self, mode: str) -> None:
         self.switch_mode(mode)
+
+    def open_study(self, study: str) -> None:
+        """Open ``study`` with the settings kept for it (command palette, Overview)."""
+        if study != self.study_id or self.results is None:
+            self.recompute(study=study)
 
     def open_patient(self, patient_id: str) -> None:
         """Show one patient (command palette, Enter on the patients table)."""
