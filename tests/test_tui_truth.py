@@ -135,6 +135,7 @@ async def test_apply_stores_results_the_sql_console_reads(db: Path, tmp_path: Pa
         "arm_comparison",
         "change_correlation",
         "response_comparison",
+        "timepoint_friedman",
     }
     assert {json.loads(r[1])["lloq_policy"] for r in runs} == {"exclude"}
     correlation = stored(db, "SELECT count(*) FROM change_correlation WHERE study_id = ?", [STUDY])

@@ -298,9 +298,10 @@ class TrialApp(App):
         if self.results is None:
             return "loading…"
         r = self.results
+        reference = "single arm" if r.is_single_arm else f"ref {r.reference_arm}"
         return (
             f"{r.study_id} · {r.pairing.baseline_timepoint} → {r.pairing.timepoint} · "
-            f"LLOQ {r.settings.lloq_policy} · FDR {r.settings.fdr} · ref {r.reference_arm}"
+            f"LLOQ {r.settings.lloq_policy} · FDR {r.settings.fdr} · {reference}"
         )
 
     # ------------------------------------------------------------------ actions

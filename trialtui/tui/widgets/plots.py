@@ -362,8 +362,13 @@ def draw_volcano(
     *,
     highlight: str | None = None,
     labels: int = VOLCANO_LABELS,
+    x_label: str = "log2 ratio of geometric mean FC (arm / reference)",
+    y_label: str = "-log10 q (Welch)",
 ) -> None:
     """log2 ratio of geometric mean FCs against -log10 q (Welch), one point per biomarker.
+
+    A single-arm study passes its within-arm geometric mean FC as ``gmfc_ratio`` and the
+    Wilcoxon signed-rank q as ``q_welch``, with the axis labels to match.
 
     Significant points (q < 0.05) are red; the ``labels`` smallest q are named beside their
     point (never on it, never over another label); q values that underflow to 0 are drawn
@@ -408,8 +413,8 @@ def draw_volcano(
     plt.hline(-math.log10(0.05), "gray")
     plt.vline(0, "gray")
     _label_points(widget, rows, labels, (x_low, x_high), (0, y_high), highlight)
-    plt.xlabel("log2 ratio of geometric mean FC (arm / reference)")
-    plt.ylabel("-log10 q (Welch)")
+    plt.xlabel(x_label)
+    plt.ylabel(y_label)
     widget.refresh()
 
 
