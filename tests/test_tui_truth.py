@@ -296,7 +296,7 @@ def test_heatmap_labels_meet_at_the_strong_cell() -> None:
     assert meet("+.93") == {("A", "C"), ("C", "A")}
     assert meet("-.81") == {("B", "D"), ("D", "B")}
     assert meet("1.0") == {(n, n) for n in names}
-    assert "scale" in lines[-1] and "-1.00" in lines[-1] and "+1.00" in lines[-1]
+    assert lines[-1].split() == ["scale", "-1.0", "-0.5", "0", "+0.5", "+1.0"]
 
 
 def test_heatmap_of_many_biomarkers_shows_the_strongest() -> None:
@@ -344,10 +344,11 @@ async def test_single_arm_study_through_every_screen(db: Path) -> None:
         assert "within arm" in str(overview.query_one("#findings-label").render())
         findings = overview.query_one("#findings-table", FrameTable).frame
         assert findings.height > 0 and (findings["q_wilcoxon"] < 0.05).all()
-        for key in "234567":
-            await pilot.press(key)
+        for keys in ("2", "3", "4", "v", "5", "6", "7"):
+            await pilot.press(keys)
             await settle(app, pilot)
-            assert app.last_error is None, key
+            assert app.last_error is None, keys
+            assert app.is_running, keys
         await pilot.press("5")
         await settle(app, pilot)
         values = [

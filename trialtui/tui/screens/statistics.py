@@ -120,6 +120,7 @@ class StatisticsScreen(ResultsScreen):
                     "biomarker",
                     pl.col("gmean_fc").alias("gmfc_ratio"),
                     pl.col("q_wilcoxon").alias("q_welch"),
+                    pl.col("p_wilcoxon").alias("p_welch"),
                 ),
                 "Volcano: change within the arm",
                 highlight=highlight,
