@@ -480,3 +480,84 @@ async def test_apply_after_an_import_reloads_with_a_note(db: Path, tmp_path: Pat
         assert "NEWMARK" in app.results.level("arm")["biomarker"].to_list()
         want = expected(db, STUDY, AnalysisSettings(fdr="holm"))["arm"]
         assert_frame_equal(app.results.level("arm"), want)
+
+
+async def test_a_setting_the_study_lacks_is_reset_with_a_note(db: Path) -> None:
+    chosen = AnalysisSettings(reference_arm="Pembrolizumab", timepoint="Surgery", fdr="holm")
+    app = TrialApp(db, study=SINGLE, settings=chosen)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.last_error is None
+        assert app.results.settings == chosen.with_changes(reference_arm=None)
+        notes = [n.message for n in app._notifications]
+        assert any(
+            "PDAC-DEF-1 has no arm 'Pembrolizumab'" in n and "default" in n for n in notes
+        ), notes
+
+
+HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_storing_into_a_locked_database_is_one_line(db: Path) -> None:
+    con = connect(db, read_only=True)
+    try:
+        results = compute(load_study(con, STUDY), AnalysisSettings(lloq_policy="exclude"))
+    finally:
+        con.close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        from trialtui.errors import StoreError
+
+        with pytest.raises(StoreError) as caught:
+            store_results(db, results)
+        assert "locked by another process" in str(caught.value)
+        assert "\n" not in str(caught.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    runs = stored(db, "SELECT DISTINCT settings_json FROM derived_runs")
+    assert {json.loads(r[0])["lloq_policy"] for r in runs} == {"half"}
+
+
+def test_cli_provenance_command_reproduces_the_export(db: Path, tmp_path: Path) -> None:
+    def trialtui(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "trialtui", *args],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+            cwd=tmp_path,
+        )
+
+    out = tmp_path / "cmp.csv"
+    done = trialtui(
+        "stats",
+        "--db",
+        str(db),
+        "--study",
+        STUDY,
+        "--level",
+        "comparison",
+        "--lloq",
+        "exclude",
+        "-o",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    record = json.loads(out.with_name("cmp.csv.provenance.json").read_text())
+    command = record["command"]
+    assert command[:2] == ["trialtui", "stats"]
+    assert command[command.index("--reference-arm") + 1] == "Pembrolizumab"
+    assert record["settings"]["reference_arm_reason"] == "study metadata"
+    rerun = trialtui(*command[1:])
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout == out.read_text()

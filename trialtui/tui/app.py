@@ -217,13 +217,16 @@ class TrialApp(App):
         self._extend(self.data, self.results, level)
 
     def database_changed(self) -> str | None:
-        """A note if imports were recorded since the open study was loaded, else None."""
+        """A note if imports were recorded since the open study was loaded, else None.
+
+        Raises
+        ------
+        TrialtuiError
+            The database cannot be opened now (e.g. another process is writing to it).
+        """
         if self.data is None or self.data.data_version is None:
             return None
-        try:
-            con = connect(self.db_path, read_only=True)
-        except TrialtuiError as exc:
-            return str(exc)
+        con = connect(self.db_path, read_only=True)
         try:
             now = catalog.data_version(con)
         finally:
@@ -253,6 +256,9 @@ class TrialApp(App):
                 self.call_from_thread(self.recompute)
                 return
             extended = with_levels(results, (level,), progress=progress)
+        except TrialtuiError as exc:
+            self.post_message(ComputeFailed(str(exc)))
+            return
         except Exception as exc:  # a bug: show it as one line, keep the app alive
             self.post_message(ComputeFailed(f"{type(exc).__name__}: {exc}"))
             return
@@ -352,7 +358,11 @@ class TrialApp(App):
         self.notify(line, title="Command (copied)", timeout=20)
 
     def action_export(self) -> None:
-        changed = self.database_changed()
+        try:
+            changed = self.database_changed()
+        except TrialtuiError as exc:
+            self.notify(str(exc), title="Cannot export now", severity="error", timeout=10)
+            return
         if changed is not None:
             self.notify(
                 f"{changed}; reloading: export again when the screens are updated",
