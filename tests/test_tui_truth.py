@@ -315,7 +315,9 @@ def test_heatmap_of_many_biomarkers_shows_the_strongest() -> None:
     assert "40 of 60 biomarkers" in text
 
 
-async def test_correlations_screen_opens_on_first_arm_with_heatmap(db: Path) -> None:
+async def test_correlations_screen_opens_on_first_arm_with_heatmap(
+    db: Path, tmp_path: Path
+) -> None:
     app = TrialApp(db, study=STUDY)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -330,6 +332,16 @@ async def test_correlations_screen_opens_on_first_arm_with_heatmap(db: Path) -> 
         assert f"Spearman rho of log2FC, {COMBINATION}" in text and "scale" in text
         values = [v for _, v in screen.query_one("#corr-arm", Select)._options]
         assert "pooled (arm-adjusted)" in values
+        target = tmp_path / "corr.csv"
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#export-ok")
+        await pilot.pause()
+    record = json.loads(target.with_name("corr.csv.provenance.json").read_text())
+    assert record["row_count"] == 45
+    assert record["rows_note"] == "45 of the 135 rows the command writes (chosen on screen)"
+    assert record["command"][record["command"].index("--level") + 1] == "correlation"
 
 
 async def test_single_arm_study_through_every_screen(db: Path) -> None:
