@@ -299,10 +299,17 @@ def results_provenance(
     The source files are the imports the results were computed from (read with the data),
     not whatever the database holds at export time.
     """
+    full = results.frames.get(level)
     rows = frame if frame is not None else results.level(level)
     sources = results.sources
     if sources is None:
         sources = imported_sources(db_path, results.study_id)
+    extra = None
+    if full is not None and rows.height != full.height:
+        extra = {
+            "rows_note": f"{rows.height} of the {full.height} rows the command writes "
+            "(chosen on screen)"
+        }
     return build_provenance(
         db_path=db_path,
         study_id=results.study_id,
@@ -311,6 +318,7 @@ def results_provenance(
         source_files=sources,
         row_count=rows.height,
         command=stats_command(db_path, results, level),
+        extra=extra,
     )
 
 

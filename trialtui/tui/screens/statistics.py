@@ -111,11 +111,28 @@ class StatisticsScreen(ResultsScreen):
     def _draw_volcano(self) -> None:
         table = self.query_one("#comparison-table", FrameTable)
         row = table.selected()
+        highlight = row["biomarker"] if row else None
+        if self.comparison.height == 0 and "gmean_fc" in self.frame.columns:
+            # single arm: the within-arm change takes the place of the comparison
+            draw_volcano(
+                self.query_one("#volcano", PlotextPlot),
+                self.frame.select(
+                    "biomarker",
+                    pl.col("gmean_fc").alias("gmfc_ratio"),
+                    pl.col("q_wilcoxon").alias("q_welch"),
+                    pl.col("p_wilcoxon").alias("p_welch"),
+                ),
+                "Volcano: change within the arm",
+                highlight=highlight,
+                x_label="log2 geometric mean FC (post / pre)",
+                y_label="-log10 q (Wilcoxon signed-rank)",
+            )
+            return
         draw_volcano(
             self.query_one("#volcano", PlotextPlot),
             self.comparison,
             f"Volcano: each arm vs {self.reference_arm}",
-            highlight=row["biomarker"] if row else None,
+            highlight=highlight,
         )
 
     def action_cycle_sort(self) -> None:
