@@ -121,10 +121,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from trialtui.formatting import to_text
     from trialtui.study import LEADING_COLUMNS
 
+    if args.emit_r and not args.output:
+        raise UsageError("--emit-r needs -o FILE.csv: the script checks the written table")
     results, path = _results(args, (args.level,))
     frame = results.level(args.level)
     if args.output:
         check_targets([args.output], force=args.force)  # before the database is written
+        _check_emit_r(args)
     if args.store or args.output:
         store_results(path, results)
     if args.output:
@@ -132,6 +135,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             frame, args.output, results_provenance(path, results, args.level), force=args.force
         )
         print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
+        _emit_r(args, path, results, {args.level: args.output})
         return 0
     if args.format == "table":
         lead = LEADING_COLUMNS[args.level]
@@ -151,13 +155,39 @@ def cmd_export(args: argparse.Namespace) -> int:
     results, path = _results(args, levels)
     targets = {level: folder / f"{results.study_id}_{level}.csv" for level in levels}
     check_targets(targets.values(), force=args.force)  # all or nothing
+    _check_emit_r(args)
     store_results(path, results)
     for level, target in targets.items():
         export_csv(
             results.level(level), target, results_provenance(path, results, level), force=args.force
         )
         print(f"{target}: {results.level(level).height} rows")
+    _emit_r(args, path, results, targets)
     return 0
+
+
+def _check_emit_r(args: argparse.Namespace) -> None:
+    if args.emit_r:
+        from trialtui.rscript import check_script_targets
+
+        check_script_targets(args.emit_r, force=args.force)
+
+
+def _emit_r(
+    args: argparse.Namespace, db_path: Path, results: StudyResults, tables: dict[str, Path]
+) -> None:
+    """Write the R verification script of ``--emit-r`` (after the tables)."""
+    if not args.emit_r:
+        return
+    from trialtui.rscript import write_verification
+
+    written = write_verification(
+        db_path, results, tables, args.emit_r, command=sys.argv, force=args.force
+    )
+    print(
+        f"wrote {written[0]} and {written[1].name}: check with Rscript {written[0]}",
+        file=sys.stderr,
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -173,6 +203,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, default="table", help="output format")
     p.add_argument("-o", "--output", type=Path, help="write CSV + provenance JSON to this file")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _add_emit_r(p)
     p.set_defaults(handler=cmd_stats)
 
     p = sub.add_parser(
@@ -189,4 +220,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="only this level (repeatable; default all)",
     )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
+    _add_emit_r(p)
     p.set_defaults(handler=cmd_export)
+
+
+def _add_emit_r(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--emit-r",
+        type=Path,
+        metavar="FILE.R",
+        help="also write a standalone R script (and FILE.data.csv beside it) that recomputes "
+        "every numeric column with R's own functions; Rscript FILE.R exits 1 on a difference",
+    )

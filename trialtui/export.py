@@ -64,6 +64,11 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a temporary file beside ``path`` and rename it into place."""
+    _atomic_write(path, text)
+
+
 def check_targets(paths: Iterable[Path], *, force: bool = False) -> None:
     """Check that every CSV of ``paths`` and its provenance sidecar may be written.
 
