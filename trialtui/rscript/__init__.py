@@ -154,7 +154,8 @@ def render_script(
             if settings.pseudocount is not None
             else "half the biomarker's smallest positive value"
         )
-        + ". The data file holds the values after these rules.",
+        + ".",
+        "# The data file holds the values after these rules.",
         "",
         "## ---------------------------------------------------------------------------",
         "## Settings (as in the export's provenance file)",
