@@ -23,8 +23,9 @@ from pathlib import Path
 import polars as pl
 
 from trialtui import __version__
-from trialtui.analysis.correlation import POOLED
+from trialtui.analysis.correlation import POOLED as POOLED_CORRELATION
 from trialtui.analysis.pairing import usable_values
+from trialtui.analysis.response import POOLED as POOLED_RESPONSE
 from trialtui.errors import UsageError
 from trialtui.export import write_text_atomically
 from trialtui.store.connection import connect
@@ -167,7 +168,8 @@ def render_script(
         f"CONF <- {settings.conf_level!r}  # confidence level of every interval",
         f"FDR <- {_r('BH' if settings.fdr == 'bh' else 'holm')}  # p.adjust method",
         "MIN_N <- 3  # fewer observations per group: no p-value",
-        f"POOLED <- {_r(POOLED)}  # arm label of results pooled over arms",
+        f"POOLED_CORRELATION <- {_r(POOLED_CORRELATION)}  # arm label: arm-adjusted pooled",
+        f"POOLED_RESPONSE <- {_r(POOLED_RESPONSE)}  # arm label: every arm together",
         f"TOLERANCE <- {TOLERANCE!r}  # largest relative difference accepted",
         f"ZERO_NOISE <- {ZERO_NOISE!r}  # absolute differences below this count as none",
         "",

@@ -4,8 +4,8 @@ response_expected <- function(got) {
     p <- p[!is.na(p$response) & p$response %in% c("CR", "PR", "SD", "PD"), ]
     p$responder <- p$response %in% c("CR", "PR")
     rows <- list()
-    for (a in c(unique(p$arm), POOLED)) {
-      g <- if (a == POOLED) p else p[p$arm == a, ]
+    for (a in c(unique(p$arm), POOLED_RESPONSE)) {
+      g <- if (a == POOLED_RESPONSE) p else p[p$arm == a, ]
       for (b in unique(g$biomarker)) {
         r <- g$log2fc[g$biomarker == b & g$responder]
         nr <- g$log2fc[g$biomarker == b & !g$responder]
