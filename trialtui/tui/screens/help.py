@@ -16,7 +16,7 @@ log2FC = log2(post) - log2(pre), per patient, per arm and between arms.
 
 | key | |
 |---|---|
-| `1` … `7` | Overview, Patients, Arms, Statistics, Correlations, SQL, Settings |
+| `1` … `8` | Overview, Patients, Arms, Statistics, Correlations, SQL, Settings, Timecourse |
 | `ctrl+p` | command palette: jump to a screen, patient or biomarker |
 | `ctrl+e` | export the table in view to CSV (with a provenance file) |
 | `i` | import CSV, Parquet or SAS XPT files into the open database (all or nothing) |
@@ -25,6 +25,7 @@ log2FC = log2(post) - log2(pre), per patient, per arm and between arms.
 | `[` `]` | previous / next page of a long table |
 | `s` | Statistics: sort by q, p, effect or name |
 | `v` | Statistics: volcano plot |
+| `e` | Statistics: effect shown, sorted and plotted: Welch ratio, HL shift, ANCOVA ratio |
 | `n` `b` `l` `w` | Biomarker: numbers, box/strip, slope, waterfall |
 | `h` | Correlations: heatmap (a highlighted pair shows its scatter) |
 | `/` | Patients: filter |

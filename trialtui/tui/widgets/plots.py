@@ -83,16 +83,27 @@ def draw_waterfall(widget: PlotextPlot, fc: pl.DataFrame, arms: list[str], title
     widget.refresh()
 
 
-def draw_volcano(widget: PlotextPlot, comparison: pl.DataFrame, title: str) -> None:
-    """Effect (log2 ratio of geometric mean FCs) against -log10 q for every biomarker."""
-    rows = comparison.filter(pl.col("gmfc_ratio").is_not_null() & pl.col("q_welch").is_not_null())
+def draw_volcano(
+    widget: PlotextPlot,
+    comparison: pl.DataFrame,
+    title: str,
+    *,
+    effect: str = "gmfc_ratio",
+    q: str = "q_welch",
+    log2: bool = True,
+    xlabel: str = "log2 ratio of geometric mean FC",
+    ylabel: str = "-log10 q (Welch)",
+) -> None:
+    """Effect against -log10 q for every biomarker (default: Welch ratio of geometric mean
+    FCs on the log2 scale; ``log2=False`` for an effect already on the log2 scale)."""
+    rows = comparison.filter(pl.col(effect).is_not_null() & pl.col(q).is_not_null())
     if rows.is_empty():
         return _empty(widget, title, "no between-arm tests")
     _reset(widget, title)
     plt = widget.plt
-    x = [math.log2(v) for v in rows["gmfc_ratio"]]
-    y = [-math.log10(max(q, 1e-300)) for q in rows["q_welch"]]
-    significant = [q < 0.05 for q in rows["q_welch"]]
+    x = [math.log2(v) if log2 else v for v in rows[effect]]
+    y = [-math.log10(max(v, 1e-300)) for v in rows[q]]
+    significant = [v < 0.05 for v in rows[q]]
     sig_x = [a for a, s in zip(x, significant, strict=True) if s]
     sig_y = [b for b, s in zip(y, significant, strict=True) if s]
     other_x = [a for a, s in zip(x, significant, strict=True) if not s]
@@ -106,8 +117,8 @@ def draw_volcano(widget: PlotextPlot, comparison: pl.DataFrame, title: str) -> N
             plt.text(name, xi, yi)
     plt.hline(-math.log10(0.05), "gray")
     plt.vline(0, "gray")
-    plt.xlabel("log2 ratio of geometric mean FC")
-    plt.ylabel("-log10 q (Welch)")
+    plt.xlabel(xlabel)
+    plt.ylabel(ylabel)
     widget.refresh()
 
 
