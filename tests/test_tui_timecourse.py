@@ -9,7 +9,6 @@ import polars as pl
 import pytest
 
 from trialtui.analysis import AnalysisSettings
-from trialtui.formatting import format_cell
 from trialtui.store.connection import connect
 from trialtui.study import compute, load_study
 from trialtui.tui.app import TrialApp
@@ -28,7 +27,7 @@ async def settle(app: TrialApp, pilot) -> None:
 
 
 def shown_column(table: FrameTable, name: str) -> list[str]:
-    index = [c.name for c in table.columns_shown if c.name in table.frame.columns].index(name)
+    index = [c.name for c in table.visible_columns].index(name)
     return [str(table.get_row_at(i)[index]) for i in range(table.row_count)]
 
 
@@ -54,7 +53,7 @@ def expected(db: Path, study: str, **levels) -> dict[str, pl.DataFrame]:
     }
 
 
-async def test_statistics_effect_choice(db: Path) -> None:
+async def test_statistics_effect_choice_leads_with_ancova(db: Path) -> None:
     reference = expected(db, "PDAC-DEF-2")["comparison"]
     app = TrialApp(db, study="PDAC-DEF-2")
     async with app.run_test(size=SIZE) as pilot:
@@ -64,31 +63,22 @@ async def test_statistics_effect_choice(db: Path) -> None:
         screen = app.screen
         assert isinstance(screen, StatisticsScreen)
         table = screen.query_one("#comparison-table", FrameTable)
-        await pilot.press("e")  # Welch -> HL shift
-        assert screen.effect == "hl"
-        by_q = reference.sort("q_mannwhitney", nulls_last=True)["biomarker"].to_list()
-        assert table.frame["biomarker"].to_list() == by_q
-        assert [c.name for c in table.columns_shown][4:9] == [
-            "hl_shift",
-            "hl_lo",
-            "hl_hi",
-            "p_mannwhitney",
-            "q_mannwhitney",
-        ]
-        await pilot.press("e")  # -> ANCOVA ratio
-        assert screen.effect == "ancova"
-        by_q = reference.sort("q_ancova", nulls_last=True)
+        await pilot.press("e", "e")  # Welch -> Mann-Whitney -> ANCOVA
+        assert screen.effect.estimate == "ancova_ratio"
+        by_q = reference.sort("q_ancova", "p_ancova", "biomarker", nulls_last=True)
         assert table.frame["biomarker"].to_list() == by_q["biomarker"].to_list()
-        assert shown_column(table, "ancova_ratio") == [format_cell(v) for v in by_q["ancova_ratio"]]
-        assert "ANCOVA ratio" in str(table.border_title)
+        lead = [c.name for c in table.columns_shown][2:5]
+        assert lead == ["ancova_ratio", "q_ancova", "p_ancova"]
+        assert len(shown_column(table, "q_ancova")) == by_q.height
+        assert "ANCOVA" in str(table.border_title)
         await pilot.press("s", "s")  # q -> p -> effect: largest |log2 ANCOVA ratio| first
         by_effect = reference.sort(pl.col("ancova_ratio").log(2).abs(), descending=True)
         assert table.frame["biomarker"].to_list() == by_effect["biomarker"].to_list()
         await pilot.press("v")
+        await pilot.pause()
         assert screen.query_one("#statistics").has_class("-volcano")
         await pilot.press("e")  # back to the Welch ratio
-        assert screen.effect == "welch"
-        assert table.border_title == "sorted by effect"
+        assert screen.effect.estimate == "gmfc_ratio"
 
 
 async def test_timecourse_screen_shows_every_timepoint_and_friedman(db: Path) -> None:
@@ -105,12 +95,11 @@ async def test_timecourse_screen_shows_every_timepoint_and_friedman(db: Path) ->
         table = screen.query_one("#timecourse-table", FrameTable)
         friedman = reference["friedman"].sort("q_friedman", "biomarker", nulls_last=True)
         assert shown_column(table, "biomarker") == friedman["biomarker"].to_list()
-        assert shown_column(table, "q_friedman") == [format_cell(v) for v in friedman["q_friedman"]]
+        assert table.frame["q_friedman"].to_list() == friedman["q_friedman"].to_list()
         surgery = reference["arm_all"].filter(pl.col("timepoint") == "Surgery")
-        gm = dict(zip(surgery["biomarker"], surgery["gmean_fc"], strict=True))
-        assert shown_column(table, "gm_Surgery") == [
-            format_cell(gm[b]) for b in friedman["biomarker"]
-        ]
+        gm = dict(zip(surgery["biomarker"], surgery["gmean_fc_hi"], strict=True))
+        assert table.frame["gm_hi_Surgery"].to_list() == [gm[b] for b in friedman["biomarker"]]
+        assert any(c.name == "gm_Surgery" for c in table.visible_columns)
         assert screen.biomarker == friedman["biomarker"][0]
         await pilot.press("down")
         await pilot.pause()

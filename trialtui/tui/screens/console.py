@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 
 from trialtui.errors import TrialtuiError
 from trialtui.export import query_command, query_provenance
-from trialtui.paths import history_path
+from trialtui.paths import history_path, user_queries_dir
 from trialtui.store.derived import query_context
 from trialtui.store.queryfiles import (
     QueryFile,
@@ -80,10 +80,13 @@ class ConsoleScreen(ResultsScreen):
     SUB_TITLE = "SQL"
     AUTO_FOCUS = "#query-list"
     CSS_PATH = "console.tcss"
+    # Keys terminals pass through (ctrl+h arrives as Backspace in most): F-keys as in
+    # Harlequin, plus ctrl+letters that no terminal or the editor takes.
     BINDINGS = [
-        Binding("ctrl+enter,ctrl+r", "run", "Run", priority=True),
+        Binding("f5,ctrl+enter,ctrl+r", "run", "Run", key_display="F5", priority=True),
         Binding("ctrl+k", "cancel", "Cancel", priority=True),
-        Binding("ctrl+h", "toggle_history", "History"),
+        Binding("f8", "toggle_history", "History"),
+        Binding("ctrl+s", "save_query", "Save", priority=True),
     ]
 
     def __init__(self) -> None:
@@ -96,6 +99,8 @@ class ConsoleScreen(ResultsScreen):
         self._pending_run: dict | None = None
         self._con = None
         self.history: list[dict] = []
+        self._loaded_sql = ""
+        self._saved_path: Path | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="console"):
@@ -107,9 +112,14 @@ class ConsoleScreen(ResultsScreen):
                     yield Input(placeholder="search history", id="history-search")
                     yield OptionList(id="history-list")
             with Vertical(id="editor-pane"):
-                yield TextArea.code_editor("SELECT * FROM studies", language="sql", id="sql-editor")
+                yield TextArea.code_editor(
+                    "SELECT * FROM studies", language="sql", id="sql-editor", tab_behavior="focus"
+                )
                 yield Vertical(id="param-form")
-                yield Static("ctrl+r (or ctrl+enter) runs · ctrl+k cancels", id="sql-status")
+                yield Static(
+                    "untitled · F5 or ctrl+r runs · ctrl+k cancels · ctrl+s saves · F8 history",
+                    id="sql-status",
+                )
                 yield Static("", id="stored-banner")
                 yield FrameTable(id="sql-results")
 
@@ -151,8 +161,60 @@ class ConsoleScreen(ResultsScreen):
     def load_query(self, query: QueryFile, values: dict[str, str] | None = None) -> None:
         """Put a query file into the editor and build its parameter form."""
         self.current = query
+        self._loaded_sql = query.sql
         self.query_one("#sql-editor", TextArea).text = query.sql
         self._build_form(query, values or {})
+        self.query_one("#sql-status", Static).update(f"{query.name} · F5 runs")
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        """A typed query is untitled until it is saved (the query file stays as it was)."""
+        if self.current is not None and event.text_area.text != self._loaded_sql:
+            self.current = None
+            self.query_one("#sql-status", Static).update("untitled (edited) · ctrl+s saves")
+
+    def action_save_query(self) -> None:
+        """Save the editor's query into the user's query folder, with a header."""
+        sql = self.query_one("#sql-editor", TextArea).text
+        status = self.query_one("#sql-status", Static)
+        try:
+            query = parse_query_text(sql, name="untitled")
+        except TrialtuiError as exc:
+            status.update(f"[red]{exc}[/red]")
+            return
+        folder = user_queries_dir()
+        name = query.name if query.name != "untitled" else "query"
+        path = folder / f"{name}.sql"
+        number = 1
+        while path.exists() and (self._saved_path is None or path != self._saved_path):
+            number += 1
+            path = folder / f"{name}_{number}.sql"
+        name = path.stem
+        text = sql
+        if not any(line.strip().startswith("-- name:") for line in sql.splitlines()):
+            text = f"-- name: {name}\n-- description: saved from the SQL console\n{sql}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        except OSError as exc:
+            status.update(f"[red]{path}: cannot save ({exc.strerror})[/red]")
+            return
+        self._saved_path = path
+        self.current = parse_query_text(text, path=path, origin="user")
+        self._loaded_sql = text
+        with self.prevent(TextArea.Changed):
+            self.query_one("#sql-editor", TextArea).text = text
+        self._reload_query_list()
+        status.update(f"saved as {name} ({path})")
+
+    def _reload_query_list(self) -> None:
+        try:
+            self.queries = discover_queries()
+        except TrialtuiError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        options = self.query_one("#query-list", OptionList)
+        options.clear_options()
+        options.add_options([Option(q.name, id=q.name) for q in self.queries])
 
     def _build_form(self, query: QueryFile | None, values: dict) -> None:
         form = self.query_one("#param-form", Vertical)
@@ -190,7 +252,7 @@ class ConsoleScreen(ResultsScreen):
     def action_run(self) -> None:
         sql = self.query_one("#sql-editor", TextArea).text
         status = self.query_one("#sql-status", Static)
-        name = self.current.name if self.current is not None else "editor"
+        name = self.current.name if self.current is not None else "untitled"
         typed = self.param_values()
         try:
             # The editor text is the query: its header declares the parameters, the form
@@ -280,7 +342,7 @@ class ConsoleScreen(ResultsScreen):
         )
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
-        name = self.last_run["name"] if self.last_run is not None else "editor"
+        name = self.last_run["name"] if self.last_run is not None else "untitled"
         return self.result, f"query:{name}"
 
     def show_results(self, data, results) -> None:  # type: ignore[no-untyped-def]

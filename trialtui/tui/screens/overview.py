@@ -92,6 +92,7 @@ class OverviewScreen(ResultsScreen):
                 Column("role", ""),
                 Column("description", "Description"),
             ],
+            codes={},  # the arms' full names: this table is where they are read
         )
         self.query_one("#timepoints-table", FrameTable).show(
             # nominal days are medians of whole collection days: show them as days

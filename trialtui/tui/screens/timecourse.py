@@ -10,14 +10,16 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from trialtui.analysis.friedman import friedman_test
 from trialtui.analysis.timecourse import summarise_every_timepoint
+from trialtui.formatting import arm_codes
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
+from trialtui.tui.views import ci_label
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 from trialtui.tui.widgets.plots import arm_color
 
@@ -26,10 +28,10 @@ MIN_TIMEPOINTS = 3
 FRIEDMAN_VIEW = [
     Column("biomarker", "Biomarker"),
     Column("arm", "Arm"),
-    Column("n_complete", "n complete"),
-    Column("friedman_chisq", "chi2"),
-    Column("p_friedman", "p (Friedman)"),
     Column("q_friedman", "q (Friedman)"),
+    Column("p_friedman", "p (Friedman)"),
+    Column("friedman_chisq", "chi2 (Friedman)"),
+    Column("n_complete", "n complete"),
 ]
 
 
@@ -43,14 +45,17 @@ class TimecourseReady(Message, bubble=False):
 
 
 def gmfc_columns(arms: pl.DataFrame, timepoints: list[str]) -> pl.DataFrame:
-    """One row per (biomarker, arm) with the geometric mean FC at each timepoint as
-    columns ``gm_<timepoint>``."""
-    wide = arms.select(
-        "biomarker", "arm", pl.format("gm_{}", "timepoint").alias("_column"), "gmean_fc"
-    ).pivot(on="_column", index=["biomarker", "arm"], values="gmean_fc")
-    return wide.select(
-        "biomarker", "arm", *[f"gm_{t}" for t in timepoints if f"gm_{t}" in wide.columns]
-    )
+    """One row per (biomarker, arm) with the geometric mean FC and its interval at each
+    timepoint as columns ``gm_<timepoint>``, ``gm_lo_<timepoint>``, ``gm_hi_<timepoint>``."""
+    parts = []
+    for prefix, column in (("gm", "gmean_fc"), ("gm_lo", "gmean_fc_lo"), ("gm_hi", "gmean_fc_hi")):
+        wide = arms.select(
+            "biomarker", "arm", pl.format(f"{prefix}_{{}}", "timepoint").alias("_c"), column
+        ).pivot(on="_c", index=["biomarker", "arm"], values=column)
+        parts.append(wide)
+    wide = parts[0].join(parts[1], on=["biomarker", "arm"]).join(parts[2], on=["biomarker", "arm"])
+    names = [f"{p}_{t}" for t in timepoints for p in ("gm", "gm_lo", "gm_hi")]
+    return wide.select("biomarker", "arm", *[n for n in names if n in wide.columns])
 
 
 def draw_timecourse(
@@ -161,11 +166,23 @@ class TimecourseScreen(ResultsScreen):
         table_frame = self.friedman.join(
             gmfc_columns(self.arms, timepoints), on=["biomarker", "arm"], how="left"
         ).sort("q_friedman", "biomarker", nulls_last=True)
-        view = [*FRIEDMAN_VIEW, *[Column(f"gm_{t}", f"GM FC {t}") for t in timepoints]]
+        ci = ci_label(results.settings.conf_level)
+        view = [
+            *FRIEDMAN_VIEW[:4],
+            *[
+                Column(f"gm_{t}", f"GM FC {t} ({ci})", ci=(f"gm_lo_{t}", f"gm_hi_{t}"))
+                for t in timepoints
+            ],
+            *FRIEDMAN_VIEW[4:],
+        ]
         table = self.query_one("#timecourse-table", FrameTable)
-        table.show(table_frame, view)
-        table.border_title = (
-            f"Friedman across {', '.join([self.baseline, *timepoints])} (complete patients)"
+        table.show(
+            table_frame,
+            view,
+            caption=f"Friedman across {', '.join([self.baseline, *timepoints])} "
+            "(patients complete at every timepoint)",
+            sorted_by="q (Friedman), smallest first",
+            codes=arm_codes(data.arm_names),
         )
         self.query_one("#timecourse-note", Static).update(
             f"{results.study_id}: geometric mean FC against {self.baseline} with "
@@ -193,11 +210,8 @@ class TimecourseScreen(ResultsScreen):
             f"{biomarker}: change over time{q_text}",
         )
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        table = self.query_one("#timecourse-table", FrameTable)
-        if event.data_table is not table:
-            return
-        row = table.selected()
+    def on_frame_table_cursor_moved(self, event: FrameTable.CursorMoved) -> None:
+        row = event.row
         if row is not None and row["biomarker"] != self.biomarker:
             self.show_biomarker(row["biomarker"])
 
