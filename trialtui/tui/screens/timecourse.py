@@ -66,11 +66,12 @@ def draw_timecourse(
     baseline: str,
     arm_names: list[str],
     title: str,
+    labels: dict[str, str] | None = None,
 ) -> None:
     """log2 geometric mean FC with its CI at each visit day, one line per arm.
 
     The baseline is drawn at 0 (FC 1 by definition); the bars are the t-intervals of the
-    mean log2FC, symmetric on this scale.
+    mean log2FC, symmetric on this scale. ``labels``: legend text per arm (e.g. codes).
     """
     plt = widget.plt
     plt.clear_figure()
@@ -93,7 +94,7 @@ def draw_timecourse(
             for gm, hi in zip(part["gmean_fc"], part["gmean_fc_hi"], strict=True)
         ]
         color = arm_color(arm_names, arm)
-        plt.plot(x, y, color=color, label=arm[:24])
+        plt.plot(x, y, color=color, label=(labels or {}).get(arm, arm))
         plt.error(x, y, yerr=err, color=color)
     plt.hline(0, "gray")
     ordered = sorted(days.items(), key=lambda item: item[1])
@@ -185,9 +186,9 @@ class TimecourseScreen(ResultsScreen):
             codes=arm_codes(data.arm_names),
         )
         self.query_one("#timecourse-note", Static).update(
-            f"{results.study_id}: geometric mean FC against {self.baseline} with "
-            f"{round(100 * results.settings.conf_level)}% CI at every visit; "
-            "highlight a biomarker to plot it, Enter opens it"
+            f"GM FC vs {self.baseline} with "
+            f"{ci_label(results.settings.conf_level)} per visit, one line per arm · "
+            "highlight a biomarker to plot it"
         )
         first = table.selected()
         self.show_biomarker(first["biomarker"] if first else None)
@@ -208,6 +209,7 @@ class TimecourseScreen(ResultsScreen):
             self.baseline,
             data.arm_names,
             f"{biomarker}: change over time{q_text}",
+            arm_codes(data.arm_names),
         )
 
     def on_frame_table_cursor_moved(self, event: FrameTable.CursorMoved) -> None:
