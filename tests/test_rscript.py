@@ -80,16 +80,22 @@ def three_arm_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_emit_r_needs_an_output_file(sample_db: Path, run_cli) -> None:
-    done = run_cli("stats", "--db", sample_db, "--level", "arm", "--emit-r", "check.R")
+@pytest.fixture
+def db(sample_db: Path, tmp_path: Path) -> Path:
+    """A copy of the sample: ``-o`` and ``export`` store derived tables."""
+    return Path(shutil.copy(sample_db, tmp_path / "trial.duckdb"))
+
+
+def test_emit_r_needs_an_output_file(db: Path, run_cli) -> None:
+    done = run_cli("stats", "--db", db, "--level", "arm", "--emit-r", "check.R")
     assert done.returncode == 2
     assert "--emit-r needs -o" in done.stderr
 
 
 def test_emit_r_writes_script_and_data_and_refuses_to_overwrite(
-    sample_db: Path, run_cli, tmp_path: Path
+    db: Path, run_cli, tmp_path: Path
 ) -> None:
-    args = ("stats", "--db", sample_db, "--study", "PDAC-DEF-2", "--level", "comparison")
+    args = ("stats", "--db", db, "--study", "PDAC-DEF-2", "--level", "comparison")
     done = run_cli(*args, "-o", "cmp.csv", "--emit-r", "check.R")
     assert done.returncode == 0, done.stderr
     script = (tmp_path / "check.R").read_text(encoding="utf-8")
@@ -116,12 +122,12 @@ def test_emit_r_writes_script_and_data_and_refuses_to_overwrite(
 
 
 @needs_r
-def test_export_of_every_level_agrees_with_r(sample_db: Path, run_cli, tmp_path: Path) -> None:
+def test_export_of_every_level_agrees_with_r(db: Path, run_cli, tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     done = run_cli(
         "export",
         "--db",
-        sample_db,
+        db,
         "--study",
         "PDAC-DEF-2",
         "-o",
@@ -138,11 +144,11 @@ def test_export_of_every_level_agrees_with_r(sample_db: Path, run_cli, tmp_path:
 
 
 @needs_r
-def test_altered_value_makes_the_script_fail(sample_db: Path, run_cli, tmp_path: Path) -> None:
+def test_altered_value_makes_the_script_fail(db: Path, run_cli, tmp_path: Path) -> None:
     done = run_cli(
         "stats",
         "--db",
-        sample_db,
+        db,
         "--study",
         "PDAC-DEF-2",
         "--level",
