@@ -129,7 +129,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.format == "table":
         lead = LEADING_COLUMNS[args.level]
         every = args.timepoint == TIMEPOINT_ALL and args.level != "friedman"
-        frame = frame.select(*lead, *(["timepoint"] if every else []))
+        when = "post_timepoint" if args.level == "patient" else "timepoint"
+        frame = frame.select(*lead, *([when] if every and when not in lead else []))
     sys.stdout.write(to_text(frame, args.format))
     return 0
 
