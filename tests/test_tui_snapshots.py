@@ -69,3 +69,10 @@ def test_single_arm_snapshot(name: str, snap_compare, sample_db: Path) -> None:
     assert snap_compare(
         app, terminal_size=SIZE, run_before=keys_then_settle(*SINGLE_ARM_SCREENS[name])
     )
+
+
+def test_timecourse_snapshot(snap_compare, sample_db: Path) -> None:
+    """The three-timepoint study: GM FC with CI over visit days and Friedman's test."""
+    app = TrialApp(sample_db, study="PDAC-DEF-1")
+    app.animation_level = "none"
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys_then_settle("8"))

@@ -229,6 +229,22 @@ def export_csv(
     return export_tables([(frame, Path(path), provenance)], force=force, protect=protect)[0]
 
 
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a temporary file beside ``path``, flushed, then renamed into
+    place (replacing ``path``; callers check their targets first).
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written (one line naming it).
+    """
+    path = Path(path)
+    try:
+        publish(_stage(path, text.encode("utf-8"), _file_mode()), path, force=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or first_line(exc)}") from None
+
+
 def imported_sources(db_path: Path, study_id: str | None) -> pl.DataFrame:
     """The source files imported into ``db_path`` (for ``study_id``), with their sha256."""
     con = connect(db_path, read_only=True)
