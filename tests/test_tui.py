@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -56,8 +57,9 @@ def shown_column(table: FrameTable, name: str) -> list[str]:
 
 
 @pytest.fixture
-def app(sample_db: Path) -> TrialApp:
-    return TrialApp(sample_db, study=STUDY)
+def app(sample_db: Path, tmp_path: Path) -> TrialApp:
+    # a copy: Apply stores results in the database
+    return TrialApp(shutil.copy(sample_db, tmp_path / "sample.duckdb"), study=STUDY)
 
 
 async def test_overview_shows_study_arms_and_findings(app: TrialApp, sample_db: Path) -> None:
@@ -180,15 +182,15 @@ async def test_correlations_heatmap_and_pair(app: TrialApp, sample_db: Path) -> 
         await settle(app, pilot)
         assert isinstance(app.screen, CorrelationsScreen)
         table = app.screen.query_one("#pairs-table", FrameTable)
-        pooled = corr.filter(pl.col("arm") == "all")
-        assert table.frame.height == pooled.height
-        cd8_fap = pooled.filter(
-            (pl.col("biomarker_x") == "CD8") & (pl.col("biomarker_y") == "FAP")
-        )["spearman_rho"][0]
+        first = corr.filter(pl.col("arm") == "Defactinib + Pembrolizumab")  # opens on arm 1
+        assert table.frame.height == first.height
+        cd8_fap = first.filter((pl.col("biomarker_x") == "CD8") & (pl.col("biomarker_y") == "FAP"))[
+            "spearman_rho"
+        ][0]
         assert format_cell(cd8_fap) in shown_column(table, "spearman_rho")
-        app.screen.query_one("#corr-arm", Select).value = "Defactinib + Pembrolizumab"
+        app.screen.query_one("#corr-arm", Select).value = "pooled (arm-adjusted)"
         await pilot.pause()
-        assert set(table.frame["arm"]) == {"Defactinib + Pembrolizumab"}
+        assert set(table.frame["arm"]) == {"pooled (arm-adjusted)"}
         await pilot.press("down")
         await pilot.press("h")
         await pilot.pause()

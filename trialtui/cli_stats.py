@@ -81,20 +81,9 @@ def _results(args: argparse.Namespace, levels: tuple[str, ...]) -> tuple[StudyRe
 
 def store_results(db_path: Path, results: StudyResults) -> None:
     """Write every computed level into its derived table."""
-    from trialtui import __version__
-    from trialtui.store.connection import connect
-    from trialtui.store.derived import write_derived
-    from trialtui.study import DERIVED_TABLES
+    from trialtui.study import store_results as store
 
-    con = connect(db_path, read_only=False)
-    try:
-        settings = results.settings_used()
-        for level, frame in results.frames.items():
-            write_derived(
-                con, DERIVED_TABLES[level], results.study_id, frame, settings, __version__
-            )
-    finally:
-        con.close()
+    store(db_path, results)
 
 
 def store_all_studies(db_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -28,7 +29,10 @@ from trialtui.analysis.paired import ARM_COLUMNS
 from trialtui.analysis.pairing import PATIENT_COLUMNS
 from trialtui.analysis.response import RESPONSE_COLUMNS
 from trialtui.choices import LEVELS
+from trialtui.errors import StoreError, first_line
 from trialtui.store import catalog
+from trialtui.store.connection import connect
+from trialtui.store.derived import write_study_derived
 
 LEADING_COLUMNS: dict[str, tuple[str, ...]] = {
     "patient": PATIENT_COLUMNS,
@@ -60,6 +64,8 @@ class StudyData:
     biomarkers: pl.DataFrame
     completeness: pl.DataFrame
     measurements: pl.DataFrame
+    sources: pl.DataFrame | None = None
+    data_version: tuple[int, int] | None = None
 
     @property
     def flagged_reference(self) -> str | None:
@@ -72,7 +78,17 @@ class StudyData:
 
 
 def load_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
-    """Read one study from the database (``study`` None: the only study)."""
+    """Read one study from the database (``study`` None: the only study), with the
+    imports its data come from and the database's data version, read in one transaction
+    so that they describe exactly the rows read."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        return _read_study(con, study)
+    finally:
+        con.execute("ROLLBACK")
+
+
+def _read_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
     study_id = catalog.resolve_study(con, study)
     studies = catalog.studies(con).filter(pl.col("study_id") == study_id)
     return StudyData(
@@ -84,7 +100,35 @@ def load_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
         biomarkers=catalog.biomarkers(con, study_id),
         completeness=catalog.completeness(con, study_id),
         measurements=catalog.measurements(con, study_id),
+        sources=catalog.source_files(con, study_id),
+        data_version=catalog.data_version(con),
     )
+
+
+def fit_settings(data: StudyData, settings: AnalysisSettings) -> tuple[AnalysisSettings, list[str]]:
+    """``settings`` without the choices ``data``'s study cannot take, and a note for each.
+
+    A timepoint or reference arm the study lacks falls back to the study's default (its
+    baseline, its first timepoint after baseline, its reference arm by the usual rules),
+    and the note says so: nothing is carried over silently.
+    """
+    points = data.timepoints["timepoint"].to_list()
+    arms = data.arm_names
+    changes: dict[str, None] = {}
+    notes = []
+    for field, known, what in (
+        ("baseline_timepoint", points, "timepoint"),
+        ("timepoint", points, "timepoint"),
+        ("reference_arm", arms, "arm"),
+    ):
+        value = getattr(settings, field)
+        if value is not None and value not in known:
+            changes[field] = None
+            notes.append(
+                f"{data.study_id} has no {what} '{value}': "
+                f"{field.replace('_', ' ')} is the study's default"
+            )
+    return (settings.with_changes(**changes) if changes else settings), notes
 
 
 @dataclass(frozen=True)
@@ -96,6 +140,13 @@ class StudyResults:
     reference_arm: str
     pairing: Pairing
     frames: dict[str, pl.DataFrame]
+    reference_reason: str = ""
+    arms: tuple[str, ...] = ()
+    sources: pl.DataFrame | None = None  # the imports the numbers were computed from
+
+    @property
+    def is_single_arm(self) -> bool:
+        return len(self.arms) == 1
 
     def level(self, level: str) -> pl.DataFrame:
         """The result frame of ``level`` (one of :data:`LEVELS`)."""
@@ -106,6 +157,7 @@ class StudyResults:
         provenance files and the ``derived_runs`` log alike)."""
         return self.settings.to_dict() | {
             "reference_arm": self.reference_arm,
+            "reference_arm_reason": self.reference_reason,
             "baseline_timepoint": self.pairing.baseline_timepoint,
             "timepoint": self.pairing.timepoint,
         }
@@ -126,7 +178,16 @@ def compute(
     reference = choose_reference_arm(data.arm_names, settings, data.flagged_reference)
     say("pairing samples", 0.05)
     pairing = pair_samples(data.measurements, settings)
-    empty = StudyResults(data.study_id, settings, reference, pairing, {})
+    empty = StudyResults(
+        data.study_id,
+        settings,
+        reference.arm,
+        pairing,
+        {},
+        reference_reason=reference.reason,
+        arms=tuple(data.arm_names),
+        sources=data.sources,
+    )
     return with_levels(empty, levels, progress=progress)
 
 
@@ -167,3 +228,25 @@ def _order(frame: pl.DataFrame, level: str) -> pl.DataFrame:
     rest = [c for c in frame.columns if c not in lead]
     ints = [c for c, t in frame.schema.items() if t in (pl.UInt32, pl.UInt64, pl.Int32)]
     return frame.select(*lead, *rest).with_columns(pl.col(ints).cast(pl.Int64))
+
+
+def store_results(db_path: Path | str, results: StudyResults) -> None:
+    """Write every computed level of ``results`` into its derived table and record the
+    settings in ``derived_runs``, in one transaction.
+
+    Raises
+    ------
+    StoreError
+        The database is locked by another process or cannot be opened for writing.
+    """
+    from trialtui import __version__
+
+    con = connect(db_path, read_only=False)
+    try:
+        frames = {DERIVED_TABLES[level]: frame for level, frame in results.frames.items()}
+        try:
+            write_study_derived(con, results.study_id, frames, results.settings_used(), __version__)
+        except duckdb.Error as exc:
+            raise StoreError(f"{db_path}: cannot store results: {first_line(exc)}") from None
+    finally:
+        con.close()

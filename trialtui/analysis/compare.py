@@ -17,7 +17,6 @@ from trialtui.analysis.multiplicity import adjust_within
 from trialtui.analysis.pairing import Pairing
 from trialtui.analysis.ranktests import rank_sum
 from trialtui.analysis.settings import AnalysisSettings
-from trialtui.errors import UsageError
 
 COMPARISON_COLUMNS = (
     "study_id",
@@ -38,27 +37,6 @@ COMPARISON_COLUMNS = (
     "q_mannwhitney",
     "q_welch",
 )
-
-
-def choose_reference_arm(
-    arms: list[str], settings: AnalysisSettings, flagged: str | None = None
-) -> str:
-    """The reference arm: the one in ``settings``, else ``flagged``, else the first by name.
-
-    Raises
-    ------
-    UsageError
-        ``settings.reference_arm`` is not one of ``arms``.
-    """
-    if settings.reference_arm is not None:
-        if settings.reference_arm not in arms:
-            raise UsageError(
-                f"unknown reference arm '{settings.reference_arm}' (arms: {', '.join(arms)})"
-            )
-        return settings.reference_arm
-    if flagged is not None and flagged in arms:
-        return flagged
-    return sorted(arms)[0]
 
 
 def welch(

@@ -12,6 +12,9 @@ import math
 from dataclasses import dataclass, field
 
 import polars as pl
+from rich.color import Color
+from rich.style import Style
+from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from trialtui.formatting import P_VALUE_FLOOR, format_count, format_p
@@ -548,21 +551,110 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
 # ---------------------------------------------------------------------- heatmap
 
 
-def draw_heatmap(widget: PlotextPlot, corr: pl.DataFrame, names: list[str], title: str) -> None:
-    """Spearman rho matrix of changes (diagonal 1)."""
+HEATMAP_MAX_BIOMARKERS = 40
+SCALE_STEPS = (-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def heatmap_biomarkers(
+    corr: pl.DataFrame, names: list[str], limit: int = HEATMAP_MAX_BIOMARKERS
+) -> list[str]:
+    """``names`` if they fit, else the ``limit`` biomarkers with the largest |rho| to any
+    other (in their original order)."""
+    if len(names) <= limit:
+        return names
+    strength = (
+        pl.concat(
+            [
+                corr.select(pl.col("biomarker_x").alias("b"), "spearman_rho"),
+                corr.select(pl.col("biomarker_y").alias("b"), "spearman_rho"),
+            ]
+        )
+        .group_by("b")
+        .agg(pl.col("spearman_rho").abs().max().alias("top"))
+        .sort(["top", "b"], descending=[True, False], nulls_last=True)
+    )
+    chosen = set(strength["b"].head(limit).to_list())
+    return [n for n in names if n in chosen]
+
+
+def heatmap_text(
+    corr: pl.DataFrame,
+    names: list[str],
+    title: str,
+    *,
+    width: int = 60,
+    total: int | None = None,
+) -> Text:
+    """Spearman rho matrix of changes as coloured cells with their values.
+
+    Rows are numbered and named; column ``j`` is the biomarker of row ``j`` (numbers, not
+    cut names, so two names sharing a prefix cannot be confused). Cells are blue (rho = -1)
+    through white (0) to red (+1), as the colour scale below the matrix shows; a missing
+    rho is ``·``. ``total``: the number of biomarkers of the arm when ``names`` holds only
+    the strongest (the text says so).
+    """
+    out = Text()
+    out.append(title + "\n", style="bold")
     if not names:
-        return _empty(widget, title, "no correlations")
-    _reset(widget, title)
-    plt = widget.plt
-    index = {n: i for i, n in enumerate(names)}
-    matrix = [[1.0 if i == j else 0.0 for j in range(len(names))] for i in range(len(names))]
+        out.append("no correlations")
+        return out
+    n = len(names)
+    index = {name: i for i, name in enumerate(names)}
+    matrix: list[list[float | None]] = [[None] * n for _ in range(n)]
+    for i in range(n):
+        matrix[i][i] = 1.0
     for bx, by, rho in corr.select("biomarker_x", "biomarker_y", "spearman_rho").iter_rows():
-        if bx in index and by in index and rho is not None:
+        if bx in index and by in index:
             matrix[index[bx]][index[by]] = matrix[index[by]][index[bx]] = rho
-    plt.matrix_plot([[_diverging(v) for v in row] for row in matrix])
-    plt.xticks(list(range(1, len(names) + 1)), [n[:6] for n in names])
-    plt.yticks(list(range(1, len(names) + 1)), [n[:6] for n in names])
-    widget.refresh()
+    number_width = len(str(n))
+    name_width = max(4, min(14, max(len(name) for name in names)))
+    label_width = number_width + 1 + name_width + 1
+    cell = max(2, min(5, (width - label_width) // n))
+    show_values = cell >= 4
+    out.append(" " * label_width)
+    for j in range(n):
+        out.append(str(j + 1).rjust(cell - 1) + " ", style="bold")
+    out.append("\n")
+    for i, name in enumerate(names):
+        label = f"{str(i + 1).rjust(number_width)} {_cut(name, name_width):<{name_width}} "
+        out.append(label, style="bold")
+        for j in range(n):
+            rho = matrix[i][j]
+            out.append(_cell_text(rho, cell, show_values), style=_cell_style(rho))
+        out.append("\n")
+    out.append("\n")
+    out.append("scale ")
+    for step in SCALE_STEPS:
+        out.append(f"{step:+.2f}"[:5].center(6), style=_cell_style(step))
+    out.append("\n")
+    if total is not None and total > n:
+        out.append(
+            f"the {n} of {total} biomarkers with the largest |rho|; the pairs table holds "
+            "every pair",
+            style="italic",
+        )
+    return out
+
+
+def _cell_text(rho: float | None, cell: int, show_values: bool) -> str:
+    if rho is None or math.isnan(rho):
+        return "·".center(cell)
+    if not show_values:
+        return " " * cell
+    text = "1.0" if rho >= 1 else ("-1.0" if rho <= -1 else f"{rho:+.2f}".replace("0.", "."))
+    return text.rjust(cell - 1) + " "
+
+
+def _cell_style(rho: float | None) -> Style:
+    if rho is None or math.isnan(rho):
+        return Style()
+    r, g, b = _diverging(rho)
+    dark = abs(rho) > 0.6
+    return Style(bgcolor=Color.from_rgb(r, g, b), color="white" if dark else "black")
+
+
+def _cut(name: str, width: int) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def _diverging(rho: float) -> tuple[int, int, int]:
