@@ -153,6 +153,9 @@ class FrameTable(DataTable):
         self.aliases: dict[str, str] = {}
         self.codes: dict[str, str] = {}
         self._decimals: dict[str, int | None] = {}
+        self._widths: dict[str, int] = {}
+        self._fitted_width = -1
+        self._hidden_right = 0
 
     # ------------------------------------------------------------------ data
 
@@ -345,6 +348,8 @@ class FrameTable(DataTable):
             )
             for c in available
         }
+        self._widths = widths
+        self._fitted_width = self.size.width
         self.visible_columns = self._fit(widths)
         for col in self.visible_columns:
             self.add_column(self._label(col), key=col.name, width=widths[col.name])
@@ -377,7 +382,7 @@ class FrameTable(DataTable):
         bottom = [self.position_text()]
         if self.filter_error:
             bottom = [f"filter: {self.filter_error}"]
-        shown_right = getattr(self, "_hidden_right", 0)
+        shown_right = self._hidden_right
         if self.first_column or shown_right:
             bottom.append(
                 ("← " if self.first_column else "") + ("→ more" if shown_right else "cols")
@@ -456,7 +461,7 @@ class FrameTable(DataTable):
             super().action_page_up()
 
     def action_cursor_right(self) -> None:
-        if getattr(self, "_hidden_right", 0):
+        if self._hidden_right:
             self._shift_columns(1)
 
     def action_cursor_left(self) -> None:
@@ -494,10 +499,18 @@ class FrameTable(DataTable):
     # ------------------------------------------------------------------ events
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.columns_shown:
+        """Re-fit the columns to the new width (only re-render when the fit changes)."""
+        if not self.columns_shown or self.size.width == self._fitted_width:
+            return
+        first, hidden = self.first_column, self._hidden_right
+        fitted = [c.name for c in self._fit(self._widths)]
+        self._fitted_width = self.size.width
+        if fitted != [c.name for c in self.visible_columns]:
             position = self.position
             self._render_window()
             self._move_to(position)
+        else:
+            self.first_column, self._hidden_right = first, hidden
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
