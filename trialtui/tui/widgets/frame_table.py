@@ -500,6 +500,7 @@ class FrameTable(DataTable):
 
     def on_resize(self, event: events.Resize) -> None:
         """Re-fit the columns to the new width (only re-render when the fit changes)."""
+        self.call_after_refresh(self._update_edges)  # the rows in view changed
         if not self.columns_shown or self.size.width == self._fitted_width:
             return
         first, hidden = self.first_column, self._hidden_right
