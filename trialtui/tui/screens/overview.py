@@ -40,7 +40,7 @@ def top_findings(comparison: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.Data
 
 class OverviewScreen(ResultsScreen):
     SUB_TITLE = "Overview"
-    AUTO_FOCUS = "#completeness-table"
+    AUTO_FOCUS = "#arms-table"  # start at the top; tab walks down through the sections
     CSS_PATH = "overview.tcss"
 
     def compose_body(self) -> ComposeResult:
@@ -154,6 +154,10 @@ class OverviewScreen(ResultsScreen):
         is_new = isinstance(chosen, str) and chosen != self.trial.study_id
         if event.select.id == "study-select" and is_new:
             self.trial.recompute(study=str(chosen))
+
+    def on_frame_table_cursor_moved(self, event: FrameTable.CursorMoved) -> None:
+        """Keep the table whose cursor moves in view (the page scrolls with the keyboard)."""
+        event.table.scroll_visible(animate=False)
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
         data = self.trial.data

@@ -156,6 +156,8 @@ class FrameTable(DataTable):
         self._widths: dict[str, int] = {}
         self._fitted_width = -1
         self._hidden_right = 0
+        self._text_columns: set[str] = set()
+        self._cut_widths: dict[str, int] = {}
 
     # ------------------------------------------------------------------ data
 
@@ -323,10 +325,13 @@ class FrameTable(DataTable):
         self.first_column = min(self.first_column, max(0, len(others) - 1))
         used = sum(widths[c.name] + pad for c in pinned)
         chosen = []
+        self._cut_widths: dict[str, int] = {}
         for col in others[self.first_column :]:
-            if used + widths[col.name] + pad > available and chosen:
-                break
-            if used + widths[col.name] + pad > available and pinned:
+            if used + widths[col.name] + pad > available and (chosen or pinned):
+                room = available - used - pad
+                if col.name in self._text_columns and room >= 12:
+                    chosen.append(col)  # text may be shortened (with …); numbers never
+                    self._cut_widths[col.name] = room
                 break
             chosen.append(col)
             used += widths[col.name] + pad
@@ -349,10 +354,14 @@ class FrameTable(DataTable):
             for c in available
         }
         self._widths = widths
+        self._text_columns = {
+            c.name for c in available if c.kind == "text" or not page.schema[c.name].is_numeric()
+        }
         self._fitted_width = self.size.width
         self.visible_columns = self._fit(widths)
         for col in self.visible_columns:
-            self.add_column(self._label(col), key=col.name, width=widths[col.name])
+            width = self._cut_widths.get(col.name, widths[col.name])
+            self.add_column(self._label(col), key=col.name, width=width)
         numeric = [page.schema[c.name].is_numeric() for c in self.visible_columns]
         rows = zip(*(texts[c.name] for c in self.visible_columns), strict=True)
         self.add_rows(
@@ -378,15 +387,13 @@ class FrameTable(DataTable):
         title = [t for t in (self.caption, f"sorted by {sort}" if sort else "") if t]
         if self.filter_text:
             title.append(f"filter: {self.filter_text}")
+        if self.first_column or self._hidden_right:
+            more = ("← " if self.first_column else "") + ("→ " if self._hidden_right else "")
+            title.append(f"{more}more columns")
         self.border_title = " · ".join(title)
         bottom = [self.position_text()]
         if self.filter_error:
             bottom = [f"filter: {self.filter_error}"]
-        shown_right = self._hidden_right
-        if self.first_column or shown_right:
-            bottom.append(
-                ("← " if self.first_column else "") + ("→ more" if shown_right else "cols")
-            )
         if self.codes:
             bottom.append(arm_legend(self.codes))
         self.border_subtitle = " · ".join(bottom)
@@ -397,7 +404,7 @@ class FrameTable(DataTable):
         if self.filter_text and total != self.source.height:
             of = f"{format_count(total)} of {format_count(self.source.height)} rows"
         else:
-            of = f"{format_count(total)} rows"
+            of = f"{format_count(total)} {'row' if total == 1 else 'rows'}"
         height = self.scrollable_content_region.height - (
             self.header_height if self.show_header else 0
         )
