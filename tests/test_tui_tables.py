@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from textual import events
 from textual.widgets import TabbedContent
 
 from tests.conftest import build_good_db
@@ -18,7 +19,7 @@ from trialtui.tui.app import TrialApp
 from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
 from trialtui.tui.screens.patients import PatientsScreen
 from trialtui.tui.screens.statistics import StatisticsScreen
-from trialtui.tui.widgets.frame_table import FrameTable
+from trialtui.tui.widgets.frame_table import WINDOW, FrameTable
 from trialtui.tui.widgets.table_filter import FilterError, parse_filter
 
 N_PATIENTS = 3000
@@ -238,3 +239,39 @@ async def test_no_number_is_cut(sample_db: Path, size: tuple[int, int]) -> None:
                             float(text.split(" (")[0].replace(",", ""))  # a whole number
                 checked += 1
         assert checked >= 8
+
+
+async def test_mouse_wheel_passes_the_loaded_rows(big_db: Path) -> None:
+    app = TrialApp(big_db, study=BIG_STUDY)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        table = app.screen.query_one("#patients-table", FrameTable)
+        table.go_to(WINDOW - 5)
+        await pilot.pause()
+        for _ in range(20):
+            table.post_message(events.MouseScrollDown(table, 5, 5, 0, 1, 0, False, False, False))
+            await pilot.pause()
+        await pilot.pause()
+        first = int(str(table.border_subtitle).split()[1].split("-")[0].replace(",", ""))
+        assert first > WINDOW  # rows beyond the first loaded window came into view
+        assert table.window_start > 0
+
+
+async def test_overview_scrolls_with_the_keyboard_at_80x24(sample_db: Path) -> None:
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        page = app.screen.query_one("#overview")
+        table = app.screen.query_one("#completeness-table", FrameTable)
+        while app.focused is not table:
+            await pilot.press("tab")
+        await pilot.press("G")
+        await pilot.pause()
+        assert page.scroll_y > 0
+        assert table.position == table.frame.height - 1 == 19
+        # the cursor's row is on the screen: the table lies within the page's view
+        assert table.region.y >= page.region.y
+        assert table.region.bottom <= page.region.bottom
+        assert f"of {table.frame.height}" in str(table.border_subtitle)

@@ -524,6 +524,32 @@ class FrameTable(DataTable):
         super().watch_scroll_y(old, new)
         self._update_edges()
 
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        """The wheel moves the loaded window along at its end, as keys do."""
+        loaded_end = self.window_start + self.row_count
+        if self.scroll_y >= self.max_scroll_y and loaded_end < self.frame.height:
+            self._slide_window(WINDOW // 2)
+        else:
+            super()._on_mouse_scroll_down(event)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if self.scroll_y <= 0 and self.window_start > 0:
+            self._slide_window(-(WINDOW // 2))
+        else:
+            super()._on_mouse_scroll_up(event)
+
+    def _slide_window(self, step: int) -> None:
+        """Load the rows ``step`` further on, keeping the rows in view where they are."""
+        top = self.window_start + round(self.scroll_y)
+        position = self.position
+        start = max(0, min(self.window_start + step, self.frame.height - WINDOW))
+        self.window_start = start
+        self._render_window()
+        position = min(max(position, start), start + self.row_count - 1)
+        self.move_cursor(row=position - start, animate=False, scroll=False)
+        self.call_after_refresh(self.scroll_to, y=top - start, animate=False)
+        self.call_after_refresh(self._update_edges)
+
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
         if event.column_key.value is not None:
