@@ -5,6 +5,7 @@ A 3,000-patient study is generated into a real DuckDB file; the app runs under P
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
 from trialtui.tui.screens.patients import PatientsScreen
 from trialtui.tui.screens.statistics import StatisticsScreen
 from trialtui.tui.widgets.frame_table import WINDOW, FrameTable
+from trialtui.tui.widgets.plots import SAMPLE_LINES, log_ticks, nice_ticks, slope_series
 from trialtui.tui.widgets.table_filter import FilterError, parse_filter
 
 N_PATIENTS = 3000
@@ -275,3 +277,30 @@ async def test_overview_scrolls_with_the_keyboard_at_80x24(sample_db: Path) -> N
         assert table.region.y >= page.region.y
         assert table.region.bottom <= page.region.bottom
         assert f"of {table.frame.height}" in str(table.border_subtitle)
+
+
+def test_slope_series_summarises_large_arms() -> None:
+    n = 450
+    fc = pl.DataFrame(
+        {
+            "arm": ["A"] * n + ["B"] * 20,
+            "pre": [10.0 + (i * 7 % 31) for i in range(n + 20)],
+            "post": [5.0 + (i * 11 % 43) for i in range(n + 20)],
+        }
+    ).with_columns((pl.col("post") / pl.col("pre")).log(2).alias("log2fc"))
+    series = slope_series(fc, ["A", "B"])
+    assert series.summarised and series.n == {"A": n, "B": 20}
+    assert sum(1 for arm, _, _ in series.lines if arm == "A") == SAMPLE_LINES
+    assert sum(1 for arm, _, _ in series.lines if arm == "B") == 20  # small arm: every line
+    pre = sorted(math.log10(v) for v in fc["pre"][:n])
+    median_pre = (pre[n // 2 - 1] + pre[n // 2]) / 2  # n even: mean of the middle two
+    assert series.summaries["A"][1] == pytest.approx(10**median_pre)
+    assert "B" not in series.summaries
+
+
+def test_axis_ticks_are_round_numbers() -> None:
+    assert nice_ticks(-4.3, 0.8) == [-4.0, -2.0, 0.0]
+    assert nice_ticks(0, 1, 4) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    positions, labels = log_ticks(3.0, 400.0)
+    assert labels == ["5", "10", "20", "50", "100", "200"]
+    assert positions == pytest.approx([math.log10(float(v)) for v in labels])

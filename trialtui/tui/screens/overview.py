@@ -10,6 +10,7 @@ from textual.widgets import Label, Select, Static
 
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
+from trialtui.tui.views import ci_label
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 
 TOP_FINDINGS = 8
@@ -122,15 +123,14 @@ class OverviewScreen(ResultsScreen):
         """Between-arm findings, or within-arm ones for a single-arm study."""
         table = self.query_one("#findings-table", FrameTable)
         label = self.query_one("#findings-label", Label)
+        ci = ci_label(results.settings.conf_level)
         if results.is_single_arm:
             label.update("Top findings (within arm, Wilcoxon signed-rank q < 0.05)")
             findings = top_within_arm(results.level("arm"))
             columns = [
                 Column("biomarker", "Biomarker"),
                 Column("n_pairs", "Pairs"),
-                Column("gmean_fc", "GMFC"),
-                Column("gmean_fc_lo", "lo"),
-                Column("gmean_fc_hi", "hi"),
+                Column("gmean_fc", f"GMFC ({ci})", ci=("gmean_fc_lo", "gmean_fc_hi")),
                 Column("q_wilcoxon", "q (Wilcoxon)"),
                 Column("q_ttest", "q (t)"),
             ]
@@ -140,14 +140,14 @@ class OverviewScreen(ResultsScreen):
             columns = [
                 Column("biomarker", "Biomarker"),
                 Column("arm", "Arm"),
-                Column("gmfc_ratio", "GMFC ratio"),
-                Column("gmfc_ratio_lo", "lo"),
-                Column("gmfc_ratio_hi", "hi"),
+                Column("gmfc_ratio", f"GMFC ratio ({ci})", ci=("gmfc_ratio_lo", "gmfc_ratio_hi")),
                 Column("q_welch", "q (Welch)"),
                 Column("q_mannwhitney", "q (MW)"),
             ]
-        table.show(findings, columns)
-        table.border_subtitle = "none with q < 0.05" if findings.is_empty() else ""
+        effect = "|log2 GMFC|" if results.is_single_arm else "|log2 ratio|"
+        table.show(findings, columns, sorted_by=f"{effect}, largest first")
+        if findings.is_empty():
+            table.border_subtitle = "none with q < 0.05"
 
     def on_select_changed(self, event: Select.Changed) -> None:
         chosen = event.value
