@@ -1,299 +1,325 @@
-"""Benchmarks: trialtui's code against naive baselines, in one process, reported as ratios.
+"""trialtui at omics scale: each step against its floor or naive baseline, in one run.
 
-Usage: python bench/run.py [--patients N] [--biomarkers B] [--quick]
+Usage: python bench/run.py [--sizes 1,2.5,5,10] [--biomarkers 1000] [--timepoints 2]
+       [--arms 2] [--missing 0.05] [--json FILE] [--workdir DIR] [--naive-up-to M]
 
-Each benchmark times the real code path and a straightforward baseline computing the same
-thing (and checks that both agree), then prints seconds and the speed-up ratio.
+For every size (millions of measurement rows; patients = rows / (biomarkers x timepoints))
+the runner generates a trial as Parquet and CSV (``bench/generate.py``) and runs each step
+as its own process, as a user would, recording wall time and peak resident memory:
+
+- ``import parquet`` / ``import csv``: ``trialtui import`` into a new database, against
+  the bare DuckDB load of the same file (``CREATE TABLE AS SELECT * FROM read_parquet`` or
+  ``read_csv``, no validation);
+- ``stats comparison``: ``trialtui stats --level comparison``, against the naive pivot and
+  per-biomarker SciPy loop of ``bench/baselines.py``, whose p-values must agree;
+- ``export (all but correlation)``, ``stats correlation``, ``trialtui --version``;
+- ``app``: time to the study's name, arms and timepoints on screen and to the statistics
+  being ready (``bench/app_probe.py``).
+
+It prints the table at the largest size, the growth per doubling of rows across sizes and
+the peak memory, and writes every figure as JSON with ``--json``. Ratios measured in one
+run are what to compare: the machine's load changes the seconds.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import math
+import os
+import platform
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import duckdb
-import numpy as np
 import polars as pl
-from scipy import stats
 
-from trialtui.analysis import AnalysisSettings, pair_samples, summarise_arms
-from trialtui.analysis.correlation import spearman_matrix
-from trialtui.store.connection import connect
-from trialtui.store.importer import import_files
-from trialtui.store.sample import build_sample_database
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from generate import synthetic_trial, write_trial  # noqa: E402
+
+REFERENCE_ARM = "Placebo"
 
 
-def timed(fn: Callable[[], object], repeat: int = 1) -> tuple[float, object]:
-    best, result = math.inf, None
-    for _ in range(repeat):
+@dataclass
+class Step:
+    """One timed process."""
+
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    command: list[str]
+
+
+def run_timed(name: str, command: list[str], *, stdout: Path | None = None) -> Step:
+    """Run ``command`` to completion; its wall time and peak RSS (of it and its children)."""
+    out = stdout.open("wb") if stdout is not None else subprocess.DEVNULL
+    try:
         start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        process.stderr.close()
+    finally:
+        if stdout is not None:
+            out.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{name} failed ({code}): {' '.join(command)}\n{stderr.strip()}")
+    return Step(name, seconds, usage.ru_maxrss / 1024, command)
 
 
-def report(name: str, ours: float, naive: float, note: str = "") -> None:
-    ratio = naive / ours if ours > 0 else math.inf
-    print(f"{name:<38} trialtui {ours:8.3f} s   naive {naive:8.3f} s   x{ratio:7.1f}  {note}")
+def trialtui(*args: str) -> list[str]:
+    return [sys.executable, "-m", "trialtui", *args]
 
 
-def synthetic_measurements(
-    patients: int, biomarkers: int, seed: int = 7, *, by_sample: bool = False
-) -> pl.DataFrame:
-    """A study frame like trialtui.store.catalog.measurements returns (2 arms, 2 timepoints).
+def check_agreement(ours: Path, naive: Path) -> float:
+    """Largest relative difference of the p-values of trialtui and the naive baseline."""
+    a = pl.read_csv(ours).select("biomarker", "arm", "p_welch", "p_mannwhitney", "n")
+    b = pl.read_csv(naive).select("biomarker", "arm", "p_welch", "p_mannwhitney", "n")
+    joined = a.join(b, on=["biomarker", "arm"], suffix="_naive")
+    if joined.height != a.height or joined.height != b.height:
+        raise RuntimeError("trialtui and the naive baseline give different biomarkers")
+    if (joined["n"] != joined["n_naive"]).any():
+        raise RuntimeError("trialtui and the naive baseline pair different patients")
+    worst = 0.0
+    for column in ("p_welch", "p_mannwhitney"):
+        rel = ((joined[column] - joined[f"{column}_naive"]).abs() / joined[column]).max()
+        worst = max(worst, float(rel or 0.0))
+    if worst > 1e-9:
+        raise RuntimeError(f"p-values differ from the naive baseline (relative {worst:.2e})")
+    return worst
 
-    5% of values are missing: single values at random, or (``by_sample``) whole biopsies,
-    the usual case, where every biomarker of a patient's sample is missing together.
-    """
-    rng = np.random.default_rng(seed)
-    pid = np.repeat(np.arange(patients), biomarkers * 2)
-    marker = np.tile(np.repeat(np.arange(biomarkers), 2), patients)
-    tp = np.tile([0, 1], patients * biomarkers)
-    base = rng.lognormal(4, 1, patients * biomarkers)
-    change = rng.lognormal(0.3, 0.8, patients * biomarkers)
-    values = np.empty(patients * biomarkers * 2)
-    values[0::2] = base
-    values[1::2] = base * change
-    if by_sample:
-        sample_kept = rng.random(patients * 2) > 0.05
-        keep = sample_kept[pid * 2 + tp]
-    else:
-        keep = rng.random(values.size) > 0.05
-    return pl.DataFrame(
-        {
-            "study_id": "BENCH",
-            "patient_id": [f"P{p:05d}" for p in pid[keep]],
-            "arm": np.where(pid[keep] % 2 == 0, "A", "B"),
-            "response": "PR",
-            "timepoint": np.where(tp[keep] == 0, "BL", "W4"),
-            "ordinal": tp[keep].astype(np.int32),
-            "is_baseline": tp[keep] == 0,
-            "biomarker": [f"M{m:04d}" for m in marker[keep]],
-            "value": values[keep],
-            "below_lloq": False,
-            "lloq": 0.01,
-        }
+
+def run_size(
+    rows_m: float, args: argparse.Namespace, folder: Path, *, naive: bool
+) -> dict[str, object]:
+    """Every step at one size; a dict of Step records and the size's facts."""
+    patients = max(4, round(rows_m * 1e6 / (args.biomarkers * args.timepoints)))
+    frame = synthetic_trial(
+        patients,
+        args.biomarkers,
+        timepoints=args.timepoints,
+        arms=args.arms,
+        missing=args.missing,
+        seed=args.seed,
     )
+    parquet = write_trial(frame, folder / "trial.parquet")
+    csv = write_trial(frame, folder / "trial.csv")
+    rows = frame.height
+    del frame
+    db = folder / "trial.duckdb"
+    for leftover in folder.glob("*.duckdb*"):
+        leftover.unlink()
+    baselines = str(BENCH / "baselines.py")
+    settings = ["--reference-arm", REFERENCE_ARM]
+    steps: list[Step] = []
 
+    def add(step: Step) -> None:
+        steps.append(step)
+        print(f"  {rows_m:g} M  {step.name:<30} {step.seconds:8.2f} s {step.peak_rss_mb:8.0f} MB")
 
-def naive_arm_summary(measurements: pl.DataFrame) -> dict[tuple[str, str], tuple[float, float]]:
-    """Per (biomarker, arm): mean FC and Wilcoxon p, by looping over rows in Python."""
-    pre: dict[tuple[str, str, str], float] = {}
-    post: dict[tuple[str, str, str], float] = {}
-    for row in measurements.iter_rows(named=True):
-        key = (row["biomarker"], row["arm"], row["patient_id"])
-        (pre if row["is_baseline"] else post)[key] = row["value"]
-    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    for key, before in pre.items():
-        if key in post:
-            groups.setdefault(key[:2], []).append((before, post[key]))
-    out = {}
-    for key, pairs in groups.items():
-        fc = [b / a for a, b in pairs]
-        logs = [math.log2(b) - math.log2(a) for a, b in pairs]
-        p = stats.wilcoxon(logs, method="approx", correction=True).pvalue
-        out[key] = (sum(fc) / len(fc), float(p))
-    return out
-
-
-def bench_analysis(patients: int, biomarkers: int) -> None:
-    m = synthetic_measurements(patients, biomarkers)
-    settings = AnalysisSettings()
-
-    def ours() -> pl.DataFrame:
-        return summarise_arms(pair_samples(m, settings), settings)
-
-    t_ours, frame = timed(ours, repeat=2)
-    t_naive, naive = timed(lambda: naive_arm_summary(m))
-    row = frame.row(0, named=True)
-    mean_fc, p = naive[(row["biomarker"], row["arm"])]
-    assert abs(mean_fc - row["mean_fc"]) < 1e-9 * mean_fc
-    assert abs(p - row["p_wilcoxon"]) < 1e-9
-    report(f"arm summary {patients}x{biomarkers} ({m.height} rows)", t_ours, t_naive)
-
-
-def bench_correlation(patients: int, biomarkers: int) -> None:
-    rng = np.random.default_rng(3)
-    matrix = rng.normal(size=(patients, biomarkers))
-    matrix[rng.random(matrix.shape) < 0.05] = np.nan
-    t_ours, (rho, _n, _k) = timed(lambda: spearman_matrix(matrix))
-
-    def naive() -> np.ndarray:
-        out = np.full((biomarkers, biomarkers), np.nan)
-        for i in range(biomarkers):
-            for j in range(i + 1, biomarkers):
-                ok = ~np.isnan(matrix[:, i]) & ~np.isnan(matrix[:, j])
-                out[i, j] = stats.spearmanr(matrix[ok, i], matrix[ok, j]).statistic
-        return out
-
-    t_naive, ref = timed(naive)
-    iu = np.triu_indices(biomarkers, 1)
-    assert np.allclose(rho[iu], ref[iu], atol=1e-12)
-    report(f"spearman {biomarkers} biomarkers x {patients} pts", t_ours, t_naive)
-
-
-def bench_import(rows_per_marker: int, folder: Path) -> None:
-    m = synthetic_measurements(rows_per_marker, 50)
-    csv = folder / "bench_long.csv"
-    m.select(
-        "study_id",
-        "patient_id",
-        "arm",
-        "timepoint",
-        "biomarker",
-        "value",
-        pl.col("is_baseline").cast(pl.String).str.to_lowercase(),
-    ).write_csv(csv)
-    db = folder / "bench.duckdb"
-
-    def ours() -> int:
-        db.unlink(missing_ok=True)
-        con = connect(db, read_only=False)
-        try:
-            return import_files(con, [csv]).files[0].rows_loaded
-        finally:
-            con.close()
-
-    t_ours, loaded = timed(ours)
-
-    def naive() -> int:
-        path = folder / "naive.duckdb"
-        path.unlink(missing_ok=True)
-        con = duckdb.connect(str(path))
-        con.execute(
-            "CREATE TABLE m (study_id VARCHAR, patient_id VARCHAR, arm VARCHAR, "
-            "timepoint VARCHAR, biomarker VARCHAR, value DOUBLE, "
-            "PRIMARY KEY (study_id, patient_id, timepoint, biomarker))"
+    add(
+        run_timed(
+            "duckdb load parquet",
+            [
+                sys.executable,
+                baselines,
+                "duckdb-parquet",
+                str(parquet),
+                str(folder / "floor_p.duckdb"),
+            ],
         )
-        import csv as csvmod
-
-        with csv.open() as handle:
-            reader = csvmod.DictReader(handle)
-            con.execute("BEGIN")
-            for r in reader:  # row-by-row validation and insert
-                value = float(r["value"])
-                if not math.isfinite(value) or value < 0:
-                    raise ValueError("bad value")
-                con.execute(
-                    "INSERT INTO m VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        r["study_id"],
-                        r["patient_id"],
-                        r["arm"],
-                        r["timepoint"],
-                        r["biomarker"],
-                        value,
-                    ],
-                )
-            con.execute("COMMIT")
-        count = con.execute("SELECT count(*) FROM m").fetchall()[0][0]
-        con.close()
-        return count
-
-    t_naive, count = timed(naive)
-    assert loaded == count
-    report(f"import long CSV ({loaded} rows)", t_ours, t_naive, "validated + keyed")
-
-
-def bench_table(rows: int) -> None:
-    from textual.app import App, ComposeResult
-    from textual.widgets import DataTable
-
-    from trialtui.tui.widgets.frame_table import FrameTable
-
-    frame = pl.DataFrame(
-        {"patient": [f"P{i}" for i in range(rows)], "value": np.arange(rows, dtype=float)}
     )
-
-    class Paged(App):
-        def compose(self) -> ComposeResult:
-            yield FrameTable()
-
-    class Naive(App):
-        def compose(self) -> ComposeResult:
-            yield DataTable()
-
-    async def show_paged() -> None:
-        app = Paged()
-        async with app.run_test(size=(100, 30)) as pilot:
-            app.query_one(FrameTable).show(frame)
-            await pilot.pause()
-
-    async def show_naive() -> None:
-        app = Naive()
-        async with app.run_test(size=(100, 30)) as pilot:
-            table = app.query_one(DataTable)
-            table.add_columns(*frame.columns)
-            table.add_rows(frame.iter_rows())
-            await pilot.pause()
-
-    t_ours, _ = timed(lambda: asyncio.run(show_paged()))
-    t_naive, _ = timed(lambda: asyncio.run(show_naive()))
-    report(f"show a {rows}-row table", t_ours, t_naive, "paged vs all rows")
-
-
-def bench_first_paint(folder: Path) -> None:
-    from trialtui.tui.app import TrialApp
-
-    db = build_sample_database(folder / "sample.duckdb", force=True)
-
-    async def launch() -> tuple[float, float]:
-        start = time.perf_counter()
-        app = TrialApp(db)
-        async with app.run_test(size=(120, 36)) as pilot:
-            painted = time.perf_counter() - start  # first screen composed and shown
-            while app.results is None and app.last_error is None:
-                await pilot.pause(0.01)
-            return painted, time.perf_counter() - start
-
-    painted, ready = asyncio.run(launch())
-    print(f"{'sample: launch to first screen':<38} trialtui {painted:8.3f} s")
-    print(f"{'sample: launch to first results':<38} trialtui {ready:8.3f} s")
-
-
-def bench_scale(patients: int, biomarkers: int) -> None:
-    """All result levels of a large study through trialtui.study.compute (no baseline)."""
-    from trialtui.study import StudyData, compute
-
-    m = synthetic_measurements(patients, biomarkers, by_sample=True)
-    arms = pl.DataFrame({"arm": ["A", "B"], "is_reference": [False, True]})
-    data = StudyData(
-        "BENCH", {}, arms, pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), m
-    )
-    for level in ("arm", "comparison", "correlation"):
-        seconds, _ = timed(lambda level=level: compute(data, AnalysisSettings(), levels=(level,)))
-        print(
-            f"{f'{level} level {patients}x{biomarkers} ({m.height} rows)':<38} "
-            f"trialtui {seconds:8.3f} s"
+    add(run_timed("import parquet", trialtui("import", str(parquet), "--db", str(db))))
+    add(
+        run_timed(
+            "duckdb read_csv",
+            [sys.executable, baselines, "duckdb-csv", str(csv), str(folder / "floor_c.duckdb")],
         )
+    )
+    add(run_timed("import csv", trialtui("import", str(csv), "--db", str(folder / "csv.duckdb"))))
+    ours = folder / "comparison.csv"
+    add(
+        run_timed(
+            "stats comparison",
+            trialtui(
+                "stats", "--db", str(db), "--level", "comparison", "--format", "csv", *settings
+            ),
+            stdout=ours,
+        )
+    )
+    agreement = None
+    if naive:
+        naive_out = folder / "naive.csv"
+        add(
+            run_timed(
+                "naive comparison",
+                [
+                    sys.executable,
+                    baselines,
+                    "naive-comparison",
+                    str(parquet),
+                    str(naive_out),
+                    REFERENCE_ARM,
+                ],
+            )
+        )
+        agreement = check_agreement(ours, naive_out)
+    out = folder / "export"
+    out.mkdir(exist_ok=True)
+    levels = [a for lvl in ("patient", "arm", "comparison", "response") for a in ("--level", lvl)]
+    add(
+        run_timed(
+            "export (all but correlation)",
+            trialtui("export", "--db", str(db), "-o", str(out), "--force", *levels, *settings),
+        )
+    )
+    add(
+        run_timed(
+            "stats correlation",
+            trialtui(
+                "stats", "--db", str(db), "--level", "correlation", "--format", "csv", *settings
+            ),
+        )
+    )
+    add(run_timed("--version", trialtui("--version")))
+    probe = folder / "probe.json"
+    add(run_timed("app", [sys.executable, str(BENCH / "app_probe.py"), str(db), str(probe)]))
+    app = json.loads(probe.read_text())
+    for leftover in folder.iterdir():
+        if leftover.is_file():
+            leftover.unlink()
+    return {
+        "rows_millions": rows_m,
+        "rows": rows,
+        "patients": patients,
+        "steps": {s.name: asdict(s) for s in steps},
+        "app": app,
+        "p_value_agreement": agreement,
+    }
+
+
+def seconds(size: dict, name: str) -> float | None:
+    step = size["steps"].get(name)
+    return step["seconds"] if step else None
+
+
+def print_table(size: dict) -> None:
+    """The headline table at one size."""
+    app = size["app"]
+    pairs = [  # (label, step, reference step, reference label, reference is a floor)
+        ("import (Parquet)", "import parquet", "duckdb load parquet", "bare DuckDB load", True),
+        ("import (CSV)", "import csv", "duckdb read_csv", "bare DuckDB read_csv", True),
+        (
+            "stats --level comparison",
+            "stats comparison",
+            "naive comparison",
+            "naive pivot + SciPy loop",
+            False,
+        ),
+        ("export, every level but correlation", "export (all but correlation)", None, "", False),
+        ("stats --level correlation", "stats correlation", None, "", False),
+        ("--version", "--version", None, "", False),
+    ]
+    print(
+        f"\n{size['rows']:,} rows ({size['patients']:,} patients); seconds, same run\n"
+        f"| step | trialtui | reference | ratio |\n|---|---|---|---|"
+    )
+    for label, ours_name, ref_name, ref_label, floor in pairs:
+        ours = seconds(size, ours_name)
+        ref = seconds(size, ref_name) if ref_name else None
+        if ref is None:
+            print(f"| {label} | {ours:.2f} | | |")
+        elif floor:
+            print(f"| {label} | {ours:.2f} | {ref_label} {ref:.2f} | {ours / ref:.1f}x the floor |")
+        else:
+            print(f"| {label} | {ours:.2f} | {ref_label} {ref:.2f} | {ref / ours:.1f}x faster |")
+    print(
+        f"| app: study, arms, timepoints on screen | {app['first_content']:.2f} | | |\n"
+        f"| app: statistics ready | {app['statistics_ready']:.2f} | | |\n"
+        f"| app: screen switch | {app['screen_switch']:.3f} | | |"
+    )
+
+
+def print_growth(sizes: list[dict]) -> None:
+    """Seconds per size and the slow-down per doubling of rows between neighbours."""
+    names = list(sizes[-1]["steps"])
+    header = " | ".join(f"{s['rows_millions']:g} M" for s in sizes)
+    print(f"\ngrowth (seconds)\n| step | {header} | worst x per doubling |")
+    print("|---" * (len(sizes) + 2) + "|")
+    for name in names:
+        times = [seconds(s, name) for s in sizes]
+        worst = per_doubling(sizes, times)
+        cells = " | ".join("" if t is None else f"{t:.2f}" for t in times)
+        print(f"| {name} | {cells} | {'' if worst is None else f'{worst:.2f}'} |")
+
+
+def per_doubling(sizes: list[dict], times: list[float | None]) -> float | None:
+    """The largest factor by which time grows when the rows double, between neighbours."""
+    factors = []
+    for (a, ta), (b, tb) in zip(
+        zip(sizes, times, strict=True), zip(sizes[1:], times[1:], strict=True), strict=False
+    ):
+        if ta and tb:
+            factors.append((tb / ta) ** (math.log(2) / math.log(b["rows"] / a["rows"])))
+    return max(factors) if factors else None
+
+
+def print_memory(size: dict) -> None:
+    print("\npeak resident memory (MB)")
+    for name, step in size["steps"].items():
+        print(f"  {name:<32} {step['peak_rss_mb']:8.0f}")
+
+
+def machine() -> dict[str, object]:
+    load = os.getloadavg()
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "load_average_at_start": [round(x, 2) for x in load],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=1000)
-    parser.add_argument("--biomarkers", type=int, default=100)
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--sizes", default="1,2.5,5,10", help="millions of rows, comma-separated")
+    parser.add_argument("--biomarkers", type=int, default=1000)
+    parser.add_argument("--timepoints", type=int, default=2)
+    parser.add_argument("--arms", type=int, default=2)
+    parser.add_argument("--missing", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--scale",
-        action="store_true",
-        help="also time every level on 5,000 patients x 500 biomarkers",
+        "--naive-up-to", type=float, default=math.inf, help="run the naive baseline up to M rows"
     )
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--workdir", type=Path, help="folder for the generated files")
     args = parser.parse_args()
-    patients, biomarkers = (200, 20) if args.quick else (args.patients, args.biomarkers)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        bench_first_paint(folder)
-        bench_analysis(patients, biomarkers)
-        bench_correlation(min(patients, 300), min(biomarkers, 100))
-        bench_import(min(patients, 300), folder)
-        bench_table(20_000 if args.quick else 200_000)
-        if args.scale:
-            bench_scale(5000, 500)
+    sizes = sorted(float(s) for s in args.sizes.split(","))
+    info = machine()
+    print(f"machine: {info}")
+    results = []
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        for rows_m in sizes:
+            results.append(run_size(rows_m, args, Path(tmp), naive=rows_m <= args.naive_up_to))
+    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print_table(results[-1])
+    if len(results) > 1:
+        print_growth(results)
+    print_memory(results[-1])
+    print(
+        f"\nload average at start {info['load_average_at_start']}, "
+        f"end {info['load_average_at_end']}"
+    )
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "sizes": results}, indent=2))
 
 
 if __name__ == "__main__":

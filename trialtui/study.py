@@ -25,9 +25,16 @@ from trialtui.analysis import (
 )
 from trialtui.analysis.compare import COMPARISON_COLUMNS
 from trialtui.analysis.correlation import CORRELATION_COLUMNS
+from trialtui.analysis.friedman import FRIEDMAN_COLUMNS, friedman_test
 from trialtui.analysis.paired import ARM_COLUMNS
 from trialtui.analysis.pairing import PATIENT_COLUMNS
 from trialtui.analysis.response import RESPONSE_COLUMNS
+from trialtui.analysis.timecourse import (
+    ALL_TIMEPOINTS,
+    combine_pairings,
+    later_timepoints,
+    per_timepoint,
+)
 from trialtui.choices import LEVELS
 from trialtui.errors import StoreError, first_line
 from trialtui.store import catalog
@@ -40,6 +47,7 @@ LEADING_COLUMNS: dict[str, tuple[str, ...]] = {
     "comparison": COMPARISON_COLUMNS,
     "correlation": CORRELATION_COLUMNS,
     "response": RESPONSE_COLUMNS,
+    "friedman": FRIEDMAN_COLUMNS,
 }
 DERIVED_TABLES: dict[str, str] = {
     "patient": "fold_changes",
@@ -47,6 +55,7 @@ DERIVED_TABLES: dict[str, str] = {
     "comparison": "arm_comparison",
     "correlation": "change_correlation",
     "response": "response_comparison",
+    "friedman": "timepoint_friedman",
 }
 
 Progress = Callable[[str, float], None]
@@ -143,6 +152,9 @@ class StudyResults:
     reference_reason: str = ""
     arms: tuple[str, ...] = ()
     sources: pl.DataFrame | None = None  # the imports the numbers were computed from
+    timepoint_pairings: tuple[Pairing, ...] = ()
+    """The baseline paired with each later timepoint (for ``--timepoint all`` and the
+    Friedman level); ``pairing`` is one of them, or all combined."""
 
     @property
     def is_single_arm(self) -> bool:
@@ -177,7 +189,12 @@ def compute(
     say = progress or (lambda _m, _f: None)
     reference = choose_reference_arm(data.arm_names, settings, data.flagged_reference)
     say("pairing samples", 0.05)
-    pairing = pair_samples(data.measurements, settings)
+    if settings.timepoint == ALL_TIMEPOINTS:
+        pairings = _pair_every_timepoint(data, settings, None)
+        pairing = combine_pairings(list(pairings))
+    else:
+        pairing = pair_samples(data.measurements, settings)
+        pairings = _pair_every_timepoint(data, settings, pairing)
     empty = StudyResults(
         data.study_id,
         settings,
@@ -187,6 +204,7 @@ def compute(
         reference_reason=reference.reason,
         arms=tuple(data.arm_names),
         sources=data.sources,
+        timepoint_pairings=pairings,
     )
     return with_levels(empty, levels, progress=progress)
 
@@ -209,8 +227,31 @@ def with_levels(
     return replace(results, frames=frames)
 
 
+def _pair_every_timepoint(
+    data: StudyData, settings: AnalysisSettings, known: Pairing | None
+) -> tuple[Pairing, ...]:
+    """The baseline paired with each later timepoint (reusing ``known`` where it fits)."""
+    return tuple(
+        known
+        if known is not None and known.timepoint == point
+        else pair_samples(data.measurements, settings.with_changes(timepoint=point))
+        for point in later_timepoints(data.measurements, settings)
+    )
+
+
 def _level_frame(level: str, results: StudyResults) -> pl.DataFrame:
-    pairing, settings = results.pairing, results.settings
+    if level == "friedman":
+        return friedman_test(list(results.timepoint_pairings), results.settings)
+    if results.pairing.timepoint == ALL_TIMEPOINTS:
+        return per_timepoint(
+            list(results.timepoint_pairings),
+            lambda pairing: _pairing_frame(level, pairing, results),
+        )
+    return _pairing_frame(level, results.pairing, results)
+
+
+def _pairing_frame(level: str, pairing: Pairing, results: StudyResults) -> pl.DataFrame:
+    settings = results.settings
     if level == "patient":
         return pairing.fold_changes
     if level == "arm":

@@ -1,0 +1,81 @@
+"""Time the app on a database: first content, statistics ready, a screen switch.
+
+Usage: python bench/app_probe.py DB OUT.json
+
+Times count from this process's start, as a user's would from pressing Enter: importing
+the app is part of them. "First content" is the first frame showing the study's id, every
+arm and every timepoint (the Overview's catalog facts); "statistics ready" is when the
+analysis worker has delivered every eagerly computed level; "screen switch" is the time
+from pressing ``4`` to the Statistics screen being shown with its table.
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = time.perf_counter()
+
+import asyncio  # noqa: E402
+import html  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import duckdb  # noqa: E402
+
+
+def catalog_facts(db: Path) -> list[str]:
+    """The strings the first screen must show: study id, arm ids, timepoints."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        study = con.execute(
+            "SELECT study_id FROM patients GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        ).fetchone()[0]
+        arms = con.execute("SELECT arm_id FROM arms WHERE study_id = ?", [study]).fetchall()
+        points = con.execute(
+            "SELECT timepoint FROM timepoints WHERE study_id = ?", [study]
+        ).fetchall()
+    finally:
+        con.close()
+    return [study, *(r[0] for r in arms), *(r[0] for r in points)]
+
+
+def screen_text(app) -> str:
+    """The characters on screen (the SVG screenshot without markup)."""
+    svg = app.export_screenshot()
+    return html.unescape(svg).replace("\xa0", " ")
+
+
+async def probe(db: Path) -> dict[str, float]:
+    from trialtui.tui.app import TrialApp
+
+    facts = catalog_facts(db)
+    app = TrialApp(db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        first = None
+        while True:
+            now = time.perf_counter() - STARTED
+            if first is None and all(f in screen_text(app) for f in facts):
+                first = now
+            if app.results is not None and not app.computing:
+                ready = now
+                break
+            if app.last_error is not None:
+                raise RuntimeError(app.last_error)
+            await pilot.pause(0.01)
+        if first is None:
+            first = ready
+        start = time.perf_counter()
+        await pilot.press("4")
+        await pilot.pause()
+        switch = time.perf_counter() - start
+    return {"first_content": first, "statistics_ready": ready, "screen_switch": switch}
+
+
+def main() -> None:
+    db, out = Path(sys.argv[1]), Path(sys.argv[2])
+    out.write_text(json.dumps(asyncio.run(probe(db))))
+
+
+if __name__ == "__main__":
+    main()
