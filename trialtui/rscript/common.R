@@ -9,7 +9,7 @@ key_columns <- c(study_id = "character", patient_id = "character", arm = "charac
                  biomarker = "character", biomarker_x = "character",
                  biomarker_y = "character", timepoint = "character",
                  post_timepoint = "character", pre_timepoint = "character",
-                 reference_arm = "character", response = "character")
+                 reference_arm = "character", response = "character", unit = "character")
 read_table <- function(name) {
   path <- file.path(here, name)
   header <- names(read.csv(path, nrows = 1, check.names = FALSE))
