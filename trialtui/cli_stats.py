@@ -106,26 +106,32 @@ def store_all_studies(db_path: Path) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from trialtui.cli import _db_path
     from trialtui.export import check_targets, export_csv, results_provenance
     from trialtui.formatting import to_text
     from trialtui.study import LEADING_COLUMNS
 
     if args.emit_r and not args.output:
         raise UsageError("--emit-r needs -o FILE.csv: the script checks the written table")
+    if args.output:  # refuse before computing anything
+        check_targets([args.output], force=args.force, protect=[_db_path(args)])
+        _check_emit_r(args)
     results, path = _results(args, (args.level,))
     frame = results.level(args.level)
     if args.output:
-        check_targets([args.output], force=args.force)  # before the database is written
-        _check_emit_r(args)
-    if args.store or args.output:
-        store_results(path, results)
-    if args.output:
         export_csv(
-            frame, args.output, results_provenance(path, results, args.level), force=args.force
+            frame,
+            args.output,
+            results_provenance(path, results, args.level),
+            force=args.force,
+            protect=[path],
         )
+        store_results(path, results)  # only once the files are safely written
         print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
         _emit_r(args, path, results, {args.level: args.output})
         return 0
+    if args.store:
+        store_results(path, results)
     if args.format == "table":
         lead = LEADING_COLUMNS[args.level]
         every = args.timepoint == TIMEPOINT_ALL and args.level != "friedman"
@@ -136,7 +142,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from trialtui.export import check_targets, export_csv, results_provenance
+    from trialtui.export import check_targets, export_tables, results_provenance
 
     folder: Path = args.output
     if not folder.is_dir():
@@ -144,13 +150,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     levels = tuple(args.levels or LEVELS)
     results, path = _results(args, levels)
     targets = {level: folder / f"{results.study_id}_{level}.csv" for level in levels}
-    check_targets(targets.values(), force=args.force)  # all or nothing
+    check_targets(targets.values(), force=args.force, protect=[path])
     _check_emit_r(args)
-    store_results(path, results)
+    export_tables(
+        [
+            (results.level(level), target, results_provenance(path, results, level))
+            for level, target in targets.items()
+        ],
+        force=args.force,
+        protect=[path],
+    )  # all or nothing
+    store_results(path, results)  # only once every file is safely written
     for level, target in targets.items():
-        export_csv(
-            results.level(level), target, results_provenance(path, results, level), force=args.force
-        )
         print(f"{target}: {results.level(level).height} rows")
     _emit_r(args, path, results, targets)
     return 0
@@ -181,7 +192,7 @@ def _emit_r(
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from trialtui.cli import _add_db
+    from trialtui.cli import _add_db, output_file
 
     p = sub.add_parser(
         "stats",
@@ -191,7 +202,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_settings_arguments(p)
     p.add_argument("--level", choices=LEVELS, default="arm", help="which table (default arm)")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format")
-    p.add_argument("-o", "--output", type=Path, help="write CSV + provenance JSON to this file")
+    p.add_argument(
+        "-o", "--output", type=output_file, help="write CSV + provenance JSON to this file"
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     _add_emit_r(p)
     p.set_defaults(handler=cmd_stats)

@@ -13,6 +13,7 @@ from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 
 TOP_FINDINGS = 8
+FINDINGS_BETWEEN_ARMS = "Top findings (between arms, q < 0.05, largest |log2 GMFC ratio| first)"
 
 
 def top_within_arm(arm_summary: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.DataFrame:
@@ -49,12 +50,15 @@ class OverviewScreen(ResultsScreen):
                 yield Label("Study ", id="study-label")
                 yield Select([], id="study-select", allow_blank=True, prompt="study")
             yield Static("", id="study-title")
+            yield Static("", id="unit-notes")
             yield Label("Arms", classes="section")
             yield FrameTable(id="arms-table", classes="compact")
             yield Label("Timepoints", classes="section")
             yield FrameTable(id="timepoints-table", classes="compact")
             yield Label(
-                "Top findings (between arms, q < 0.05)", id="findings-label", classes="section"
+                FINDINGS_BETWEEN_ARMS,
+                id="findings-label",
+                classes="section",
             )
             yield FrameTable(id="findings-table", classes="compact")
             yield Label("Paired completeness (baseline → on-treatment)", classes="section")
@@ -78,6 +82,9 @@ class OverviewScreen(ResultsScreen):
         self.query_one("#study-title", Static).update(
             Text.assemble((data.study_id, "bold"), f" {title}\n{extra}\n{reference}")
         )
+        notes = self.query_one("#unit-notes", Static)
+        notes.update("\n".join(data.unit_notes))
+        notes.display = bool(data.unit_notes)
         arms = data.arms.with_columns(
             pl.when((pl.col("arm") == results.reference_arm) & pl.lit(not single))
             .then(pl.lit(f"reference ({results.reference_reason})"))
@@ -123,7 +130,10 @@ class OverviewScreen(ResultsScreen):
         table = self.query_one("#findings-table", FrameTable)
         label = self.query_one("#findings-label", Label)
         if results.is_single_arm:
-            label.update("Top findings (within arm, Wilcoxon signed-rank q < 0.05)")
+            label.update(
+                "Top findings (within arm, Wilcoxon signed-rank q < 0.05, "
+                "largest |log2 GMFC| first)"
+            )
             findings = top_within_arm(results.level("arm"))
             columns = [
                 Column("biomarker", "Biomarker"),
@@ -135,7 +145,7 @@ class OverviewScreen(ResultsScreen):
                 Column("q_ttest", "q (t)"),
             ]
         else:
-            label.update("Top findings (between arms, q < 0.05)")
+            label.update(FINDINGS_BETWEEN_ARMS)
             findings = top_findings(results.level("comparison"))
             columns = [
                 Column("biomarker", "Biomarker"),
@@ -153,7 +163,7 @@ class OverviewScreen(ResultsScreen):
         chosen = event.value
         is_new = isinstance(chosen, str) and chosen != self.trial.study_id
         if event.select.id == "study-select" and is_new:
-            self.trial.recompute(study=str(chosen))
+            self.trial.open_study(str(chosen))
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
         data = self.trial.data

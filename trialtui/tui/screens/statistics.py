@@ -111,6 +111,23 @@ class StatisticsScreen(ResultsScreen):
     def _draw_volcano(self) -> None:
         table = self.query_one("#comparison-table", FrameTable)
         row = table.selected()
+        highlight = row["biomarker"] if row else None
+        if self.comparison.height == 0 and "gmean_fc" in self.frame.columns:
+            # single arm: the within-arm change takes the place of the comparison
+            draw_volcano(
+                self.query_one("#volcano", PlotextPlot),
+                self.frame.select(
+                    "biomarker",
+                    pl.col("gmean_fc").alias("gmfc_ratio"),
+                    pl.col("q_wilcoxon").alias("q_welch"),
+                    pl.col("p_wilcoxon").alias("p_welch"),
+                ),
+                "Volcano: change within the arm",
+                highlight=highlight,
+                x_label="log2 geometric mean FC (post / pre)",
+                y_label="-log10 q (Wilcoxon signed-rank)",
+            )
+            return
         effect = self.effect if self.effects is COMPARISON_EFFECTS else COMPARISON_EFFECTS["Welch"]
         axis = f"log2 {effect.label}" if effect.log_scale else effect.label
         if effect is COMPARISON_EFFECTS["Welch"]:
@@ -119,13 +136,13 @@ class StatisticsScreen(ResultsScreen):
             self.query_one("#volcano", PlotextPlot),
             self.comparison,
             f"Volcano: each arm vs {self.reference_arm}",
-            highlight=row["biomarker"] if row else None,
+            highlight=highlight,
             estimate=effect.estimate,
             q=effect.q,
             p=effect.p,
             log_scale=effect.log_scale,
-            xlabel=f"{axis} (arm / reference)" if effect.log_scale else f"{axis} (arm - reference)",
-            ylabel=f"-log10 q ({effect.name})",
+            x_label=f"{axis} (arm {'/' if effect.log_scale else '-'} reference)",
+            y_label=f"-log10 q ({effect.name})",
         )
 
     def action_cycle_sort(self) -> None:

@@ -366,13 +366,15 @@ def draw_volcano(
     q: str = "q_welch",
     p: str = "p_welch",
     log_scale: bool = True,
-    xlabel: str = "log2 ratio of geometric mean FC (arm / reference)",
-    ylabel: str = "-log10 q (Welch)",
+    x_label: str = "log2 ratio of geometric mean FC (arm / reference)",
+    y_label: str = "-log10 q (Welch)",
 ) -> None:
     """log2 ratio of geometric mean FCs against -log10 q (Welch), one point per biomarker.
 
     Another effect: ``estimate`` (a ratio when ``log_scale``, drawn as log2, else drawn
-    as it is) with its test's ``q`` and ``p`` columns and the axis labels.
+    as it is) with its test's ``q`` and ``p`` columns and axis labels to match. A
+    single-arm study passes its within-arm geometric mean FC as ``gmfc_ratio`` and the
+    Wilcoxon signed-rank p and q as ``p_welch`` and ``q_welch``, with axis labels to match.
 
     Significant points (q < 0.05) are red; the ``labels`` smallest q are named beside their
     point (never on it, never over another label); q values that underflow to 0 are drawn
@@ -419,8 +421,8 @@ def draw_volcano(
     plt.hline(-math.log10(0.05), "gray")
     plt.vline(0, "gray")
     _label_points(widget, rows, labels, (x_low, x_high), (0, y_high), highlight)
-    plt.xlabel(xlabel)
-    plt.ylabel(ylabel)
+    plt.xlabel(x_label)
+    plt.ylabel(y_label)
     widget.refresh()
 
 
@@ -563,7 +565,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
 
 
 HEATMAP_MAX_BIOMARKERS = 40
-SCALE_STEPS = (-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0)
+SCALE_STEPS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 
 
 def heatmap_biomarkers(
@@ -636,7 +638,7 @@ def heatmap_text(
     out.append("\n")
     out.append("scale ")
     for step in SCALE_STEPS:
-        out.append(f"{step:+.2f}"[:5].center(6), style=_cell_style(step))
+        out.append(f"{step:+.1f}".replace("+0.0", "0").center(5), style=_cell_style(step))
     out.append("\n")
     if total is not None and total > n:
         out.append(
