@@ -113,12 +113,6 @@ def publish(staged: Path, target: Path, *, force: bool) -> None:
     staged.unlink()
 
 
-def write_text_atomically(path: Path, text: str, *, force: bool = False) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a flushed temporary file beside it;
-    an existing file is replaced only with ``force`` (see :func:`publish`)."""
-    publish(_stage(path, text.encode("utf-8"), _file_mode()), path, force=force)
-
-
 def _fsync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):  # not every platform can open a folder
         fd = os.open(folder, os.O_RDONLY)
@@ -233,6 +227,22 @@ def export_csv(
     See :func:`export_tables` (this is the one-file case).
     """
     return export_tables([(frame, Path(path), provenance)], force=force, protect=protect)[0]
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a temporary file beside ``path``, flushed, then renamed into
+    place (replacing ``path``; callers check their targets first).
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written (one line naming it).
+    """
+    path = Path(path)
+    try:
+        publish(_stage(path, text.encode("utf-8"), _file_mode()), path, force=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or first_line(exc)}") from None
 
 
 def imported_sources(db_path: Path, study_id: str | None) -> pl.DataFrame:

@@ -222,7 +222,7 @@ def write_verification(
         for level, path in tables.items()
     }
     values = analysed_values(db_path, results)
-    write_text_atomically(data_file, values.write_csv(), force=force)
+    write_text_atomically(data_file, values.write_csv())
     text = render_script(results, relative, data_file.name, command)
-    write_text_atomically(script, text, force=force)
+    write_text_atomically(script, text)
     return [script, data_file]

@@ -116,16 +116,14 @@ class StatisticsScreen(ResultsScreen):
             # single arm: the within-arm change takes the place of the comparison
             draw_volcano(
                 self.query_one("#volcano", PlotextPlot),
-                self.frame.select(
-                    "biomarker",
-                    pl.col("gmean_fc").alias("gmfc_ratio"),
-                    pl.col("q_wilcoxon").alias("q_welch"),
-                    pl.col("p_wilcoxon").alias("p_welch"),
-                ),
+                self.frame,
                 "Volcano: change within the arm",
                 highlight=highlight,
-                x_label="log2 geometric mean FC (post / pre)",
-                y_label="-log10 q (Wilcoxon signed-rank)",
+                estimate="gmean_fc",
+                q="q_wilcoxon",
+                p="p_wilcoxon",
+                xlabel="log2 geometric mean FC (post / pre)",
+                ylabel="-log10 q (Wilcoxon signed-rank)",
             )
             return
         effect = self.effect if self.effects is COMPARISON_EFFECTS else COMPARISON_EFFECTS["Welch"]
@@ -141,8 +139,8 @@ class StatisticsScreen(ResultsScreen):
             q=effect.q,
             p=effect.p,
             log_scale=effect.log_scale,
-            x_label=f"{axis} (arm {'/' if effect.log_scale else '-'} reference)",
-            y_label=f"-log10 q ({effect.name})",
+            xlabel=f"{axis} (arm / reference)" if effect.log_scale else f"{axis} (arm - reference)",
+            ylabel=f"-log10 q ({effect.name})",
         )
 
     def action_cycle_sort(self) -> None:

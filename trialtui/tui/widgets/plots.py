@@ -57,7 +57,7 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
         return [low] if math.isfinite(low) else []
     raw = (high - low) / max(1, count)
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     start = math.ceil(low / step) * step
     ticks = []
     value = start
@@ -366,15 +366,14 @@ def draw_volcano(
     q: str = "q_welch",
     p: str = "p_welch",
     log_scale: bool = True,
-    x_label: str = "log2 ratio of geometric mean FC (arm / reference)",
-    y_label: str = "-log10 q (Welch)",
+    xlabel: str = "log2 ratio of geometric mean FC (arm / reference)",
+    ylabel: str = "-log10 q (Welch)",
 ) -> None:
     """log2 ratio of geometric mean FCs against -log10 q (Welch), one point per biomarker.
 
     Another effect: ``estimate`` (a ratio when ``log_scale``, drawn as log2, else drawn
-    as it is) with its test's ``q`` and ``p`` columns and axis labels to match. A
-    single-arm study passes its within-arm geometric mean FC as ``gmfc_ratio`` and the
-    Wilcoxon signed-rank p and q as ``p_welch`` and ``q_welch``, with axis labels to match.
+    as it is) with its test's ``q`` and ``p`` columns and the axis labels. A single-arm
+    study passes its within-arm geometric mean FC with the Wilcoxon signed-rank p and q.
 
     Significant points (q < 0.05) are red; the ``labels`` smallest q are named beside their
     point (never on it, never over another label); q values that underflow to 0 are drawn
@@ -421,8 +420,8 @@ def draw_volcano(
     plt.hline(-math.log10(0.05), "gray")
     plt.vline(0, "gray")
     _label_points(widget, rows, labels, (x_low, x_high), (0, y_high), highlight)
-    plt.xlabel(x_label)
-    plt.ylabel(y_label)
+    plt.xlabel(xlabel)
+    plt.ylabel(ylabel)
     widget.refresh()
 
 
