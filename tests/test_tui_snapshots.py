@@ -53,3 +53,26 @@ def test_screen_snapshot(name: str, snap_compare, sample_db: Path) -> None:
     app = TrialApp(sample_db, study="PDAC-DEF-2")
     app.animation_level = "none"  # tab underlines animate; freeze them for stable pictures
     assert snap_compare(app, terminal_size=SIZE, run_before=keys_then_settle(*SCREENS[name]))
+
+
+SINGLE_ARM_SCREENS = {
+    "single_arm_overview": (),
+    "single_arm_statistics_volcano": ("4", "v"),
+    "single_arm_correlations": ("5",),
+}
+
+
+@pytest.mark.parametrize("name", list(SINGLE_ARM_SCREENS))
+def test_single_arm_snapshot(name: str, snap_compare, sample_db: Path) -> None:
+    app = TrialApp(sample_db, study="PDAC-DEF-1")
+    app.animation_level = "none"
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=keys_then_settle(*SINGLE_ARM_SCREENS[name])
+    )
+
+
+def test_timecourse_snapshot(snap_compare, sample_db: Path) -> None:
+    """The three-timepoint study: GM FC with CI over visit days and Friedman's test."""
+    app = TrialApp(sample_db, study="PDAC-DEF-1")
+    app.animation_level = "none"
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys_then_settle("8"))

@@ -15,7 +15,7 @@ from pathlib import Path
 from trialtui import __version__
 from trialtui.choices import FORMATS
 from trialtui.cli_adam import add_adam_arguments
-from trialtui.errors import Interrupted, TrialtuiError, UsageError
+from trialtui.errors import Interrupted, TrialtuiError, UsageError, first_line, printable
 from trialtui.paths import default_db_path
 
 Handler = Callable[[argparse.Namespace], int]
@@ -28,10 +28,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def database_argument(text: str) -> Path:
+    """``--db``: a local database file (not ``:memory:``, ``md:...`` or a URL)."""
+    from trialtui.store.connection import special_database_name
+
+    problem = special_database_name(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"'{text}': {problem}")
+    return Path(text)
+
+
+def output_file(text: str) -> Path:
+    """``-o FILE``: a file name (``DIR/`` with a trailing separator names a folder)."""
+    if not text or text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"'{text}' names a folder; give a file name")
+    return Path(text)
+
+
 def _add_db(parser: argparse.ArgumentParser, *, help_text: str | None = None) -> None:
     parser.add_argument(
         "--db",
-        type=Path,
+        type=database_argument,
         default=None,
         help=help_text or "database file (default: the trialtui database in your data directory)",
     )
@@ -255,6 +272,16 @@ def run_app(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_database_fault(exc: BaseException) -> bool:
+    """A DuckDB error caused by the database file (damaged, unreadable), not by trialtui."""
+    if "duckdb" not in type(exc).__module__:
+        return False
+    text = first_line(exc).lower()
+    return type(exc).__name__ == "IOException" or any(
+        word in text for word in ("corrupt", "could not read", "checksum", "not a valid duckdb")
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``trialtui`` console script."""
     parser = build_parser()
@@ -268,19 +295,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"trialtui: {exc}", file=sys.stderr)
         return exc.exit_code
     except TrialtuiError as exc:
-        print(f"trialtui: error: {exc}", file=sys.stderr)
+        print(f"trialtui: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("trialtui: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # disk full, permission denied, read-only file system
+        if os.environ.get("TRIALTUI_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"trialtui: error: {where}{exc.strerror or first_line(exc)}", file=sys.stderr)
+        return 1
     except Exception as exc:
         if os.environ.get("TRIALTUI_DEBUG"):
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if _is_database_fault(exc):
+            db = getattr(args, "db", None) or default_db_path()
+            print(
+                f"trialtui: error: {db}: the database cannot be read: {printable(first_line(exc))}",
+                file=sys.stderr,
+            )
+            return 1
         print(
-            f"trialtui: internal error: {type(exc).__name__}: {first} "
+            f"trialtui: internal error: {type(exc).__name__}: {printable(first_line(exc))} "
             "(set TRIALTUI_DEBUG=1 for details)",
             file=sys.stderr,
         )

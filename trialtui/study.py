@@ -134,7 +134,7 @@ def fit_settings(data: StudyData, settings: AnalysisSettings) -> tuple[AnalysisS
         ("reference_arm", arms, "arm"),
     ):
         value = getattr(settings, field)
-        if value is not None and value not in known:
+        if value is not None and value not in known and value != ALL_TIMEPOINTS:
             changes[field] = None
             notes.append(
                 f"{data.study_id} has no {what} '{value}': "

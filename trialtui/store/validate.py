@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from trialtui.errors import printable
 from trialtui.store.adam import AdamOptions, map_bds
 from trialtui.store.crossimport import VALUE_COL, Change, check_against_database, entity_frames
 from trialtui.store.readers import ROW, SourceTable
@@ -44,6 +45,25 @@ BIOMARKER_COLUMNS = (
     "below_lloq",
     "description",
 )
+# IDs and labels that go into CSV exports: a leading =, +, -, @, tab or CR would make a
+# spreadsheet run the cell as a formula. Numbers are parsed, not checked here.
+TEXT_COLUMNS = (
+    "study_id",
+    "patient_id",
+    "arm",
+    "timepoint",
+    "sample_id",
+    "biomarker",
+    "biomarker_label",
+    "assay",
+    "compartment",
+    "unit",
+    "sex",
+    "tissue",
+    "qc_flag",
+)
+FORMULA_START = r"^[=+\-@\t\r]"
+MESSAGE_LIMIT = 300  # characters of a problem's message (values in it can be megabytes)
 MISSING_TOKENS = ("", "NA", "N/A", ".", "ND")
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 TRUE_TOKENS = ("true", "t", "yes", "y", "1")
@@ -60,13 +80,14 @@ class Problem:
     column: str | None = None
 
     def __str__(self) -> str:
+        message = printable(self.message, limit=MESSAGE_LIMIT)
         where = []
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
         location = f" {', '.join(where)}:" if where else ""
-        return f"{self.path}:{location} {self.message}"
+        return f"{self.path}:{location} {message}"
 
 
 @dataclass
@@ -149,14 +170,18 @@ def _number(expr: pl.Expr) -> pl.Expr:
 def detect_format(columns: list[str], requested: str) -> str:
     """Resolve ``auto`` to ``long``, ``wide`` or ``adam`` from the column names.
 
-    A file with ``USUBJID``, ``PARAMCD`` and ``AVAL`` is a CDISC ADaM BDS dataset. A file
+    A file with ``USUBJID`` (and no ``patient_id``) or with two BDS variables (``USUBJID``,
+    ``PARAMCD``, ``PARAM``, ``AVAL``, ``AVISIT``, ``ADY``, ``ABLFL``) is a CDISC ADaM BDS
+    dataset, so that one missing ``AVAL`` is told so in ADaM terms. A file
     with a ``biomarker`` or a ``value`` column is long (so that a long file missing one of
     them is told so, not read as a wide file).
     """
     if requested != "auto":
         return requested
-    if {"USUBJID", "PARAMCD", "AVAL"} <= set(columns):
-        return "adam"
+    names = set(columns)
+    adam = names & {"USUBJID", "PARAMCD", "PARAM", "AVAL", "AVISIT", "ADY", "ABLFL"}
+    if len(adam) >= 2 or ("USUBJID" in names and "patient_id" not in names):
+        return "adam"  # missing variables are then named as ADaM variables
     return "long" if {"biomarker", "value"} & set(columns) else "wide"
 
 
@@ -274,6 +299,7 @@ def validate_source(
             continue
         found.add_rows(frame.filter(pl.col(col).is_null()), col, pl.lit("empty value"))
 
+    _check_formula_starts(frame, found)
     frame = _parse_values(frame, found)
     frame = _parse_attributes(frame, found)
     if found.problems:
@@ -315,6 +341,21 @@ def validate_source(
     return plan
 
 
+def _check_formula_starts(frame: pl.DataFrame, found: _Collector) -> None:
+    """IDs and labels must not start like a spreadsheet formula (they end up in CSV exports)."""
+    for column in TEXT_COLUMNS:
+        found.add_rows(
+            frame.filter(pl.col(column).str.contains(FORMULA_START)),
+            column,
+            pl.format(
+                "'{}' starts with '{}', which spreadsheets run as a formula (IDs and labels "
+                "may not start with =, +, -, @, tab or CR)",
+                pl.col(column),
+                pl.col(column).str.slice(0, 1),
+            ),
+        )
+
+
 def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
     text = pl.col("value").str.strip_chars()
     censored_text = text.str.starts_with("<")
@@ -338,6 +379,13 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         frame.filter(present & (pl.col("_number").is_nan() | pl.col("_number").is_infinite())),
         col,
         pl.format("not a finite number: '{}'", pl.col("raw_value")),
+    )
+    found.add_rows(
+        frame.filter(
+            present & (pl.col("_number") == 0) & number_text.str.contains(r"^[^eE]*[1-9]")
+        ),
+        col,
+        pl.format("value '{}' is too small to store (it would become 0)", pl.col("raw_value")),
     )
     found.add_rows(
         frame.filter(present & (pl.col("_number") < 0)),

@@ -163,7 +163,7 @@ class OverviewScreen(ResultsScreen):
         chosen = event.value
         is_new = isinstance(chosen, str) and chosen != self.trial.study_id
         if event.select.id == "study-select" and is_new:
-            self.trial.recompute(study=str(chosen))
+            self.trial.open_study(str(chosen))
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
         data = self.trial.data
