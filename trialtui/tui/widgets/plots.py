@@ -57,7 +57,7 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
         return [low] if math.isfinite(low) else []
     raw = (high - low) / max(1, count)
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     start = math.ceil(low / step) * step
     ticks = []
     value = start
