@@ -440,3 +440,21 @@ def test_adam_options_on_a_long_file_are_refused(
     )
     result = run_cli("import", long_file, "--population", "SAFFL", "--db", tmp_path / "t.db")
     one_line_error(result, str(long_file), "row 1", "apply to CDISC ADaM BDS datasets")
+
+
+def test_duplicate_adsl_subject_names_the_adsl_row(
+    run_cli, one_line_error, pilot_alt: Path, tmp_path: Path
+) -> None:
+    adsl = adsl_frame().select("STUDYID", "USUBJID", "TRT01P", "AGE", "SEX")
+    doubled = pl.concat([adsl, adsl.head(1)])
+    path = tmp_path / "adsl.csv"
+    doubled.write_csv(path)
+    result = run_cli("import", pilot_alt, "--adsl", path, "--db", tmp_path / "t.duckdb")
+    # CSV rows count the header as row 1: the repeated subject is on the last line
+    one_line_error(
+        result,
+        str(path),
+        f"row {doubled.height + 1}",
+        "column 'USUBJID'",
+        f"subject '{adsl['USUBJID'][0]}' appears more than once in ADSL",
+    )

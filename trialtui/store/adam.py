@@ -131,9 +131,9 @@ def _adsl_subjects(adsl: SourceTable, key: list[str], found: ProblemSink) -> pl.
     if missing:
         found.add(f"ADSL has no variable {missing[0]}", 1, None, adsl.path)
         return None
-    dupes = frame.filter(pl.struct(key).is_duplicated()).sort(ROW)
-    if dupes.height:
-        row = dupes.row(1 if dupes.height > 1 else 0, named=True)
+    repeats = frame.sort(ROW).filter(~pl.struct(key).is_first_distinct())
+    if repeats.height:
+        row = repeats.row(0, named=True)
         found.add(
             f"subject '{row['USUBJID']}' appears more than once in ADSL",
             int(row[ROW]),
