@@ -39,6 +39,7 @@ from trialtui.tui.screens.overview import OverviewScreen
 from trialtui.tui.screens.patients import PatientsScreen
 from trialtui.tui.screens.settings import SettingsScreen
 from trialtui.tui.screens.statistics import StatisticsScreen
+from trialtui.tui.screens.timecourse import TimecourseScreen
 
 # Levels computed when a study opens; correlations (quadratic in the number of
 # biomarkers) wait until the Correlations screen asks for them.
@@ -52,6 +53,7 @@ SCREENS = {
     "correlations": "Correlations",
     "console": "SQL",
     "settings": "Settings",
+    "timecourse": "Timecourse",
 }
 
 
@@ -68,6 +70,7 @@ class TrialApp(App):
         "correlations": CorrelationsScreen,
         "console": ConsoleScreen,
         "settings": SettingsScreen,
+        "timecourse": TimecourseScreen,
     }
     DEFAULT_MODE = "overview"
     COMMANDS = App.COMMANDS | {TrialCommands}
