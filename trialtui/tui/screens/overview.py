@@ -126,6 +126,14 @@ class OverviewScreen(ResultsScreen):
             ],
         )
 
+    def sync(self) -> None:
+        super().sync()
+        data = self.trial.data
+        select = self.query_one("#study-select", Select)
+        if not self.trial.computing and data is not None and select.value != data.study_id:
+            with self.prevent(Select.Changed):  # a failed switch: show the study in view
+                select.value = data.study_id
+
     def _show_findings(self, results: StudyResults) -> None:
         """Between-arm findings, or within-arm ones for a single-arm study."""
         table = self.query_one("#findings-table", FrameTable)
