@@ -514,7 +514,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
     changes = changes.drop_nulls("log2fc")
     if changes.is_empty():
         return _empty(widget, title, "no paired biomarkers")
-    rows_available = max(3, widget.size.height - 6) if widget.size.height else 30
+    rows_available = max(3, widget.size.height - 5) if widget.size.height else 30
     total = changes.height
     if total > rows_available:
         changes = changes.sort(pl.col("log2fc").abs(), descending=True).head(rows_available)
@@ -527,7 +527,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
     names = changes["biomarker"].to_list()
     values = changes["log2fc"].to_list()
     positions = list(range(1, len(names) + 1))
-    for sign, color, label in ((1, "green", "increase"), (-1, "red", "decrease")):
+    for sign, color in ((1, "green"), (-1, "red")):
         chosen = [(p, v) for p, v in zip(positions, values, strict=True) if v * sign > 0]
         if chosen:
             plt.bar(
@@ -536,7 +536,6 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
                 orientation="horizontal",
                 color=color,
                 width=0.6,
-                label=label,
             )
     plt.vline(0, "white")
     plt.yticks(positions, names)
@@ -544,7 +543,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
     low, high = min(*values, 0.0), max(*values, 0.0)
     ticks = nice_ticks(low, high, 4)
     plt.xticks(ticks, [_tick_label(t) for t in ticks])
-    plt.xlabel("log2 FC (post / pre)")
+    plt.xlabel("log2 FC (post / pre): green increase, red decrease")
     widget.refresh()
 
 
