@@ -401,10 +401,17 @@ def draw_volcano(
             )
     x_all, y_all = rows["_x"].to_list(), rows["_y"].to_list()
     x_span = (max(x_all) - min(x_all)) or 1.0
-    x_low, x_high = min(*x_all, 0.0) - 0.1 * x_span, max(*x_all, 0.0) + 0.35 * x_span
-    y_high = max(y_all) * 1.4 + 0.5
+    # room on the left and at the top: plotext draws the legend in the top left corner
+    x_low, x_high = min(*x_all, 0.0) - 0.3 * x_span, max(*x_all, 0.0) + 0.3 * x_span
+    # the legend (up to four lines) sits at the top: keep the points below it
+    plot_rows = max(8, (widget.size.height or 24) - 6)
+    y_high = max(y_all) * plot_rows / (plot_rows - 5) + 0.5
     plt.xlim(x_low, x_high)
     plt.ylim(0, y_high)
+    y_ticks = nice_ticks(0, max(y_all), 4)
+    x_ticks = nice_ticks(min(*x_all, 0.0), max(*x_all, 0.0), 6)
+    plt.yticks(y_ticks, [_tick_label(t) for t in y_ticks])
+    plt.xticks(x_ticks, [_tick_label(t) for t in x_ticks])
     plt.hline(-math.log10(0.05), "gray")
     plt.vline(0, "gray")
     _label_points(widget, rows, labels, (x_low, x_high), (0, y_high), highlight)
@@ -423,15 +430,16 @@ def _label_points(
 ) -> None:
     """Name the most significant points to the right of each, skipping collisions."""
     plt = widget.plt
-    width = max(20, widget.size.width - 12)
-    height = max(6, widget.size.height - 6)
+    width = max(20, (widget.size.width or 100) - 12)
+    height = max(6, (widget.size.height or 24) - 6)
 
     def cell(x: float, y: float) -> tuple[int, int]:
         col = (x - x_range[0]) / (x_range[1] - x_range[0]) * width
         row = (y - y_range[0]) / (y_range[1] - y_range[0]) * height
         return round(col), round(row)
 
-    taken: list[tuple[int, int, int]] = []  # row, first col, last col
+    # row, first col, last col; the legend (top left, up to four entries) is taken
+    taken: list[tuple[int, int, int]] = [(height - k, 0, 22) for k in range(5)]
     points = {cell(x, y) for x, y in rows.select("_x", "_y").iter_rows()}
     chosen = rows.sort("q_welch", "p_welch").head(count)
     if highlight is not None:
