@@ -175,7 +175,8 @@ class OverviewScreen(ResultsScreen):
 
     def on_frame_table_cursor_moved(self, event: FrameTable.CursorMoved) -> None:
         """Keep the table whose cursor moves in view (the page scrolls with the keyboard)."""
-        event.table.scroll_visible(animate=False)
+        if event.table.has_focus:  # not when a table is (re)filled in the background
+            event.table.scroll_visible(animate=False)
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
         data = self.trial.data
