@@ -2,7 +2,7 @@
 -- description: Biomarkers whose change correlates with one biomarker's change (Spearman rho of log2FC), strongest first
 -- param: biomarker text - biomarker id, e.g. FAP (case-insensitive)
 -- param: study text null only this study (default: every study)
--- param: arm text null only this arm; all = every arm pooled (default: per arm and pooled)
+-- param: arm text null only this arm, or pooled (arm-adjusted) (default: per arm and pooled)
 -- param: max_q number null only pairs with q at most this (default: every pair)
 --
 -- Reads the derived table change_correlation, which holds each pair of biomarkers once;

@@ -23,6 +23,7 @@ from r_sample_reference import (
     ARM_REFERENCE,
     COMPARISON_R_CODE,
     COMPARISON_REFERENCE,
+    CORRELATION_ADJUSTED_R_CODE,
     CORRELATION_R_CODE,
     CORRELATION_REFERENCE,
     REFERENCE_ARM,
@@ -204,11 +205,16 @@ def test_comparison_level_matches_r(runs) -> None:
 def test_correlation_level_matches_r(runs) -> None:
     frame = csv_frame(runs, "correlation")
     assert frame.height == len(CORRELATION_REFERENCE) == 3 * 45
-    assert set(frame["arm"]) == {ARM, REFERENCE_ARM, "all"}
+    assert set(frame["arm"]) == {ARM, REFERENCE_ARM, "pooled (arm-adjusted)"}
     for ref in CORRELATION_REFERENCE:
         x, y = sorted([ref["biomarker_x"], ref["biomarker_y"]])
         got = one_row(frame, arm=ref["arm"], biomarker_x=x, biomarker_y=y)
-        assert_matches_r(got, ref, ("arm", "biomarker_x", "biomarker_y"), CORRELATION_R_CODE)
+        code = (
+            CORRELATION_ADJUSTED_R_CODE
+            if ref["arm"] == "pooled (arm-adjusted)"
+            else CORRELATION_R_CODE
+        )
+        assert_matches_r(got, ref, ("arm", "biomarker_x", "biomarker_y"), code)
     cd8_fap = frame.filter((pl.col("biomarker_x") == "CD8") & (pl.col("biomarker_y") == "FAP"))
     assert cd8_fap.height == 3  # per arm and pooled
 

@@ -20,9 +20,8 @@ from r_sample_reference import (
 )
 from test_paired import pairing_from_log2fc, raw_measurements
 
-from trialtui.analysis import AnalysisSettings, choose_reference_arm, compare_arms, pair_samples
+from trialtui.analysis import AnalysisSettings, compare_arms, pair_samples
 from trialtui.analysis.compare import COMPARISON_COLUMNS, welch
-from trialtui.errors import UsageError
 from trialtui.store.connection import connect
 from trialtui.study import compute, load_study
 
@@ -163,16 +162,6 @@ def test_pipeline_from_raw_values_matches_r(case: dict) -> None:
 
 
 # ----------------------------------------------------------------------------- reference arm
-
-
-def test_choose_reference_arm() -> None:
-    arms = ["Pembrolizumab", "Defactinib + Pembrolizumab"]
-    assert choose_reference_arm(arms, AnalysisSettings()) == "Defactinib + Pembrolizumab"
-    assert choose_reference_arm(arms, AnalysisSettings(), "Pembrolizumab") == "Pembrolizumab"
-    chosen = AnalysisSettings(reference_arm="Defactinib + Pembrolizumab")
-    assert choose_reference_arm(arms, chosen, "Pembrolizumab") == "Defactinib + Pembrolizumab"
-    with pytest.raises(UsageError, match=r"unknown reference arm 'Placebo' \(arms: Pembro"):
-        choose_reference_arm(arms, AnalysisSettings(reference_arm="Placebo"))
 
 
 def test_reference_arm_without_pairs_gives_no_test() -> None:

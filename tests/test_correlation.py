@@ -1,5 +1,6 @@
 """Spearman correlation of changes (:func:`correlate_changes`) against R's
-``cor.test(x, y, method = "spearman", exact = FALSE)``."""
+``cor.test(x, y, method = "spearman", exact = FALSE)`` per arm, and the arm-adjusted pooled
+(partial Spearman given arm) correlation against its definition computed in R."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from r_partial_spearman_reference import PARTIAL_SPEARMAN_CASES, PARTIAL_SPEARMAN_R_CODE
 from r_reference import SPEARMAN_CASES
-from r_sample_reference import CORRELATION_R_CODE, CORRELATION_REFERENCE, STUDY
+from r_sample_reference import (
+    CORRELATION_ADJUSTED_R_CODE,
+    CORRELATION_R_CODE,
+    CORRELATION_REFERENCE,
+    STUDY,
+)
 
 from trialtui.analysis import AnalysisSettings, Pairing, correlate_changes
-from trialtui.analysis.correlation import CORRELATION_COLUMNS
+from trialtui.analysis.correlation import CORRELATION_COLUMNS, POOLED
 from trialtui.analysis.multiplicity import p_adjust
 from trialtui.store.connection import connect
 from trialtui.study import compute, load_study
@@ -88,7 +95,7 @@ def test_rows_are_ordered_pairs_with_q_per_arm(case_frame: pl.DataFrame) -> None
     for (arm,), part in case_frame.group_by("arm"):
         expected = p_adjust(part["p"].to_numpy(), "bh")
         np.testing.assert_allclose(part["q"].to_numpy(), expected, rtol=1e-12, err_msg=arm)
-    pooled = case_frame.filter(pl.col("arm") == "all")
+    pooled = case_frame.filter(pl.col("arm") == POOLED)
     total = sum(len(c["x"]) for c in SPEARMAN_CASES)
     assert one_row(pooled, biomarker_x="X", biomarker_y="Y")["n"] == total
 
@@ -108,7 +115,8 @@ def test_fewer_than_three_patients_give_no_p_value() -> None:
     assert two["spearman_rho"] == pytest.approx(-1.0, rel=1e-12)
     one = one_row(frame, arm="B")
     assert one["n"] == 1 and one["spearman_rho"] is None and one["p"] is None
-    assert one_row(frame, arm="all")["n"] == 3
+    pooled = one_row(frame, arm=POOLED)
+    assert pooled["n"] == 3 and pooled["p"] is None  # 3 - 2 - (2 - 1) = 0 df
 
 
 def test_one_biomarker_gives_an_empty_frame() -> None:
@@ -133,9 +141,67 @@ def test_sample_correlations_match_r(sample_db: Path) -> None:
         x, y = sorted([ref["biomarker_x"], ref["biomarker_y"]])
         got = one_row(frame, arm=ref["arm"], biomarker_x=x, biomarker_y=y)
         assert got["n"] == ref["n"]
+        code = CORRELATION_ADJUSTED_R_CODE if ref["arm"] == POOLED else CORRELATION_R_CODE
         for column in ("spearman_rho", "p", "q"):
-            assert CORRELATION_R_CODE[column]
+            assert code[column]
             assert got[column] == pytest.approx(ref[column], rel=REL), (ref, column)
-    for arm in ("Defactinib + Pembrolizumab", "all"):
+    for arm in ("Defactinib + Pembrolizumab", POOLED):
         rho = one_row(frame, arm=arm, biomarker_x="CD8", biomarker_y="FAP")["spearman_rho"]
         assert rho < -0.4  # the sample's designed FAP vs CD8 anticorrelation
+
+
+# ----------------------------------------------------------------------------- arm-adjusted
+
+
+def pairing_from_cases(cases: list[dict], extra: bool = True) -> Pairing:
+    """Each R case as a study of its own (X, Y by arm); with ``extra``, patients with only
+    one of the two changes, which the pairwise-complete correlation leaves out."""
+    rows = []
+    for case in cases:
+        study = case["name"]
+        for i, (arm, x, y) in enumerate(zip(case["arm"], case["x"], case["y"], strict=True)):
+            rows += [(study, arm, f"p{i}", "X", x), (study, arm, f"p{i}", "Y", y)]
+        if extra:
+            rows += [(study, case["arm"][0], "only-x", "X", 99.0)]
+            rows += [(study, case["arm"][-1], "only-y", "Y", -99.0)]
+    frame = pl.DataFrame(
+        rows, schema=["study_id", "arm", "patient_id", "biomarker", "log2fc"], orient="row"
+    ).with_columns((2.0 ** pl.col("log2fc")).alias("fc"), pl.lit("PR").alias("response"))
+    counts = frame.group_by("study_id", "biomarker", "arm").agg(pl.len().alias("n_pairs"))
+    return Pairing(frame, counts, "BL", "W4")
+
+
+@pytest.mark.parametrize("extra", [False, True], ids=["complete", "with-unpaired"])
+def test_arm_adjusted_pooled_matches_r(extra: bool) -> None:
+    assert "resid(lm(rank(x) ~ factor(arm)))" in PARTIAL_SPEARMAN_R_CODE
+    frame = correlate_changes(pairing_from_cases(PARTIAL_SPEARMAN_CASES, extra), AnalysisSettings())
+    for case in PARTIAL_SPEARMAN_CASES:
+        got = one_row(frame, study_id=case["name"], arm=POOLED)
+        assert got["n"] == len(case["x"])
+        assert got["spearman_rho"] == pytest.approx(case["rho"], rel=1e-10), case["name"]
+        assert got["p"] == pytest.approx(case["p"], rel=1e-8), case["name"]
+        # the adjustment matters in every case: the plain pooled rho is another number
+        assert abs(got["spearman_rho"] - case["unadjusted_rho"]) > 0.05
+
+
+def test_arm_adjusted_by_column_path_matches_r() -> None:
+    """Many missingness patterns take the column-by-column path: same numbers."""
+    case = next(c for c in PARTIAL_SPEARMAN_CASES if c["name"] == "three_arms")
+    n = len(case["x"])
+    rng = np.random.default_rng(7)
+    matrix = np.column_stack([case["x"], case["y"]] + [rng.normal(size=n) for _ in range(20)])
+    for j in range(2, matrix.shape[1]):
+        matrix[rng.integers(0, n), j] = np.nan  # a distinct pattern per column
+    from trialtui.analysis.correlation import spearman_matrix
+
+    groups = np.unique(case["arm"], return_inverse=True)[1]
+    rho, count, n_groups = spearman_matrix(matrix, groups)
+    assert rho[0, 1] == pytest.approx(case["rho"], rel=1e-10)
+    assert (count[0, 1], n_groups[0, 1]) == (n, 3)
+
+
+def test_single_arm_study_has_no_pooled_rows() -> None:
+    case = PARTIAL_SPEARMAN_CASES[0]
+    one_arm = dict(case, arm=["only"] * len(case["arm"]))
+    frame = correlate_changes(pairing_from_cases([one_arm], extra=False), AnalysisSettings())
+    assert set(frame["arm"]) == {"only"}

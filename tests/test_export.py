@@ -49,6 +49,8 @@ HEADERS = {
     "correlation": "study_id,arm,biomarker_x,biomarker_y,n,spearman_rho,p,q",
     "response": "study_id,arm,biomarker,n_responders,n_nonresponders,median_log2fc_responders,"
     "median_log2fc_nonresponders,p_mannwhitney,q_mannwhitney",
+    "friedman": "study_id,biomarker,arm,n_complete,n_timepoints,friedman_chisq,p_friedman,"
+    "q_friedman",
 }
 TABLES = {
     "patient": "fold_changes",
@@ -56,6 +58,7 @@ TABLES = {
     "comparison": "arm_comparison",
     "correlation": "change_correlation",
     "response": "response_comparison",
+    "friedman": "timepoint_friedman",
 }
 
 
@@ -276,7 +279,7 @@ def test_export_refuses_existing_files_and_writes_nothing(exports: dict) -> None
     assert exports["export_refused_db"] == {"derived_runs": []}  # and no derived tables
 
 
-def test_export_writes_all_five_levels(exports: dict) -> None:
+def test_export_writes_every_level(exports: dict) -> None:
     ok(exports["export"])
     folder: Path = exports["export_dir"]
     names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
@@ -287,6 +290,7 @@ def test_export_writes_all_five_levels(exports: dict) -> None:
     )
     assert names == expected
     rows = {"patient": 360, "arm": 20, "comparison": 10, "correlation": 135, "response": 30}
+    rows["friedman"] = 20
     for level, columns in HEADERS.items():
         path = folder / f"{STUDY}_{level}.csv"
         text = path.read_text(encoding="utf-8")

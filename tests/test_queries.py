@@ -930,8 +930,8 @@ def test_correlated_changes_match_analysis(qcon, results) -> None:
         )
         assert match["spearman_rho"].to_list() == pytest.approx([row["spearman_rho"]])
         assert match["n"].to_list() == [row["n"]]
-    pooled = run(qcon, "correlated_changes", biomarker="FAP", arm="all")
-    assert set(pooled["arm"]) == {"all"}
+    pooled = run(qcon, "correlated_changes", biomarker="FAP", arm="pooled (arm-adjusted)")
+    assert set(pooled["arm"]) == {"pooled (arm-adjusted)"}
 
 
 def test_response_changes_match_analysis(qcon, results) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -10,7 +11,7 @@ from polars.testing import assert_frame_equal
 from textual.widgets import Input, Select, TextArea
 
 from trialtui.analysis import AnalysisSettings
-from trialtui.formatting import format_cell
+from trialtui.formatting import format_cell, format_p
 from trialtui.store.connection import connect
 from trialtui.study import StudyResults, compute, load_study
 from trialtui.tui.app import TrialApp
@@ -51,13 +52,14 @@ def shown_rows(table: FrameTable) -> list[list[str]]:
 
 
 def shown_column(table: FrameTable, name: str) -> list[str]:
-    index = [c.name for c in table.columns_shown].index(name)
+    index = [c.name for c in table.visible_columns].index(name)
     return [row[index] for row in shown_rows(table)]
 
 
 @pytest.fixture
-def app(sample_db: Path) -> TrialApp:
-    return TrialApp(sample_db, study=STUDY)
+def app(sample_db: Path, tmp_path: Path) -> TrialApp:
+    # a copy: Apply stores results in the database
+    return TrialApp(shutil.copy(sample_db, tmp_path / "sample.duckdb"), study=STUDY)
 
 
 async def test_overview_shows_study_arms_and_findings(app: TrialApp, sample_db: Path) -> None:
@@ -88,15 +90,15 @@ async def test_arms_screen_numbers_equal_analysis(app: TrialApp, sample_db: Path
         assert isinstance(app.screen, ArmsScreen)
         table = app.screen.query_one("#arms-summary", FrameTable)
         assert_frame_equal(table.frame, reference)
+        codes = table.codes
         rows = {(r[0], r[1]): r for r in shown_rows(table)}
-        names = [c.name for c in table.columns_shown]
+        names = [c.name for c in table.visible_columns]
         for row in reference.iter_rows(named=True):
-            cells = rows[(row["biomarker"], row["arm"])]
-            for column in ("n_pairs", "mean_fc", "gmean_fc", "p_wilcoxon", "q_ttest"):
-                assert cells[names.index(column)] == format_cell(row[column])
-        cd8 = reference.filter(pl.col("biomarker") == "CD8").sort("arm")
-        assert format_cell(cd8["mean_fc"][0]) == "5.440"
-        assert format_cell(cd8["mean_fc"][1]) == "2.010"
+            cells = rows[(row["biomarker"], codes.get(row["arm"], row["arm"]))]
+            for column in ("n_pairs", "gmean_fc", "p_wilcoxon", "q_ttest"):
+                shown = cells[names.index(column)].split(" (")[0]
+                assert float(shown) == pytest.approx(row[column], rel=2e-3, abs=1e-4), column
+        assert "D+P = Defactinib + Pembrolizumab" in str(table.border_subtitle)
 
 
 async def test_statistics_sort_and_biomarker_plots(app: TrialApp, sample_db: Path) -> None:
@@ -107,7 +109,7 @@ async def test_statistics_sort_and_biomarker_plots(app: TrialApp, sample_db: Pat
         await settle(app, pilot)
         assert isinstance(app.screen, StatisticsScreen)
         table = app.screen.query_one("#comparison-table", FrameTable)
-        by_q = reference.sort("q_welch", nulls_last=True)["biomarker"].to_list()
+        by_q = reference.sort("q_welch", "p_welch", nulls_last=True)["biomarker"].to_list()
         assert table.frame["biomarker"].to_list() == by_q
         assert shown_column(table, "biomarker") == by_q
         await pilot.press("s")  # -> p
@@ -127,8 +129,9 @@ async def test_statistics_sort_and_biomarker_plots(app: TrialApp, sample_db: Pat
             assert app.screen.query_one("TabbedContent").active == tab
         detail = app.screen.query_one("#biomarker-comparison", FrameTable)
         row = reference.filter(pl.col("biomarker") == app.screen.biomarker).row(0, named=True)
-        assert shown_column(detail, "gmfc_ratio") == [format_cell(row["gmfc_ratio"])]
-        assert shown_column(detail, "q_welch") == [format_cell(row["q_welch"])]
+        ratio = shown_column(detail, "gmfc_ratio")[0]
+        assert float(ratio.split(" (")[0]) == pytest.approx(row["gmfc_ratio"], rel=1e-3)
+        assert shown_column(detail, "q_welch") == [format_p(row["q_welch"])]
         await pilot.press("escape")
         assert isinstance(app.screen, StatisticsScreen)
 
@@ -146,14 +149,17 @@ async def test_patients_filter_and_detail(app: TrialApp, sample_db: Path) -> Non
         await pilot.press(*"dp-1")
         await pilot.pause()
         assert shown_column(table, "patient_id") == [f"DP-{i}" for i in range(10, 20)]
-        app.screen.query_one("#patient-filter", Input).value = ""
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.frame.height == 40
         app.screen.query_one("#response-filter", Select).value = "CR"
         await pilot.pause()
         assert set(shown_column(table, "response")) == {"CR"}
         app.screen.query_one("#response-filter", Select).clear()
         app.screen.query_one("#arm-filter", Select).value = "Pembrolizumab"
         await pilot.pause()
-        assert set(shown_column(table, "arm")) == {"Pembrolizumab"}
+        assert set(table.frame["arm"]) == {"Pembrolizumab"}
+        assert set(shown_column(table, "arm")) == {table.codes["Pembrolizumab"]}
         table.focus()
         await pilot.press("enter")
         await settle(app, pilot)
@@ -162,8 +168,10 @@ async def test_patients_filter_and_detail(app: TrialApp, sample_db: Path) -> Non
         detail = app.screen.query_one("#patient-table", FrameTable)
         want = patients.filter(pl.col("patient_id") == patient).sort("biomarker")
         assert shown_column(detail, "biomarker") == want["biomarker"].to_list()
-        assert shown_column(detail, "log2fc") == [format_cell(v) for v in want["log2fc"]]
-        assert shown_column(detail, "pre") == [format_cell(v) for v in want["pre"]]
+        names = shown_column(detail, "biomarker")
+        shown = dict(zip(names, shown_column(detail, "log2fc"), strict=True))
+        for marker, value in want.select("biomarker", "log2fc").iter_rows():
+            assert float(shown[marker]) == pytest.approx(value, abs=6e-4)
 
 
 async def test_correlations_heatmap_and_pair(app: TrialApp, sample_db: Path) -> None:
@@ -174,15 +182,15 @@ async def test_correlations_heatmap_and_pair(app: TrialApp, sample_db: Path) -> 
         await settle(app, pilot)
         assert isinstance(app.screen, CorrelationsScreen)
         table = app.screen.query_one("#pairs-table", FrameTable)
-        pooled = corr.filter(pl.col("arm") == "all")
-        assert table.frame.height == pooled.height
-        cd8_fap = pooled.filter(
-            (pl.col("biomarker_x") == "CD8") & (pl.col("biomarker_y") == "FAP")
-        )["spearman_rho"][0]
+        first = corr.filter(pl.col("arm") == "Defactinib + Pembrolizumab")  # opens on arm 1
+        assert table.frame.height == first.height
+        cd8_fap = first.filter((pl.col("biomarker_x") == "CD8") & (pl.col("biomarker_y") == "FAP"))[
+            "spearman_rho"
+        ][0]
         assert format_cell(cd8_fap) in shown_column(table, "spearman_rho")
-        app.screen.query_one("#corr-arm", Select).value = "Defactinib + Pembrolizumab"
+        app.screen.query_one("#corr-arm", Select).value = "pooled (arm-adjusted)"
         await pilot.pause()
-        assert set(table.frame["arm"]) == {"Defactinib + Pembrolizumab"}
+        assert set(table.frame["arm"]) == {"pooled (arm-adjusted)"}
         await pilot.press("down")
         await pilot.press("h")
         await pilot.pause()

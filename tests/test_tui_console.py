@@ -83,8 +83,9 @@ async def test_free_sql_history_and_export(sample_db: Path, tmp_path: Path) -> N
         history_file = tmp_path / "data" / "trialtui" / "query_history.jsonl"
         entries = [json.loads(line) for line in history_file.read_text().splitlines()]
         assert entries[-1]["sql"].startswith("SELECT arm_id")
-        await pilot.press("ctrl+h")
+        await pilot.press("f8")
         await pilot.pause()
+        assert app.focused is screen.query_one("#history-search", Input)
         screen.query_one("#history-search", Input).value = "arm_id"
         await pilot.pause()
         assert screen.query_one("#history-list", OptionList).option_count == 1
@@ -99,7 +100,7 @@ async def test_free_sql_history_and_export(sample_db: Path, tmp_path: Path) -> N
         await pilot.pause()
     assert pl.read_csv(target)["n"].to_list() == [20, 14, 20]
     provenance = json.loads((tmp_path / "query.csv.provenance.json").read_text())
-    assert provenance["level"] == "query:editor"
+    assert provenance["level"] == "query:untitled"
     assert provenance["query"]["sql"].startswith("SELECT arm_id, count(*) AS n FROM patients")
     assert provenance["row_count"] == 3
 
@@ -135,3 +136,29 @@ def test_search_history_is_case_insensitive() -> None:
     entries = [{"name": "a", "sql": "SELECT 1"}, {"name": "top_changers", "sql": "SELECT 2"}]
     assert search_history(entries, "TOP") == [entries[1]]
     assert search_history(entries, "") == entries
+
+
+async def test_keys_tab_moves_focus_and_ctrl_s_saves_a_query_file(
+    sample_db: Path, tmp_path: Path
+) -> None:
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot)
+        editor = screen.query_one("#sql-editor", TextArea)
+        editor.focus()
+        editor.text = "SELECT count(*) AS n FROM patients"
+        await pilot.pause()
+        assert "untitled" in str(screen.query_one("#sql-status").render())
+        await pilot.press("tab")
+        assert app.focused is not editor
+        assert editor.text == "SELECT count(*) AS n FROM patients"  # no indent typed
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        saved = tmp_path / "config" / "trialtui" / "queries" / "query.sql"
+        text = saved.read_text(encoding="utf-8")
+        assert text.startswith("-- name: query\n-- description:")
+        assert "SELECT count(*) AS n FROM patients" in text
+        assert "query" in [q.name for q in screen.queries]
+        assert screen.current is not None and screen.current.name == "query"
+        await run_and_wait(app, pilot)
+        assert screen.last_run is not None and screen.last_run["name"] == "query"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from trialtui import __version__
 from trialtui.choices import FORMATS
-from trialtui.errors import TrialtuiError, UsageError
+from trialtui.errors import Interrupted, TrialtuiError, UsageError
 from trialtui.paths import default_db_path
 
 Handler = Callable[[argparse.Namespace], int]
@@ -33,6 +33,15 @@ def _add_db(parser: argparse.ArgumentParser, *, help_text: str | None = None) ->
         type=Path,
         default=None,
         help=help_text or "database file (default: the trialtui database in your data directory)",
+    )
+
+
+def _add_update_subject_data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--update-subject-data",
+        action="store_true",
+        help="let the files change a patient's sex, age or response stored by an earlier "
+        "import (each change is recorded in the import's audit record)",
     )
 
 
@@ -81,7 +90,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     con = connect(":memory:" if new and args.dry_run else path, read_only=False)
     try:
         report = import_files(
-            con, args.files, fmt=args.format, study=args.study, dry_run=args.dry_run
+            con,
+            args.files,
+            fmt=args.format,
+            study=args.study,
+            dry_run=args.dry_run,
+            update_subject_data=args.update_subject_data,
         )
     except BaseException:
         con.close()
@@ -108,7 +122,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         con = connect(args.db, read_only=True)
     try:
         plans, problems = validate_files(
-            args.files, fmt=args.format, study=args.study, con=con, limit=args.limit
+            args.files,
+            fmt=args.format,
+            study=args.study,
+            con=con,
+            limit=args.limit,
+            update_subject_data=args.update_subject_data,
         )
     finally:
         if con is not None:
@@ -182,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="study id for files without a study_id column")
     p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    _add_update_subject_data(p)
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("validate", help="report every problem in files without writing")
@@ -190,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="study id for files without a study_id column")
     p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--limit", type=int, default=50, help="stop after this many problems")
+    _add_update_subject_data(p)
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("sample", help="write the bundled synthetic sample trial to a database")
@@ -232,6 +253,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_app(args)
         handler: Handler = args.handler
         return handler(args)
+    except Interrupted as exc:
+        print(f"trialtui: {exc}", file=sys.stderr)
+        return exc.exit_code
     except TrialtuiError as exc:
         print(f"trialtui: error: {exc}", file=sys.stderr)
         return exc.exit_code

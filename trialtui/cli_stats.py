@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trialtui.choices import FDR_METHODS, FORMATS, LEVELS, LLOQ_POLICIES
+from trialtui.choices import FDR_METHODS, FORMATS, LEVELS, LLOQ_POLICIES, TIMEPOINT_ALL
 from trialtui.errors import UsageError
 
 # Analysis modules load SciPy; import them in the handlers so `--help` and the other
@@ -21,7 +21,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     """The analysis settings options shared by ``stats`` and ``export``."""
     parser.add_argument("--study", help="study id (optional when the database holds one)")
     parser.add_argument(
-        "--timepoint", help="on-treatment timepoint (default: first after baseline)"
+        "--timepoint",
+        help="on-treatment timepoint (default: first after baseline); 'all': every timepoint "
+        "after baseline, one block of rows per timepoint",
     )
     parser.add_argument("--baseline", help="baseline timepoint (default: the study's baseline)")
     parser.add_argument("--reference-arm", help="arm the others are compared with")
@@ -81,20 +83,9 @@ def _results(args: argparse.Namespace, levels: tuple[str, ...]) -> tuple[StudyRe
 
 def store_results(db_path: Path, results: StudyResults) -> None:
     """Write every computed level into its derived table."""
-    from trialtui import __version__
-    from trialtui.store.connection import connect
-    from trialtui.store.derived import write_derived
-    from trialtui.study import DERIVED_TABLES
+    from trialtui.study import store_results as store
 
-    con = connect(db_path, read_only=False)
-    try:
-        settings = results.settings_used()
-        for level, frame in results.frames.items():
-            write_derived(
-                con, DERIVED_TABLES[level], results.study_id, frame, settings, __version__
-            )
-    finally:
-        con.close()
+    store(db_path, results)
 
 
 def store_all_studies(db_path: Path) -> None:
@@ -132,7 +123,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
         return 0
     if args.format == "table":
-        frame = frame.select(LEADING_COLUMNS[args.level])
+        lead = LEADING_COLUMNS[args.level]
+        every = args.timepoint == TIMEPOINT_ALL and args.level != "friedman"
+        frame = frame.select(*lead, *(["timepoint"] if every else []))
     sys.stdout.write(to_text(frame, args.format))
     return 0
 
@@ -160,7 +153,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     from trialtui.cli import _add_db
 
     p = sub.add_parser(
-        "stats", help="per-patient, per-arm, between-arm, correlation and response statistics"
+        "stats",
+        help="per-patient, per-arm, between-arm, correlation, response and Friedman statistics",
     )
     _add_db(p)
     add_settings_arguments(p)

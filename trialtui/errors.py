@@ -5,6 +5,7 @@ Exit statuses (documented in README):
 - 0: success
 - 1: bad input (a file, a value, a database that cannot be opened or is locked)
 - 2: usage error (unknown option, missing argument, unknown study or biomarker name)
+- 130: interrupted (Ctrl-C); the message says whether anything was written
 """
 
 from __future__ import annotations
@@ -38,3 +39,9 @@ class UsageError(TrialtuiError):
     """The command was called wrongly (unknown study, option, name)."""
 
     exit_code = 2
+
+
+class Interrupted(TrialtuiError):
+    """Ctrl-C stopped the command; the message says what was written (e.g. nothing)."""
+
+    exit_code = 130

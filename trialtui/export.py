@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -112,16 +113,113 @@ def imported_sources(db_path: Path, study_id: str | None) -> pl.DataFrame:
         con.close()
 
 
+def _number(value: float) -> str:
+    return repr(float(value))
+
+
+def stats_command(db_path: Path | str, results: StudyResults, level: str) -> list[str]:
+    """The ``trialtui stats`` command line that recomputes ``level`` of ``results``.
+
+    Every setting is spelled out as resolved (timepoints, reference arm), so the command
+    gives the same numbers even if the defaults would now resolve differently.
+    """
+    s = results.settings
+    command = [
+        "trialtui",
+        "stats",
+        "--db",
+        str(Path(db_path).resolve()),
+        "--study",
+        results.study_id,
+        "--level",
+        level,
+        "--baseline",
+        results.pairing.baseline_timepoint,
+        "--timepoint",
+        results.pairing.timepoint,
+        "--reference-arm",
+        results.reference_arm,
+        "--lloq",
+        s.lloq_policy,
+        "--fdr",
+        s.fdr,
+        "--conf-level",
+        _number(s.conf_level),
+    ]
+    if s.pseudocount is not None:
+        command += ["--pseudocount", _number(s.pseudocount)]
+    return [*command, "--format", "csv"]
+
+
+def query_command(
+    db_path: Path | str, query: str, params: dict[str, str] | None = None
+) -> list[str]:
+    """The ``trialtui query`` command line that reruns a query file (name or path)."""
+    command = ["trialtui", "query", query, "--db", str(Path(db_path).resolve())]
+    for name, value in sorted((params or {}).items()):
+        command += ["--param", f"{name}={value}"]
+    return [*command, "--format", "csv"]
+
+
+def shell_line(command: list[str]) -> str:
+    """``command`` as one line to paste into a POSIX shell."""
+    return shlex.join(command)
+
+
 def results_provenance(
     db_path: Path, results: StudyResults, level: str, *, frame: pl.DataFrame | None = None
 ) -> dict[str, Any]:
-    """Provenance of one result level of a study (``frame``: the rows actually exported)."""
+    """Provenance of one result level of a study (``frame``: the rows actually exported).
+
+    The source files are the imports the results were computed from (read with the data),
+    not whatever the database holds at export time.
+    """
     rows = frame if frame is not None else results.level(level)
+    sources = results.sources
+    if sources is None:
+        sources = imported_sources(db_path, results.study_id)
     return build_provenance(
         db_path=db_path,
         study_id=results.study_id,
         level=level,
         settings=results.settings_used(),
-        source_files=imported_sources(db_path, results.study_id),
+        source_files=sources,
         row_count=rows.height,
+        command=stats_command(db_path, results, level),
     )
+
+
+def query_provenance(
+    db_path: Path,
+    *,
+    name: str,
+    sql: str,
+    params: dict[str, str],
+    context: dict[str, Any],
+    row_count: int,
+) -> dict[str, Any]:
+    """Provenance of a SQL console result: the query text, its parameters, and for every
+    derived table it read the ``derived_runs`` rows saying how those rows were computed.
+
+    ``context`` comes from :func:`trialtui.store.derived.query_context`, read on the
+    connection that ran the query. A query reads stored tables, not the screen, so no
+    screen settings are recorded.
+    """
+    command = query_command(db_path, name if context.get("is_query_file") else "QUERY.sql", params)
+    record = build_provenance(
+        db_path=db_path,
+        study_id=None,
+        level=f"query:{name}",
+        settings={},
+        source_files=pl.DataFrame(context.get("source_files", [])),
+        row_count=row_count,
+        command=command,
+        extra={
+            "query": {"name": name, "sql": sql, "params": params},
+            "derived_tables_read": context.get("derived_tables_read", []),
+            "derived_runs": context.get("derived_runs", []),
+        },
+    )
+    if not context.get("is_query_file"):
+        record["command_note"] = "save query.sql from this record as QUERY.sql first"
+    return record

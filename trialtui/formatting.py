@@ -61,3 +61,138 @@ def to_text(frame: pl.DataFrame, fmt: str) -> str:
     if fmt == "json":
         return frame.write_json() + "\n"
     return render_table(frame) + "\n"
+
+
+# ---------------------------------------------------------------------- per-column text
+
+P_VALUE_FLOOR = "<1e-308"
+
+
+def format_p(value: float | None) -> str:
+    """A p- or q-value: 3 significant digits from 0.001 up, else scientific (2 digits).
+
+    Examples
+    --------
+    >>> [format_p(v) for v in (0.5, 0.0123, 1.0, 2.5e-7, 0.0)]
+    ['0.500', '0.0123', '1.00', '2.5e-07', '<1e-308']
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NA"
+    if value == 0:
+        return P_VALUE_FLOOR  # underflow: smaller than the smallest double, not zero
+    if value >= 1e-3:
+        return _fixed(float(value), 3)
+    return f"{value:.1e}"
+
+
+def column_decimals(values: list[float], digits: int = 4) -> int | None:
+    """Decimals that give a typical value of the column ``digits`` significant digits.
+
+    Returns None when the column spans too many orders of magnitude for one fixed
+    format (then every value is written in scientific notation).
+    """
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
+    if not finite:
+        return 0
+    finite.sort()
+    largest, typical = finite[-1], finite[len(finite) // 2]
+    if largest >= 1e7 or typical < 1e-3:
+        return None
+    return min(6, max(0, digits - 1 - math.floor(math.log10(typical))))
+
+
+def format_fixed(value: float | None, decimals: int | None) -> str:
+    """One float with the column's ``decimals`` (None: scientific); tiny values stay visible."""
+    if value is None:
+        return "NA"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if decimals is None:
+        return "0" if value == 0 else f"{value:.3e}"
+    if value != 0 and abs(value) < 0.5 * 10.0**-decimals:
+        return f"{value:.2e}"  # would print as 0.000: show the magnitude instead
+    return f"{value:.{decimals}f}"
+
+
+def format_column(values: list, kind: str = "auto", *, digits: int = 4) -> list[str]:
+    """Text for every value of one column, with one format for the whole column.
+
+    Parameters
+    ----------
+    values
+        The column's values (ints, floats, strings, booleans or None).
+    kind
+        ``"p"`` for p- and q-values (:func:`format_p`), ``"int"`` for counts (thousands
+        separators), ``"auto"``: floats with the same number of decimals throughout,
+        chosen so that a typical value has ``digits`` significant digits.
+
+    Examples
+    --------
+    >>> format_column([-6.2713, -0.958, 1.16642])
+    ['-6.271', '-0.958', '1.166']
+    >>> format_column([0.04, 3e-9], "p")
+    ['0.0400', '3.0e-09']
+    """
+    if kind == "p":
+        return [format_p(v) for v in values]
+    floats = [v for v in values if isinstance(v, float)]
+    if not floats:
+        return [format_cell(v) for v in values]
+    decimals = column_decimals(floats, digits)
+    return [format_fixed(v, decimals) if isinstance(v, float) else format_cell(v) for v in values]
+
+
+def format_count(n: int) -> str:
+    """A count with thousands separators: ``3,000``."""
+    return f"{n:,}"
+
+
+# ---------------------------------------------------------------------- arm codes
+
+ARM_CODE_LIMIT = 14  # names longer than this are shown as codes with a legend
+
+
+def arm_codes(names: list[str], limit: int = ARM_CODE_LIMIT) -> dict[str, str]:
+    """Short codes for long arm names, e.g. "Defactinib + Pembrolizumab" -> "D+P".
+
+    Codes are the initials of the words (``+`` and ``/`` kept); if two arms would share
+    a code, or a code is not shorter than its name, arms get letters A, B, C... in the
+    given order. Returns ``{}`` when every name is at most ``limit`` characters.
+
+    Examples
+    --------
+    >>> arm_codes(["Defactinib + Pembrolizumab", "Pembrolizumab"])
+    {'Defactinib + Pembrolizumab': 'D+P', 'Pembrolizumab': 'P'}
+    >>> arm_codes(["Placebo", "Drug"])
+    {}
+    """
+    unique = list(dict.fromkeys(n for n in names if n is not None))
+    if all(len(n) <= limit for n in unique):
+        return {}
+    codes = {name: _initials(name) for name in unique}
+    clash = len(set(codes.values())) < len(codes)
+    if clash or any(not c or len(c) >= len(n) for n, c in codes.items()):
+        letters = [_letters(i) for i in range(len(unique))]
+        codes = dict(zip(unique, letters, strict=True))
+    return codes
+
+
+def _initials(name: str) -> str:
+    out = []
+    for word in name.replace("+", " + ").replace("/", " / ").split():
+        if word in ("+", "/"):
+            out.append(word)
+        elif word[0].isalnum():
+            out.append(word[0].upper() if word[0].isalpha() else word)
+    return "".join(out)[:8]
+
+
+def _letters(i: int) -> str:
+    return chr(ord("A") + i) if i < 26 else f"A{i}"
+
+
+def arm_legend(codes: dict[str, str]) -> str:
+    """``"D+P = Defactinib + Pembrolizumab · P = Pembrolizumab"`` (empty without codes)."""
+    return " · ".join(f"{code} = {name}" for name, code in codes.items())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -24,11 +25,21 @@ from trialtui.analysis import (
 )
 from trialtui.analysis.compare import COMPARISON_COLUMNS
 from trialtui.analysis.correlation import CORRELATION_COLUMNS
+from trialtui.analysis.friedman import FRIEDMAN_COLUMNS, friedman_test
 from trialtui.analysis.paired import ARM_COLUMNS
 from trialtui.analysis.pairing import PATIENT_COLUMNS
 from trialtui.analysis.response import RESPONSE_COLUMNS
+from trialtui.analysis.timecourse import (
+    ALL_TIMEPOINTS,
+    combine_pairings,
+    later_timepoints,
+    per_timepoint,
+)
 from trialtui.choices import LEVELS
+from trialtui.errors import StoreError, first_line
 from trialtui.store import catalog
+from trialtui.store.connection import connect
+from trialtui.store.derived import write_study_derived
 
 LEADING_COLUMNS: dict[str, tuple[str, ...]] = {
     "patient": PATIENT_COLUMNS,
@@ -36,6 +47,7 @@ LEADING_COLUMNS: dict[str, tuple[str, ...]] = {
     "comparison": COMPARISON_COLUMNS,
     "correlation": CORRELATION_COLUMNS,
     "response": RESPONSE_COLUMNS,
+    "friedman": FRIEDMAN_COLUMNS,
 }
 DERIVED_TABLES: dict[str, str] = {
     "patient": "fold_changes",
@@ -43,6 +55,7 @@ DERIVED_TABLES: dict[str, str] = {
     "comparison": "arm_comparison",
     "correlation": "change_correlation",
     "response": "response_comparison",
+    "friedman": "timepoint_friedman",
 }
 
 Progress = Callable[[str, float], None]
@@ -60,6 +73,8 @@ class StudyData:
     biomarkers: pl.DataFrame
     completeness: pl.DataFrame
     measurements: pl.DataFrame
+    sources: pl.DataFrame | None = None
+    data_version: tuple[int, int] | None = None
 
     @property
     def flagged_reference(self) -> str | None:
@@ -72,7 +87,17 @@ class StudyData:
 
 
 def load_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
-    """Read one study from the database (``study`` None: the only study)."""
+    """Read one study from the database (``study`` None: the only study), with the
+    imports its data come from and the database's data version, read in one transaction
+    so that they describe exactly the rows read."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        return _read_study(con, study)
+    finally:
+        con.execute("ROLLBACK")
+
+
+def _read_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
     study_id = catalog.resolve_study(con, study)
     studies = catalog.studies(con).filter(pl.col("study_id") == study_id)
     return StudyData(
@@ -84,7 +109,35 @@ def load_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
         biomarkers=catalog.biomarkers(con, study_id),
         completeness=catalog.completeness(con, study_id),
         measurements=catalog.measurements(con, study_id),
+        sources=catalog.source_files(con, study_id),
+        data_version=catalog.data_version(con),
     )
+
+
+def fit_settings(data: StudyData, settings: AnalysisSettings) -> tuple[AnalysisSettings, list[str]]:
+    """``settings`` without the choices ``data``'s study cannot take, and a note for each.
+
+    A timepoint or reference arm the study lacks falls back to the study's default (its
+    baseline, its first timepoint after baseline, its reference arm by the usual rules),
+    and the note says so: nothing is carried over silently.
+    """
+    points = data.timepoints["timepoint"].to_list()
+    arms = data.arm_names
+    changes: dict[str, None] = {}
+    notes = []
+    for field, known, what in (
+        ("baseline_timepoint", points, "timepoint"),
+        ("timepoint", points, "timepoint"),
+        ("reference_arm", arms, "arm"),
+    ):
+        value = getattr(settings, field)
+        if value is not None and value not in known:
+            changes[field] = None
+            notes.append(
+                f"{data.study_id} has no {what} '{value}': "
+                f"{field.replace('_', ' ')} is the study's default"
+            )
+    return (settings.with_changes(**changes) if changes else settings), notes
 
 
 @dataclass(frozen=True)
@@ -96,6 +149,16 @@ class StudyResults:
     reference_arm: str
     pairing: Pairing
     frames: dict[str, pl.DataFrame]
+    reference_reason: str = ""
+    arms: tuple[str, ...] = ()
+    sources: pl.DataFrame | None = None  # the imports the numbers were computed from
+    timepoint_pairings: tuple[Pairing, ...] = ()
+    """The baseline paired with each later timepoint (for ``--timepoint all`` and the
+    Friedman level); ``pairing`` is one of them, or all combined."""
+
+    @property
+    def is_single_arm(self) -> bool:
+        return len(self.arms) == 1
 
     def level(self, level: str) -> pl.DataFrame:
         """The result frame of ``level`` (one of :data:`LEVELS`)."""
@@ -106,6 +169,7 @@ class StudyResults:
         provenance files and the ``derived_runs`` log alike)."""
         return self.settings.to_dict() | {
             "reference_arm": self.reference_arm,
+            "reference_arm_reason": self.reference_reason,
             "baseline_timepoint": self.pairing.baseline_timepoint,
             "timepoint": self.pairing.timepoint,
         }
@@ -125,8 +189,23 @@ def compute(
     say = progress or (lambda _m, _f: None)
     reference = choose_reference_arm(data.arm_names, settings, data.flagged_reference)
     say("pairing samples", 0.05)
-    pairing = pair_samples(data.measurements, settings)
-    empty = StudyResults(data.study_id, settings, reference, pairing, {})
+    if settings.timepoint == ALL_TIMEPOINTS:
+        pairings = _pair_every_timepoint(data, settings, None)
+        pairing = combine_pairings(list(pairings))
+    else:
+        pairing = pair_samples(data.measurements, settings)
+        pairings = _pair_every_timepoint(data, settings, pairing)
+    empty = StudyResults(
+        data.study_id,
+        settings,
+        reference.arm,
+        pairing,
+        {},
+        reference_reason=reference.reason,
+        arms=tuple(data.arm_names),
+        sources=data.sources,
+        timepoint_pairings=pairings,
+    )
     return with_levels(empty, levels, progress=progress)
 
 
@@ -148,8 +227,31 @@ def with_levels(
     return replace(results, frames=frames)
 
 
+def _pair_every_timepoint(
+    data: StudyData, settings: AnalysisSettings, known: Pairing | None
+) -> tuple[Pairing, ...]:
+    """The baseline paired with each later timepoint (reusing ``known`` where it fits)."""
+    return tuple(
+        known
+        if known is not None and known.timepoint == point
+        else pair_samples(data.measurements, settings.with_changes(timepoint=point))
+        for point in later_timepoints(data.measurements, settings)
+    )
+
+
 def _level_frame(level: str, results: StudyResults) -> pl.DataFrame:
-    pairing, settings = results.pairing, results.settings
+    if level == "friedman":
+        return friedman_test(list(results.timepoint_pairings), results.settings)
+    if results.pairing.timepoint == ALL_TIMEPOINTS:
+        return per_timepoint(
+            list(results.timepoint_pairings),
+            lambda pairing: _pairing_frame(level, pairing, results),
+        )
+    return _pairing_frame(level, results.pairing, results)
+
+
+def _pairing_frame(level: str, pairing: Pairing, results: StudyResults) -> pl.DataFrame:
+    settings = results.settings
     if level == "patient":
         return pairing.fold_changes
     if level == "arm":
@@ -167,3 +269,25 @@ def _order(frame: pl.DataFrame, level: str) -> pl.DataFrame:
     rest = [c for c in frame.columns if c not in lead]
     ints = [c for c, t in frame.schema.items() if t in (pl.UInt32, pl.UInt64, pl.Int32)]
     return frame.select(*lead, *rest).with_columns(pl.col(ints).cast(pl.Int64))
+
+
+def store_results(db_path: Path | str, results: StudyResults) -> None:
+    """Write every computed level of ``results`` into its derived table and record the
+    settings in ``derived_runs``, in one transaction.
+
+    Raises
+    ------
+    StoreError
+        The database is locked by another process or cannot be opened for writing.
+    """
+    from trialtui import __version__
+
+    con = connect(db_path, read_only=False)
+    try:
+        frames = {DERIVED_TABLES[level]: frame for level, frame in results.frames.items()}
+        try:
+            write_study_derived(con, results.study_id, frames, results.settings_used(), __version__)
+        except duckdb.Error as exc:
+            raise StoreError(f"{db_path}: cannot store results: {first_line(exc)}") from None
+    finally:
+        con.close()

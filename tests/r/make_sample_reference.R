@@ -244,26 +244,54 @@ for (i in seq_along(cmp_rows)) {
 cmp_rows <- unname(cmp_rows)
 
 ## ---------------------------------------------------------------------------
-## 3. Spearman correlation of log2FC between every pair of biomarkers, per arm and pooled
-##    (arm "all"); patients with both changes. CD8 vs FAP is among them.
+## 3. Spearman correlation of log2FC between every pair of biomarkers, per arm, and pooled
+##    over arms only as the arm-adjusted (partial) Spearman correlation given arm (arm
+##    "pooled (arm-adjusted)"): ranks of the pooled changes, residuals of a regression on
+##    arm as a factor, Pearson correlation of the residuals, t on n - 2 - (k - 1) df.
+##    Patients with both changes. CD8 vs FAP is among them.
 ## ---------------------------------------------------------------------------
+POOLED <- "pooled (arm-adjusted)"
 COR_CODE <- c(
   n = "length(x)",
   spearman_rho = "unname(cor.test(x, y, method = \"spearman\", exact = FALSE)$estimate)",
   p = "cor.test(x, y, method = \"spearman\", exact = FALSE)$p.value"
 )
+COR_ADJ_CODE <- c(
+  n = "length(x)",
+  spearman_rho = paste(
+    "cor(resid(lm(rank(x) ~ factor(arm))), resid(lm(rank(y) ~ factor(arm))))"
+  ),
+  p = paste(
+    "{r <- cor(resid(lm(rank(x) ~ factor(arm))), resid(lm(rank(y) ~ factor(arm)))); ",
+    "df <- length(x) - 2 - (length(unique(arm)) - 1); ",
+    "2 * pt(-abs(r * sqrt(df / (1 - r^2))), df)}",
+    sep = ""
+  )
+)
+# With two arms this is ppcor::pcor.test(x, y, arm, method = "spearman") (ppcor ranks the
+# arm too; a two-level variable is a factor either way): checked below from the inverse of
+# the rank correlation matrix, as ppcor computes it.
+ppcor_spearman <- function(x, y, arm) {
+  p <- solve(cor(cbind(rank(x), rank(y), rank(as.integer(factor(arm))))))
+  -p[1, 2] / sqrt(p[1, 1] * p[2, 2])
+}
 COR_Q_CODE <- c(q = "p.adjust(p, method = \"BH\")  # over the biomarker pairs of one arm")
 cor_rows <- list()
-for (a in c(arms, "all")) {
-  d <- if (a == "all") pairs else pairs[pairs$arm == a, ]
+for (a in c(arms, POOLED)) {
+  d <- if (a == POOLED) pairs else pairs[pairs$arm == a, ]
   rows <- list()
   for (i in seq_along(biomarkers)) for (j in seq_along(biomarkers)) if (i < j) {
     bx <- biomarkers[i]
     by <- biomarkers[j]
-    dx <- d[d$biomarker == bx, c("patient_id", "log2fc")]
+    dx <- d[d$biomarker == bx, c("patient_id", "arm", "log2fc")]
     dy <- d[d$biomarker == by, c("patient_id", "log2fc")]
     m <- merge(dx, dy, by = "patient_id")
-    vals <- lapply(COR_CODE, ev, data = list(x = m$log2fc.x, y = m$log2fc.y))
+    data <- list(x = m$log2fc.x, y = m$log2fc.y, arm = m$arm)
+    vals <- lapply(if (a == POOLED) COR_ADJ_CODE else COR_CODE, ev, data = data)
+    if (a == POOLED) {
+      stopifnot(isTRUE(all.equal(vals$spearman_rho, ppcor_spearman(data$x, data$y, data$arm),
+                                 tolerance = 1e-12)))
+    }
     rows[[length(rows) + 1]] <- c(list(arm = a, biomarker_x = bx, biomarker_y = by), vals)
   }
   q <- ev(COR_Q_CODE[["q"]], list(p = vapply(rows, function(r) r$p, 0)))
@@ -335,6 +363,7 @@ emit_rows("ARM_REFERENCE", arm_rows)
 emit_code("COMPARISON_R_CODE", c(CMP_CODE, CMP_Q_CODE))
 emit_rows("COMPARISON_REFERENCE", cmp_rows)
 emit_code("CORRELATION_R_CODE", c(COR_CODE, COR_Q_CODE))
+emit_code("CORRELATION_ADJUSTED_R_CODE", c(COR_ADJ_CODE, COR_Q_CODE))
 emit_rows("CORRELATION_REFERENCE", cor_rows)
 emit_code("RESPONSE_R_CODE", c(RESP_CODE, RESP_Q_CODE))
 emit_rows("RESPONSE_REFERENCE", resp_rows)

@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 from scipy import special
 
+from trialtui.analysis.ancova import ANCOVA_COLUMNS, ancova
 from trialtui.analysis.common import (
     MIN_N_FOR_P,
     nan_to_null,
@@ -14,10 +15,9 @@ from trialtui.analysis.common import (
     t_two_sided_p,
 )
 from trialtui.analysis.multiplicity import adjust_within
-from trialtui.analysis.pairing import Pairing
+from trialtui.analysis.pairing import KEYS, Pairing
 from trialtui.analysis.ranktests import rank_sum_groups
 from trialtui.analysis.settings import AnalysisSettings
-from trialtui.errors import UsageError
 
 COMPARISON_COLUMNS = (
     "study_id",
@@ -38,27 +38,6 @@ COMPARISON_COLUMNS = (
     "q_mannwhitney",
     "q_welch",
 )
-
-
-def choose_reference_arm(
-    arms: list[str], settings: AnalysisSettings, flagged: str | None = None
-) -> str:
-    """The reference arm: the one in ``settings``, else ``flagged``, else the first by name.
-
-    Raises
-    ------
-    UsageError
-        ``settings.reference_arm`` is not one of ``arms``.
-    """
-    if settings.reference_arm is not None:
-        if settings.reference_arm not in arms:
-            raise UsageError(
-                f"unknown reference arm '{settings.reference_arm}' (arms: {', '.join(arms)})"
-            )
-        return settings.reference_arm
-    if flagged is not None and flagged in arms:
-        return flagged
-    return sorted(arms)[0]
 
 
 def welch(
@@ -112,7 +91,9 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
         gmfc_ratio_hi (Welch interval), hl_shift, hl_lo, hl_hi (Hodges-Lehmann shift of
         log2FC with its interval, R's ``wilcox.test(conf.int = TRUE)``), rank_biserial
         (P(arm > reference) - P(arm < reference)), p_mannwhitney, p_welch, q_mannwhitney,
-        q_welch (adjusted across the biomarkers of one study and arm), then p_kruskal
+        q_welch (adjusted across the biomarkers of one study and arm), the ANCOVA columns
+        of :func:`trialtui.analysis.ancova.ancova` (ancova_ratio, ancova_lo, ancova_hi,
+        p_ancova, q_ancova, p_ancova_overall), then p_kruskal
         (Kruskal-Wallis across all arms, when there are more than two), exact_mannwhitney,
         t_welch, df_welch and the settings columns.
 
@@ -182,8 +163,10 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
     by = ["study_id", "arm"]
     frame = adjust_within(frame, "p_mannwhitney", "q_mannwhitney", by, settings.fdr)
     frame = adjust_within(frame, "p_welch", "q_welch", by, settings.fdr)
+    frame = frame.join(ancova(pairing, settings, reference_arm), on=KEYS, how="left")
     return frame.select(
         *COMPARISON_COLUMNS,
+        *ANCOVA_COLUMNS,
         "p_kruskal",
         "exact_mannwhitney",
         "t_welch",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import polars as pl
 from scipy import stats
@@ -11,7 +13,7 @@ from trialtui.analysis.multiplicity import adjust_within
 from trialtui.analysis.pairing import Pairing
 from trialtui.analysis.settings import AnalysisSettings
 
-POOLED = "all"
+POOLED = "pooled (arm-adjusted)"
 CORRELATION_COLUMNS = (
     "study_id",
     "arm",
@@ -30,6 +32,24 @@ def _masked_ranks(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return stats.rankdata(masked, axis=0, nan_policy="omit")
 
 
+def _centre_within(values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Columns minus their mean within each group of rows (NaN ignored, kept).
+
+    With ``groups`` None the overall column mean is removed. Subtracting group means is
+    taking the residuals of a least-squares regression on the group as a factor.
+    """
+    if groups is None:
+        return values - np.nanmean(values, axis=0)
+    centred = np.empty_like(values)
+    for g in np.unique(groups):
+        rows = groups == g
+        part = values[rows]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column of a group
+            centred[rows] = part - np.nanmean(part, axis=0)
+    return centred
+
+
 def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson r between matching columns of a and b, ignoring NaN rows per column."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -40,16 +60,24 @@ def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return num / den
 
 
-def _standardised_ranks(block: np.ndarray) -> np.ndarray:
-    """Column ranks centred and scaled to unit norm (NaN for constant columns)."""
-    ranks = stats.rankdata(block, axis=0)
-    centred = ranks - ranks.mean(axis=0)
+def _standardised_ranks(block: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """Column ranks centred (within ``groups``) and scaled to unit norm (NaN if constant)."""
+    centred = _centre_within(stats.rankdata(block, axis=0), groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         return centred / np.sqrt((centred**2).sum(axis=0))
 
 
-def spearman_matrix(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def spearman_matrix(
+    matrix: np.ndarray, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairwise-complete Spearman rho and n for the columns of ``matrix`` (NaN = missing).
+
+    With ``groups`` (one integer label per row, e.g. the arm), rho is the partial
+    Spearman correlation given the group: the ranks over the rows both columns share are
+    regressed on the group as a factor and the residuals correlated.
+
+    Returns rho, n and the number of groups among the shared rows of each pair (1 without
+    ``groups``).
 
     Columns are grouped by their pattern of missing values (usually a few: a missing
     biopsy removes a patient from every biomarker of an assay). For each pair of patterns
@@ -62,88 +90,126 @@ def spearman_matrix(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     patterns: dict[bytes, list[int]] = {}
     for j in range(k):
         patterns.setdefault(np.packbits(present[:, j]).tobytes(), []).append(j)
-    groups = [np.array(cols) for cols in patterns.values()]
-    if len(groups) > max(4, k // 4):
-        return _spearman_by_column(matrix, present)
+    blocks = [np.array(cols) for cols in patterns.values()]
+    if len(blocks) > max(4, k // 4):
+        return _spearman_by_column(matrix, present, groups)
     rho = np.full((k, k), np.nan)
     count = np.zeros((k, k), dtype=int)
-    for a, cols_a in enumerate(groups):
-        for cols_b in groups[a:]:
+    n_groups = np.ones((k, k), dtype=int)
+    for a, cols_a in enumerate(blocks):
+        for cols_b in blocks[a:]:
             rows = present[:, cols_a[0]] & present[:, cols_b[0]]
             count[np.ix_(cols_a, cols_b)] = rows.sum()
             count[np.ix_(cols_b, cols_a)] = rows.sum()
+            shared = groups[rows] if groups is not None else None
+            if shared is not None:
+                n_groups[np.ix_(cols_a, cols_b)] = len(np.unique(shared))
+                n_groups[np.ix_(cols_b, cols_a)] = len(np.unique(shared))
             if rows.sum() < 2:
                 continue
-            za = _standardised_ranks(matrix[np.ix_(rows, cols_a)])
-            zb = _standardised_ranks(matrix[np.ix_(rows, cols_b)])
+            za = _standardised_ranks(matrix[np.ix_(rows, cols_a)], shared)
+            zb = _standardised_ranks(matrix[np.ix_(rows, cols_b)], shared)
             block = np.clip(za.T @ zb, -1.0, 1.0)
             rho[np.ix_(cols_a, cols_b)] = block
             rho[np.ix_(cols_b, cols_a)] = block.T
-    return rho, count
+    return rho, count, n_groups
 
 
-def _spearman_by_column(matrix: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _spearman_by_column(
+    matrix: np.ndarray, present: np.ndarray, groups: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     k = matrix.shape[1]
     rho = np.full((k, k), np.nan)
     count = np.zeros((k, k), dtype=int)
+    n_groups = np.ones((k, k), dtype=int)
+    labels = np.unique(groups) if groups is not None else []
     for i in range(k):
         both = present & present[:, [i]]
         count[i] = both.sum(axis=0)
+        if groups is not None:
+            n_groups[i] = sum(both[groups == g].any(axis=0) for g in labels)
         xi = np.broadcast_to(matrix[:, [i]], matrix.shape)
-        rho[i] = _pearson_columns(_masked_ranks(xi, both), _masked_ranks(matrix, both))
-    return rho, count
+        rx = _centre_within(_masked_ranks(xi, both), groups)
+        ry = _centre_within(_masked_ranks(matrix, both), groups)
+        rho[i] = _pearson_columns(rx, ry)
+    return rho, count, n_groups
+
+
+def _pair_rows(
+    study_id: str, arm: str, names: list[str], matrix: np.ndarray, groups: np.ndarray | None
+) -> pl.DataFrame:
+    """One row per pair of biomarkers (x < y) with n, rho and p."""
+    rho, count, n_groups = spearman_matrix(matrix, groups)
+    iu, ju = np.triu_indices(len(names), k=1)
+    r = rho[iu, ju]
+    n = count[iu, ju].astype(float)
+    df = n - 2 - (n_groups[iu, ju] - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = r * np.sqrt(df / (1 - r**2))
+    testable = (n >= MIN_N_FOR_P) & (df >= 1)
+    p = np.where(testable, t_two_sided_p(t, df), np.nan)
+    p = np.where(testable & (np.abs(r) == 1), 0.0, p)
+    return pl.DataFrame(
+        {
+            "study_id": [study_id] * len(iu),
+            "arm": [arm] * len(iu),
+            "biomarker_x": [names[i] for i in iu],
+            "biomarker_y": [names[j] for j in ju],
+            "n": n.astype(int),
+            "spearman_rho": r,
+            "p": p,
+        }
+    )
 
 
 def correlate_changes(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFrame:
-    """Spearman correlation of log2FC between every pair of biomarkers, per arm and pooled.
+    """Spearman correlation of log2FC between every pair of biomarkers, per arm, and pooled
+    over the arms only after adjusting for arm.
 
     Returns
     -------
     polars.DataFrame
-        Columns study_id, arm (``"all"`` = pooled over arms), biomarker_x, biomarker_y
-        (x < y), n (patients with both changes), spearman_rho, p, q (adjusted across the
-        pairs of one study and arm), then the settings columns (as every level).
+        Columns study_id, arm (an arm, or ``"pooled (arm-adjusted)"``), biomarker_x,
+        biomarker_y (x < y), n (patients with both changes), spearman_rho, p, q (adjusted
+        across the pairs of one study and arm), then the settings columns (as every
+        level). A study with one arm has no pooled rows.
 
     Notes
     -----
-    p comes from the t approximation t = rho sqrt((n - 2) / (1 - rho^2)) on n - 2 df, as
-    R's ``cor.test(method = "spearman", exact = FALSE)``; n < 3 gives no p-value.
+    Per arm, p comes from the t approximation t = rho sqrt((n - 2) / (1 - rho^2)) on
+    n - 2 df, as R's ``cor.test(method = "spearman", exact = FALSE)``; n < 3 gives no
+    p-value.
+
+    Pooling arms whose mean changes differ manufactures correlation, so the pooled rows
+    hold the partial Spearman correlation given arm: the patients with both changes are
+    ranked together, each variable's ranks are regressed on arm as a factor (the arm's
+    mean rank is subtracted), and rho is the Pearson correlation of the residuals, with
+    t on n - 2 - (k - 1) df for k arms among those patients. With two arms this equals
+    R's ``ppcor::pcor.test(x, y, arm, method = "spearman")``.
+
+    References
+    ----------
+    Kim S (2015). ppcor: An R package for a fast calculation to semi-partial correlation
+    coefficients. Communications for Statistical Applications and Methods 22(6), 665-674.
     """
-    fc = pairing.fold_changes
-    wide_source = pl.concat(
-        [
-            fc.select("study_id", "arm", "patient_id", "biomarker", "log2fc"),
-            fc.select("study_id", pl.lit(POOLED).alias("arm"), "patient_id", "biomarker", "log2fc"),
-        ]
-    )
+    fc = pairing.fold_changes.select("study_id", "arm", "patient_id", "biomarker", "log2fc")
     frames = []
-    for (study_id, arm), group in wide_source.group_by("study_id", "arm", maintain_order=True):
-        wide = group.pivot(on="biomarker", index="patient_id", values="log2fc")
-        names = sorted(c for c in wide.columns if c != "patient_id")
+    for (study_id,), study in fc.group_by("study_id", maintain_order=True):
+        wide = study.pivot(on="biomarker", index=["arm", "patient_id"], values="log2fc")
+        names = sorted(c for c in wide.columns if c not in ("arm", "patient_id"))
         if len(names) < 2:
             continue
         matrix = wide.select(names).to_numpy().astype(float)
-        rho, count = spearman_matrix(matrix)
-        iu, ju = np.triu_indices(len(names), k=1)
-        r = rho[iu, ju]
-        n = count[iu, ju].astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = r * np.sqrt((n - 2) / (1 - r**2))
-        p = np.where(n >= MIN_N_FOR_P, t_two_sided_p(t, n - 2), np.nan)
-        p = np.where((n >= MIN_N_FOR_P) & (np.abs(r) == 1), 0.0, p)
-        frames.append(
-            pl.DataFrame(
-                {
-                    "study_id": [study_id] * len(iu),
-                    "arm": [arm] * len(iu),
-                    "biomarker_x": [names[i] for i in iu],
-                    "biomarker_y": [names[j] for j in ju],
-                    "n": n.astype(int),
-                    "spearman_rho": r,
-                    "p": p,
-                }
-            )
-        )
+        arms = wide["arm"].to_numpy()
+        for arm in wide["arm"].unique(maintain_order=True).to_list():
+            part = matrix[arms == arm]
+            measured = ~np.isnan(part).all(axis=0)  # biomarkers with a change in this arm
+            if measured.sum() >= 2:
+                kept = [n for n, m in zip(names, measured, strict=True) if m]
+                frames.append(_pair_rows(str(study_id), arm, kept, part[:, measured], None))
+        labels, codes = np.unique(arms, return_inverse=True)
+        if len(labels) > 1:
+            frames.append(_pair_rows(str(study_id), POOLED, names, matrix, codes))
     recorded = settings_columns(settings, pairing.baseline_timepoint, pairing.timepoint)
     if not frames:
         empty = pl.DataFrame(

@@ -6,7 +6,6 @@ import numpy as np
 import polars as pl
 
 from trialtui.analysis.common import MIN_N_FOR_P, nan_to_null, settings_columns
-from trialtui.analysis.correlation import POOLED
 from trialtui.analysis.multiplicity import adjust_within
 from trialtui.analysis.pairing import Pairing
 from trialtui.analysis.ranktests import rank_sum
@@ -14,6 +13,7 @@ from trialtui.analysis.settings import AnalysisSettings
 
 RESPONDERS = ("CR", "PR")
 NON_RESPONDERS = ("SD", "PD")
+POOLED = "all"  # every arm together
 RESPONSE_COLUMNS = (
     "study_id",
     "arm",

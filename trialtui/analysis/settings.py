@@ -31,7 +31,8 @@ class AnalysisSettings:
         smallest positive value in the study.
     reference_arm
         Arm every other arm is compared with; None means the arm marked as reference in
-        the database, else the first arm in alphabetical order.
+        the database, else an arm named as a control, else the first arm imported (see
+        :func:`trialtui.analysis.reference.choose_reference_arm`).
     fdr
         Multiplicity adjustment across biomarkers: Benjamini-Hochberg (``"bh"``) or Holm.
     conf_level

@@ -40,7 +40,8 @@ def resolve_study(con: duckdb.DuckDBPyConnection, study: str | None) -> str:
 
 
 def arms(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
-    """Columns: study_id, arm, label, description, is_reference, n_patients."""
+    """Columns: study_id, arm, label, description, is_reference, n_patients; in the order
+    the arms were first imported."""
     return fetch_frame(
         con,
         """
@@ -48,7 +49,8 @@ def arms(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
                count(p.patient_id) AS n_patients
         FROM arms a LEFT JOIN patients p USING (study_id, arm_id)
         WHERE a.study_id = ?
-        GROUP BY ALL ORDER BY a.is_reference, a.arm_id
+        GROUP BY a.rowid, a.study_id, a.arm_id, a.label, a.description, a.is_reference
+        ORDER BY a.rowid
         """,
         [study_id],
     )
@@ -182,3 +184,12 @@ def source_files(con: duckdb.DuckDBPyConnection, study_id: str | None = None) ->
         """,
         [study_id, study_id],
     )
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """A token that changes whenever an import is recorded: (number of import records,
+    the last import id). The app compares it before computing or exporting to notice
+    imports made by another process."""
+    row = con.execute("SELECT count(*), coalesce(max(import_id), 0) FROM imports").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])

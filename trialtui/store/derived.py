@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from trialtui.store.sql import fetch_value
+from trialtui.store.sql import fetch_frame, fetch_value
+
+# The derived tables, as the analysis levels write them (see trialtui.study.DERIVED_TABLES).
+DERIVED_TABLE_NAMES = (
+    "fold_changes",
+    "arm_summary",
+    "arm_comparison",
+    "change_correlation",
+    "response_comparison",
+)
+DERIVED_RUNS_COLUMNS = (
+    "table_name",
+    "study_id",
+    "settings_json",
+    "trialtui_version",
+    "computed_at",
+    "row_count",
+)
 
 
 def write_derived(
@@ -25,9 +43,40 @@ def write_derived(
     The table is created from the frame's columns on first use (and recreated if the
     columns changed). Runs in one transaction.
     """
+    write_study_derived(con, study_id, {table: frame}, settings, version)
+
+
+def write_study_derived(
+    con: duckdb.DuckDBPyConnection,
+    study_id: str,
+    frames: Mapping[str, pl.DataFrame],
+    settings: dict[str, Any],
+    version: str,
+) -> None:
+    """Replace ``study_id``'s rows of every table of ``frames`` (table name -> rows) and
+    record the settings in ``derived_runs``, all in one transaction: a reader sees either
+    the old results or the new ones, never a mix."""
+    computed_at = datetime.now(UTC).replace(tzinfo=None)
+    settings_json = json.dumps(settings, sort_keys=True)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.register("derived_rows", frame.to_arrow())
+        for table, frame in frames.items():
+            _replace_rows(con, table, study_id, frame)
+            con.execute(
+                "INSERT OR REPLACE INTO derived_runs VALUES (?, ?, ?, ?, ?, ?)",
+                [table, study_id, settings_json, version, computed_at, frame.height],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _replace_rows(
+    con: duckdb.DuckDBPyConnection, table: str, study_id: str, frame: pl.DataFrame
+) -> None:
+    con.register("derived_rows", frame.to_arrow())
+    try:
         exists = fetch_value(
             con,
             "SELECT count(*) FROM information_schema.tables "
@@ -50,23 +99,32 @@ def write_derived(
             con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM derived_rows LIMIT 0')
         con.execute(f'DELETE FROM "{table}" WHERE study_id = ?', [study_id])
         con.execute(f'INSERT INTO "{table}" SELECT * FROM derived_rows')
-        con.execute(
-            "INSERT OR REPLACE INTO derived_runs VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                table,
-                study_id,
-                json.dumps(settings, sort_keys=True),
-                version,
-                datetime.now(UTC).replace(tzinfo=None),
-                frame.height,
-            ],
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     finally:
         con.unregister("derived_rows")
+
+
+def derived_runs(
+    con: duckdb.DuckDBPyConnection,
+    tables: Iterable[str] | None = None,
+    study_id: str | None = None,
+) -> pl.DataFrame:
+    """Rows of ``derived_runs`` (of ``tables``, of ``study_id``), settings as JSON text.
+
+    Columns: table_name, study_id, settings_json, trialtui_version, computed_at (text),
+    row_count.
+    """
+    names = None if tables is None else sorted(set(tables))
+    return fetch_frame(
+        con,
+        """
+        SELECT table_name, study_id, settings_json, trialtui_version,
+               CAST(computed_at AS VARCHAR) AS computed_at, row_count
+        FROM derived_runs
+        WHERE (? IS NULL OR list_contains(?, table_name)) AND (? IS NULL OR study_id = ?)
+        ORDER BY table_name, study_id
+        """,
+        [names, names, study_id, study_id],
+    )
 
 
 def drop_derived(con: duckdb.DuckDBPyConnection, study_id: str) -> None:
@@ -80,3 +138,35 @@ def drop_derived(con: duckdb.DuckDBPyConnection, study_id: str) -> None:
     for table in tables:
         con.execute(f'DELETE FROM "{table}" WHERE study_id = ?', [study_id])
     con.execute("DELETE FROM derived_runs WHERE study_id = ?", [study_id])
+
+
+def tables_named(sql: str, tables: Iterable[str] = DERIVED_TABLE_NAMES) -> list[str]:
+    """Which of ``tables`` the SQL text names as identifiers (DuckDB's tokenizer: names in
+    comments and string literals do not count; a qualified ``trial.main.x`` does)."""
+    wanted = {t.lower() for t in tables}
+    tokens = duckdb.tokenize(sql)
+    found = set()
+    for i, (start, kind) in enumerate(tokens):
+        if kind != duckdb.token_type.identifier:
+            continue
+        end = tokens[i + 1][0] if i + 1 < len(tokens) else len(sql)
+        name = sql[start:end].strip().strip('"').lower()
+        if name in wanted:
+            found.add(name)
+    return sorted(found)
+
+
+def query_context(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
+    """What a SQL console result was made from, read on the connection that ran it: the
+    derived tables the SQL names, their ``derived_runs`` rows (settings as parsed JSON)
+    and the imported source files."""
+    tables = tables_named(sql)
+    runs = derived_runs(con, tables) if tables else pl.DataFrame()
+    rows = [r | {"settings": json.loads(r.pop("settings_json"))} for r in runs.to_dicts()]
+    sources = fetch_frame(
+        con,
+        "SELECT import_id, source_file, sha256, format, study_id, "
+        "CAST(finished_at AS VARCHAR) AS imported_at FROM imports "
+        "WHERE status = 'loaded' ORDER BY import_id",
+    )
+    return {"derived_tables_read": tables, "derived_runs": rows, "source_files": sources.to_dicts()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -10,9 +11,10 @@ from pathlib import Path
 
 import duckdb
 
-from trialtui.errors import InputError
+from trialtui.errors import InputError, Interrupted, StoreError, first_line
+from trialtui.store.crossimport import ENTITIES
 from trialtui.store.derived import drop_derived
-from trialtui.store.readers import read_source
+from trialtui.store.readers import ROW, read_source
 from trialtui.store.sql import fetch_row, fetch_value
 from trialtui.store.validate import ImportPlan, Problem, validate_source
 
@@ -25,7 +27,7 @@ class FileResult:
 
     path: Path
     sha256: str
-    status: str  # "loaded", "unchanged" (same file imported before), "valid" (dry run)
+    status: str  # "loaded", "unchanged" (everything already in the database), "valid" (dry run)
     format: str = ""
     study_id: str | None = None
     rows_read: int = 0
@@ -50,6 +52,7 @@ def validate_files(
     study: str | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     limit: int = 50,
+    update_subject_data: bool = False,
 ) -> tuple[list[ImportPlan], list[Problem]]:
     """Read and validate files without writing anything; collect up to ``limit`` problems."""
     plans: list[ImportPlan] = []
@@ -60,7 +63,14 @@ def validate_files(
         except InputError as exc:
             problems.append(Problem(Path(path), str(exc).removeprefix(f"{path}: ")))
             continue
-        plan = validate_source(source, fmt=fmt, study=study, con=con, limit=limit)
+        plan = validate_source(
+            source,
+            fmt=fmt,
+            study=study,
+            con=con,
+            limit=limit,
+            update_subject_data=update_subject_data,
+        )
         plans.append(plan)
         problems.extend(plan.problems)
     return plans, problems[:limit]
@@ -75,17 +85,6 @@ def _first_error(problems: list[Problem], limit: int) -> InputError:
     return InputError(first)
 
 
-def previous_import(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple[int, str] | None:
-    """The id and time of an earlier successful import of the same file content."""
-    row = fetch_row(
-        con,
-        "SELECT import_id, CAST(finished_at AS VARCHAR) FROM imports "
-        "WHERE sha256 = ? AND status = 'loaded' ORDER BY import_id LIMIT 1",
-        [sha256],
-    )
-    return (int(row[0]), str(row[1])) if row else None
-
-
 def import_files(
     con: duckdb.DuckDBPyConnection,
     paths: Sequence[str | Path],
@@ -95,59 +94,103 @@ def import_files(
     dry_run: bool = False,
     progress: Progress | None = None,
     limit: int = 50,
+    update_subject_data: bool = False,
 ) -> ImportReport:
     """Validate and load files; on any problem raise and leave the database unchanged.
 
-    All files of one call load in a single transaction. A file whose sha256 matches an
-    earlier successful import is skipped (status ``"unchanged"``).
+    All files of one call load in a single transaction, each checked against the database
+    and the files before it (:mod:`trialtui.store.crossimport`). A file whose content is
+    already in the database is reported ``"unchanged"`` and leaves no trace: no import
+    record, derived tables kept.
+
+    Parameters
+    ----------
+    update_subject_data
+        Let the files change patients' sex, age and response stored by earlier imports;
+        each change is listed in the import record.
 
     Raises
     ------
     InputError
         The first problem found (file, row, column, what is wrong), with a count of the rest.
+    StoreError
+        The database refused the write (for example a damaged file); nothing was written.
+    Interrupted
+        Ctrl-C: the message says whether the import was committed before it arrived.
     """
     report = ImportReport(dry_run=dry_run)
     say = progress or (lambda _msg: None)
+    database = _database_label(con)
     con.execute("BEGIN TRANSACTION")
     try:
         for path in paths:
             say(f"reading {path}")
             source = read_source(path)
-            seen = previous_import(con, source.sha256)
-            if seen is not None:
-                report.files.append(
-                    FileResult(
-                        path=source.path,
-                        sha256=source.sha256,
-                        status="unchanged",
-                        import_id=seen[0],
-                        rows_read=source.frame.height,
-                        message=f"already imported as import #{seen[0]} at {seen[1]}; "
-                        "nothing changed",
-                    )
-                )
-                continue
             say(f"validating {path} ({source.frame.height} rows)")
-            plan = validate_source(source, fmt=fmt, study=study, con=con, limit=limit)
+            plan = validate_source(
+                source,
+                fmt=fmt,
+                study=study,
+                con=con,
+                limit=limit,
+                update_subject_data=update_subject_data,
+            )
             if not plan.ok:
                 raise _first_error(plan.problems, limit)
             if dry_run:
                 report.files.append(_result(plan, "valid", None, 0))
                 continue
             say(f"loading {path}")
-            import_id, loaded = _load(con, plan)
-            report.files.append(_result(plan, "loaded", import_id, loaded))
-        if dry_run:
-            con.execute("ROLLBACK")
-        else:
-            con.execute("COMMIT")
+            report.files.append(_load(con, plan))
+        con.execute("ROLLBACK" if dry_run else "COMMIT")
+    except KeyboardInterrupt:
+        if _rollback(con):
+            raise Interrupted("interrupted; nothing was written") from None
+        raise Interrupted("interrupted after commit; the import is complete") from None
+    except duckdb.Error as exc:
+        committed = not _rollback(con)
+        if _is_interrupt(exc):
+            if committed:
+                raise Interrupted("interrupted after commit; the import is complete") from None
+            raise Interrupted("interrupted; nothing was written") from None
+        raise StoreError(
+            f"{database}: the import failed and nothing was written: {first_line(exc)}"
+        ) from None
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     return report
 
 
-def _result(plan: ImportPlan, status: str, import_id: int | None, loaded: int) -> FileResult:
+def _is_interrupt(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc).lower()
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> bool:
+    """Roll back the open transaction; False when there was none (it was committed)."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        return False
+    return True
+
+
+def _database_label(con: duckdb.DuckDBPyConnection) -> str:
+    """The database file of ``con`` for messages (``:memory:`` for an in-memory one)."""
+    path = fetch_value(
+        con, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    )
+    return str(path) if path else ":memory:"
+
+
+def _result(
+    plan: ImportPlan,
+    status: str,
+    import_id: int | None,
+    loaded: int,
+    *,
+    added: str = "",
+) -> FileResult:
     parts = [f"{plan.rows_read} rows read ({plan.format} format)"]
     if plan.rows_derived:
         parts.append(f"{plan.rows_derived} derived or non-analysis ADaM records left out")
@@ -157,6 +200,16 @@ def _result(plan: ImportPlan, status: str, import_id: int | None, loaded: int) -
         parts.append(f"{plan.rows_duplicate} exact duplicates collapsed")
     if status == "loaded":
         parts.append(f"{loaded} measurements loaded")
+        if added:
+            parts.append(added)
+        changed = [c for c in plan.changes if c.old is not None]
+        filled = [c for c in plan.changes if c.old is None]
+        if changed:
+            parts.append(
+                "changed with --update-subject-data: " + ", ".join(str(c) for c in changed)
+            )
+        if filled:
+            parts.append("filled in: " + ", ".join(str(c) for c in filled))
     return FileResult(
         path=plan.path,
         sha256=plan.sha256,
@@ -171,78 +224,41 @@ def _result(plan: ImportPlan, status: str, import_id: int | None, loaded: int) -
     )
 
 
-def _load(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> tuple[int, int]:
+# Tables an import adds rows to, in the order they are filled.
+LOADED_TABLES = ("studies", "arms", "patients", "biomarkers", "timepoints", "samples")
+
+
+def _load(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> FileResult:
+    """Write one validated file; a file that adds and changes nothing leaves no trace."""
     assert plan.measurements is not None and plan.timepoints is not None
     started = datetime.now(UTC).replace(tzinfo=None)
+    before = _counts(con)
     import_id = int(fetch_value(con, "SELECT coalesce(max(import_id), 0) + 1 FROM imports"))
-    con.register("incoming", plan.measurements.to_arrow())
-    con.register("incoming_timepoints", plan.timepoints.to_arrow())
+    frames = {
+        "incoming": plan.measurements,
+        "incoming_timepoints": plan.timepoints,
+        **{f"incoming_{name}": frame for name, frame in plan.entities.items()},
+    }
+    for name, frame in frames.items():
+        con.register(name, frame.to_arrow())
     try:
-        con.execute(
-            "INSERT INTO studies (study_id, source) SELECT DISTINCT study_id, ? FROM incoming "
-            "ON CONFLICT DO NOTHING",
-            [plan.path.name],
-        )
-        con.execute(
-            "INSERT INTO arms (study_id, arm_id, label) SELECT DISTINCT study_id, arm, arm "
-            "FROM incoming ON CONFLICT DO NOTHING"
-        )
-        con.execute(
-            """
-            INSERT INTO patients (study_id, patient_id, arm_id, sex, age, response)
-            SELECT study_id, patient_id, any_value(arm), any_value(sex), any_value(age),
-                   any_value(response)
-            FROM incoming GROUP BY study_id, patient_id
-            ON CONFLICT DO NOTHING
-            """
-        )
-        con.execute(
-            """
-            INSERT INTO biomarkers (biomarker_id, label, assay, compartment, unit, lloq,
-                                    description)
-            SELECT biomarker, any_value(biomarker_label), any_value(assay),
-                   any_value(compartment), any_value(unit),
-                   coalesce(any_value(_declared_lloq), min(lloq)), any_value(description)
-            FROM incoming GROUP BY biomarker
-            ON CONFLICT DO NOTHING
-            """
-        )
-        con.execute(
-            "INSERT INTO timepoints SELECT study_id, timepoint, ordinal, is_baseline, "
-            "nominal_day FROM incoming_timepoints ON CONFLICT DO NOTHING"
-        )
-        con.execute(
-            """
-            INSERT INTO samples (study_id, sample_id, patient_id, timepoint, collection_day,
-                                 tissue, qc_flag)
-            SELECT study_id, sample_id, any_value(patient_id), any_value(timepoint),
-                   min(visit_day), any_value(tissue), any_value(qc_flag)
-            FROM incoming GROUP BY study_id, sample_id
-            ON CONFLICT DO NOTHING
-            """
-        )
-        before = _count(con, "measurements")
-        con.execute(
-            """
-            INSERT INTO measurements (study_id, sample_id, biomarker_id, value, below_lloq,
-                                      lloq, raw_value, comment, import_id)
-            SELECT i.study_id, i.sample_id, i.biomarker, i.value, i.below_lloq, i.lloq,
-                   i.raw_value, i.comment, ?
-            FROM incoming i
-            WHERE NOT EXISTS (
-                SELECT 1 FROM measurements m JOIN samples s USING (study_id, sample_id)
-                WHERE m.study_id = i.study_id AND s.patient_id = i.patient_id
-                  AND s.timepoint = i.timepoint AND m.biomarker_id = i.biomarker
-            )
-            """,
-            [import_id],
-        )
-        loaded = _count(con, "measurements") - before
+        _insert(con, plan, import_id)
+        _apply_changes(con, plan)
+        after = _counts(con)
+        loaded = after["measurements"] - before["measurements"]
+        added = {t: after[t] - before[t] for t in LOADED_TABLES if after[t] != before[t]}
+        if not loaded and not added and not plan.changes:
+            return _unchanged(con, plan)
         for (study_id,) in con.execute("SELECT DISTINCT study_id FROM incoming").fetchall():
             drop_derived(con, study_id)
     finally:
-        con.unregister("incoming")
-        con.unregister("incoming_timepoints")
+        for name in frames:
+            with contextlib.suppress(duckdb.Error):  # keep the real error, if any
+                con.unregister(name)
+    new_rows = ", ".join(f"{count} {table}" for table, count in added.items())
+    result = _result(
+        plan, "loaded", import_id, loaded, added=f"new: {new_rows}" if new_rows else ""
+    )
     finished = datetime.now(UTC).replace(tzinfo=None)
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?)",
@@ -257,14 +273,117 @@ def _load(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> tuple[int, int]:
             plan.rows_read,
             loaded,
             0,
-            _result(plan, "loaded", import_id, loaded).message,
+            result.message,
         ],
     )
-    return import_id, loaded
+    return result
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return int(fetch_value(con, f"SELECT count(*) FROM {table}"))
+def _insert(con: duckdb.DuckDBPyConnection, plan: ImportPlan, import_id: int) -> None:
+    con.execute(
+        "INSERT INTO studies (study_id, source) SELECT DISTINCT study_id, ? "
+        "FROM incoming_patient ON CONFLICT DO NOTHING",
+        [plan.path.name],
+    )
+    con.execute(
+        # in order of first appearance: with no other rule, the first arm imported is the
+        # reference arm (not ON CONFLICT, whose merge loses the order)
+        "INSERT INTO arms (study_id, arm_id, label) SELECT study_id, arm, arm "
+        "FROM incoming i WHERE NOT EXISTS (SELECT 1 FROM arms a "
+        "WHERE a.study_id = i.study_id AND a.arm_id = i.arm) "
+        f"GROUP BY study_id, arm ORDER BY min({ROW})"
+    )
+    con.execute(
+        "INSERT INTO patients (study_id, patient_id, arm_id, sex, age, response) "
+        "SELECT study_id, patient_id, arm, sex, age, response FROM incoming_patient "
+        "ON CONFLICT DO NOTHING"
+    )
+    con.execute(
+        """
+        INSERT INTO biomarkers (biomarker_id, label, assay, compartment, unit, lloq,
+                                description)
+        SELECT biomarker, biomarker_label, assay, compartment, unit,
+               coalesce(lloq, censored_lloq), description
+        FROM incoming_biomarker
+        ON CONFLICT DO NOTHING
+        """
+    )
+    con.execute(
+        "INSERT INTO timepoints SELECT study_id, timepoint, ordinal, is_baseline, "
+        "nominal_day FROM incoming_timepoints ON CONFLICT DO NOTHING"
+    )
+    con.execute(
+        """
+        INSERT INTO samples (study_id, sample_id, patient_id, timepoint, collection_day,
+                             tissue, qc_flag)
+        SELECT study_id, sample_id, patient_id, timepoint, visit_day, tissue, qc_flag
+        FROM incoming_sample
+        ON CONFLICT DO NOTHING
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO measurements (study_id, sample_id, biomarker_id, value, below_lloq,
+                                  lloq, raw_value, comment, import_id)
+        SELECT i.study_id, i.sample_id, i.biomarker, i.value, i.below_lloq, i.lloq,
+               i.raw_value, i.comment, ?
+        FROM incoming i
+        WHERE NOT EXISTS (
+            SELECT 1 FROM measurements m JOIN samples s USING (study_id, sample_id)
+            WHERE m.study_id = i.study_id AND s.patient_id = i.patient_id
+              AND s.timepoint = i.timepoint AND m.biomarker_id = i.biomarker
+        )
+        """,
+        [import_id],
+    )
+
+
+def _apply_changes(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> None:
+    """Set the attributes validation accepted as fills or requested changes."""
+    wanted = {(c.entity, c.column) for c in plan.changes}
+    for entity in ENTITIES:
+        join = " AND ".join(f"{entity.table}.{stored} = e.{col}" for col, stored in entity.keys)
+        for attribute in entity.attributes:
+            if (entity.name, attribute.column) not in wanted:
+                continue
+            column, stored = attribute.column, attribute.stored
+            con.execute(
+                f"UPDATE {entity.table} SET {stored} = e.{column} "
+                f"FROM incoming_{entity.name} e WHERE {join} AND e.{column} IS NOT NULL "
+                f"AND {entity.table}.{stored} IS DISTINCT FROM e.{column}"
+            )
+
+
+def _unchanged(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> FileResult:
+    """The result for a file whose every row is already in the database."""
+    earlier = con.execute(
+        """
+        SELECT DISTINCT m.import_id, CAST(x.finished_at AS VARCHAR)
+        FROM incoming i
+        JOIN samples s ON s.study_id = i.study_id AND s.patient_id = i.patient_id
+                      AND s.timepoint = i.timepoint
+        JOIN measurements m ON m.study_id = s.study_id AND m.sample_id = s.sample_id
+                           AND m.biomarker_id = i.biomarker
+        LEFT JOIN imports x ON x.import_id = m.import_id
+        ORDER BY 1
+        """
+    ).fetchall()
+    if len(earlier) == 1:
+        message = f"already imported as import #{earlier[0][0]} at {earlier[0][1]}"
+    elif earlier:
+        message = "already imported by imports " + ", ".join(f"#{i}" for i, _ in earlier)
+    else:
+        message = "no measurements to load"
+    result = _result(plan, "unchanged", earlier[0][0] if earlier else None, 0)
+    result.message = f"{message}; nothing changed"
+    return result
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    tables = (*LOADED_TABLES, "measurements")
+    row = fetch_row(con, "SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in tables))
+    assert row is not None
+    return dict(zip(tables, map(int, row), strict=True))
 
 
 def apply_study_metadata(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:

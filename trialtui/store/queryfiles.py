@@ -56,6 +56,7 @@ DERIVED_TABLES = (
     "arm_comparison",
     "change_correlation",
     "response_comparison",
+    "timepoint_friedman",
 )
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from trialtui.store.crossimport import VALUE_COL, Change, check_against_database, entity_frames
 from trialtui.store.readers import ROW, SourceTable
 
-VALUE_COL = "_col"  # name of the column a measurement's value came from (long: "value")
 LONG_REQUIRED = ("patient_id", "arm", "timepoint", "biomarker", "value")
 WIDE_REQUIRED = ("patient_id", "arm", "timepoint")
 SAMPLE_COLUMNS = (
@@ -95,6 +95,8 @@ class ImportPlan:
     problems: list[Problem] = field(default_factory=list)
     measurements: pl.DataFrame | None = None  # normalised long frame
     timepoints: pl.DataFrame | None = None
+    entities: dict[str, pl.DataFrame] = field(default_factory=dict)  # patient, sample, ...
+    changes: list[Change] = field(default_factory=list)  # stored attributes it sets
     rows_skipped: int = 0  # rows without a value (empty / NA)
     rows_duplicate: int = 0  # exact duplicate rows collapsed
     rows_derived: int = 0  # ADaM records left out (derived DTYPE or not flagged ANL01FL)
@@ -224,6 +226,7 @@ def validate_source(
     study: str | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     limit: int = 50,
+    update_subject_data: bool = False,
 ) -> ImportPlan:
     """Check one input file and normalise it to one measurement per row.
 
@@ -237,9 +240,11 @@ def validate_source(
         Study id for rows without a ``study_id``.
     con
         An open trialtui database; when given, the file is also checked against what the
-        database already holds (arms of known patients, biomarker units, loaded values).
+        database already holds (see :mod:`trialtui.store.crossimport`).
     limit
         Stop collecting problems after this many.
+    update_subject_data
+        Let the file change patients' sex, age and response stored by earlier imports.
     """
     path = source.path
     raw = source.frame
@@ -317,12 +322,16 @@ def validate_source(
     studies = frame["study_id"].unique().to_list()
     plan.study_id = studies[0] if len(studies) == 1 else ",".join(sorted(studies))
     timepoints = _resolve_timepoints(frame, found, con)
+    entities = entity_frames(frame)
     if con is not None and not found.full:
-        _check_against_database(frame, found, con)
+        plan.changes = check_against_database(
+            frame, entities, found, con, update_subject_data=update_subject_data
+        )
     plan.problems = found.problems
     if plan.ok:
         plan.measurements = frame
         plan.timepoints = timepoints
+        plan.entities = entities
     return plan
 
 
@@ -623,65 +632,3 @@ def _empty_timepoints() -> pl.DataFrame:
             "nominal_day": pl.Float64,
         }
     )
-
-
-def _check_against_database(
-    frame: pl.DataFrame, found: _Collector, con: duckdb.DuckDBPyConnection
-) -> None:
-    """Conflicts with rows loaded by earlier imports."""
-    con.register("incoming", frame.to_arrow())
-    try:
-        arm_clash = con.execute(
-            f"""
-            SELECT i.{ROW}, i.patient_id, i.arm, p.arm_id
-            FROM incoming i JOIN patients p USING (study_id, patient_id)
-            WHERE i.arm <> p.arm_id ORDER BY i.{ROW} LIMIT ?
-            """,
-            [found.limit],
-        ).fetchall()
-        for row, patient, arm, existing in arm_clash:
-            found.add(
-                f"patient '{patient}' is in arm '{existing}' in the database but '{arm}' here",
-                row,
-                "arm",
-            )
-        for column in ("unit", "assay", "compartment"):
-            clash = con.execute(
-                f"""
-                SELECT i.{ROW}, i.biomarker, i.{column}, b.{column}
-                FROM incoming i JOIN biomarkers b ON b.biomarker_id = i.biomarker
-                WHERE i.{column} IS NOT NULL AND b.{column} IS NOT NULL
-                  AND i.{column} <> b.{column}
-                ORDER BY i.{ROW} LIMIT ?
-                """,
-                [found.limit],
-            ).fetchall()
-            for row, marker, new, old in clash:
-                found.add(
-                    f"biomarker '{marker}' has {column} '{old}' in the database but '{new}' here",
-                    row,
-                    column,
-                )
-        value_clash = con.execute(
-            f"""
-            SELECT i.{ROW}, i.{VALUE_COL}, i.biomarker, i.patient_id, i.timepoint,
-                   coalesce(m.raw_value, CAST(m.value AS VARCHAR)), m.import_id
-            FROM incoming i
-            JOIN samples s ON s.study_id = i.study_id AND s.patient_id = i.patient_id
-                          AND s.timepoint = i.timepoint
-            JOIN measurements m ON m.study_id = s.study_id AND m.sample_id = s.sample_id
-                               AND m.biomarker_id = i.biomarker
-            WHERE m.value IS DISTINCT FROM i.value OR m.below_lloq <> i.below_lloq
-            ORDER BY i.{ROW} LIMIT ?
-            """,
-            [found.limit],
-        ).fetchall()
-        for row, col, marker, patient, timepoint, old, import_id in value_clash:
-            found.add(
-                f"'{marker}' for patient '{patient}' at '{timepoint}' differs from the value "
-                f"'{old}' loaded by import #{import_id}",
-                row,
-                col,
-            )
-    finally:
-        con.unregister("incoming")

@@ -11,10 +11,20 @@ from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from trialtui.analysis import AnalysisSettings
+from trialtui.choices import LEVELS
 from trialtui.errors import TrialtuiError
+from trialtui.export import shell_line, stats_command
 from trialtui.store import catalog
 from trialtui.store.connection import connect
-from trialtui.study import StudyData, StudyResults, compute, load_study, with_levels
+from trialtui.study import (
+    StudyData,
+    StudyResults,
+    compute,
+    fit_settings,
+    load_study,
+    store_results,
+    with_levels,
+)
 from trialtui.tui.commands import TrialCommands
 from trialtui.tui.messages import ComputeFailed, ComputeProgress, ResultsReady
 from trialtui.tui.screens.arms import ArmsScreen
@@ -65,6 +75,7 @@ class TrialApp(App):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+e", "export", "Export", priority=True),
         Binding("i", "import_files", "Import"),
+        Binding("ctrl+g", "show_command", "Command", show=False),
         *[
             Binding(str(i), f"show('{mode}')", label, show=i <= 5)
             for i, (mode, label) in enumerate(SCREENS.items(), start=1)
@@ -81,7 +92,11 @@ class TrialApp(App):
         super().__init__()
         self.db_path = Path(db_path)
         self.study_id = study
-        self.settings = settings or AnalysisSettings()
+        # one AnalysisSettings per study; a study not yet opened gets the defaults (the
+        # settings given here are those of the study opened first)
+        self.study_settings: dict[str, AnalysisSettings] = {}
+        self._initial_settings = settings or AnalysisSettings()
+        self.store_error: str | None = None  # why Apply could not store the results
         self.data: StudyData | None = None
         self.results: StudyResults | None = None
         self.studies: list[str] = []
@@ -93,28 +108,57 @@ class TrialApp(App):
 
     # ------------------------------------------------------------------ analysis worker
 
+    @property
+    def settings(self) -> AnalysisSettings:
+        """The settings of the open study (as chosen; None fields are the defaults)."""
+        return self.settings_for(self.study_id)
+
+    def settings_for(self, study: str | None) -> AnalysisSettings:
+        """The settings kept for ``study``: the last applied, else the defaults."""
+        if study is not None and study in self.study_settings:
+            return self.study_settings[study]
+        if not self.study_settings:
+            return self._initial_settings
+        return AnalysisSettings()
+
     def on_mount(self) -> None:
         self.recompute()
 
     def recompute(
         self, *, study: str | None = None, settings: AnalysisSettings | None = None
     ) -> None:
-        """Reload the study and recompute every result in a worker thread."""
+        """Reload the study and recompute its results in a worker thread.
+
+        ``study``: open another study with the settings kept for it. ``settings``: apply
+        new settings to the open study; then every level is computed and stored in the
+        database's derived tables, so that SQL and exports read what the screens show.
+        """
         if study is not None:
             self.study_id = study
-        if settings is not None:
-            self.settings = settings
+        store = settings is not None
+        if settings is None:
+            settings = self.settings_for(self.study_id)
         self._start_progress("loading the study")
-        self._compute(self.study_id, self.settings)
+        known = self.data.data_version if self.data is not None else None
+        self._compute(self.study_id, settings, store=store, known_version=known)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compute")
-    def _compute(self, study: str | None, settings: AnalysisSettings) -> None:
+    def _compute(
+        self,
+        study: str | None,
+        settings: AnalysisSettings,
+        *,
+        store: bool = False,
+        known_version: tuple[int, int] | None = None,
+    ) -> None:
         worker = get_current_worker()
 
         def progress(text: str, fraction: float) -> None:
             if not worker.is_cancelled:
                 self.post_message(ComputeProgress(text, fraction))
 
+        notes: list[str] = []
+        store_error = None
         try:
             con = connect(self.db_path, read_only=True)
             try:
@@ -127,7 +171,18 @@ class TrialApp(App):
                 con.close()
             if worker.is_cancelled:
                 return
-            results = compute(data, settings, levels=EAGER_LEVELS, progress=progress)
+            if known_version is not None and data.data_version != known_version:
+                notes.append(_changed_note(known_version, data.data_version))
+            settings, unfit = fit_settings(data, settings)
+            notes += unfit
+            levels = LEVELS if store else EAGER_LEVELS
+            results = compute(data, settings, levels=levels, progress=progress)
+            if store and not worker.is_cancelled:
+                progress("storing the results", 0.98)
+                try:
+                    store_results(self.db_path, results)
+                except TrialtuiError as exc:
+                    store_error = f"results not stored: {exc}"
         except TrialtuiError as exc:
             self.post_message(ComputeFailed(str(exc)))
             return
@@ -135,7 +190,11 @@ class TrialApp(App):
             self.post_message(ComputeFailed(f"{type(exc).__name__}: {exc}"))
             return
         if not worker.is_cancelled:
-            self.post_message(ResultsReady(data, results, studies))
+            self.post_message(
+                ResultsReady(
+                    data, results, studies, notes=notes, store_error=store_error, stored=store
+                )
+            )
 
     def ensure_level(self, level: str) -> None:
         """Compute a result level the current results lack, in a worker."""
@@ -145,6 +204,22 @@ class TrialApp(App):
             return
         self._start_progress(f"computing {level} results")
         self._extend(self.data, self.results, level)
+
+    def database_changed(self) -> str | None:
+        """A note if imports were recorded since the open study was loaded, else None."""
+        if self.data is None or self.data.data_version is None:
+            return None
+        try:
+            con = connect(self.db_path, read_only=True)
+        except TrialtuiError as exc:
+            return str(exc)
+        try:
+            now = catalog.data_version(con)
+        finally:
+            con.close()
+        if now == self.data.data_version:
+            return None
+        return _changed_note(self.data.data_version, now)
 
     def _start_progress(self, text: str) -> None:
         self.computing = True
@@ -161,6 +236,11 @@ class TrialApp(App):
                 self.post_message(ComputeProgress(text, fraction))
 
         try:
+            changed = self.database_changed()
+            if changed is not None:  # compute nothing from stale data: reload instead
+                self.call_from_thread(self.notify, f"{changed}; reloading", title="Database")
+                self.call_from_thread(self.recompute)
+                return
             extended = with_levels(results, (level,), progress=progress)
         except Exception as exc:  # a bug: show it as one line, keep the app alive
             self.post_message(ComputeFailed(f"{type(exc).__name__}: {exc}"))
@@ -176,9 +256,16 @@ class TrialApp(App):
     def on_results_ready(self, message: ResultsReady) -> None:
         self.data, self.results, self.studies = message.data, message.results, message.studies
         self.study_id = message.data.study_id
+        self.study_settings[self.study_id] = message.results.settings
         self.generation += 1
         self.computing = False
         self.last_error = None
+        if message.stored:
+            self.store_error = message.store_error
+        for note in message.notes:
+            self.notify(note, title="Settings" if "default" in note else "Database", timeout=8)
+        if message.store_error:
+            self.notify(message.store_error, title="Not stored", severity="warning", timeout=10)
         self._refresh_screen()
 
     def on_compute_failed(self, message: ComputeFailed) -> None:
@@ -230,7 +317,34 @@ class TrialApp(App):
     def action_import_files(self) -> None:
         self.push_screen(ImportDialog(self.db_path))
 
+    def action_show_command(self) -> None:
+        """Show (and copy) the command line that reproduces the table in view."""
+        screen = self.screen
+        command = None
+        if hasattr(screen, "command_line"):
+            command = screen.command_line()
+        else:
+            view = screen.export_view() if isinstance(screen, ResultsScreen) else None
+            if view is not None and view[1] in LEVELS and self.results is not None:
+                command = stats_command(self.db_path, self.results, view[1])
+        if command is None:
+            self.notify("No command reproduces this view", severity="warning")
+            return
+        line = shell_line(command)
+        self.copy_to_clipboard(line)
+        self.notify(line, title="Command (copied)", timeout=20)
+
     def action_export(self) -> None:
+        changed = self.database_changed()
+        if changed is not None:
+            self.notify(
+                f"{changed}; reloading: export again when the screens are updated",
+                title="Database",
+                severity="warning",
+                timeout=10,
+            )
+            self.recompute()
+            return
         screen = self.screen
         view = screen.export_view() if isinstance(screen, ResultsScreen) else None
         if view is None:
@@ -240,6 +354,13 @@ class TrialApp(App):
         study = self.study_id or "trial"
         suggested = Path.cwd() / f"{study}_{level.replace(':', '_')}.csv"
         self.push_screen(ExportDialog(frame, level, suggested, screen.export_provenance()))
+
+
+def _changed_note(before: tuple[int, int], now: tuple[int, int]) -> str:
+    new = now[0] - before[0]
+    if new > 0:
+        return f"the database changed: {new} new import{'s' if new > 1 else ''}"
+    return "the database changed"
 
 
 def _default_study(listing: pl.DataFrame) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual.message import Message
 
@@ -27,6 +27,9 @@ class ResultsReady(Message, bubble=False):
     data: StudyData
     results: StudyResults
     studies: list[str]
+    notes: list[str] = field(default_factory=list)  # settings reset, database changed
+    store_error: str | None = None  # why the results could not be stored
+    stored: bool = False  # the results were to be stored (Apply)
 
 
 @dataclass

@@ -1,21 +1,69 @@
-"""One biomarker: strip/box, slope and waterfall plots by arm, and its numbers."""
+"""One biomarker: strip/box, slope, waterfall and trajectory plots by arm, and its numbers."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Label, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
+from trialtui.formatting import arm_codes
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
-from trialtui.tui.views import ARM_VIEW, COMPARISON_VIEW, without
+from trialtui.tui.views import arm_view, comparison_view, without
 from trialtui.tui.widgets.frame_table import Column, FrameTable
-from trialtui.tui.widgets.plots import draw_slope, draw_strip, draw_waterfall
+from trialtui.tui.widgets.plots import (
+    SlopeSeries,
+    draw_slope,
+    draw_strip,
+    draw_trajectory,
+    draw_waterfall,
+    slope_series,
+)
 
-TABS = ("numbers", "strip", "slope", "waterfall")
+TABS = ("numbers", "strip", "slope", "waterfall", "trajectory")
+
+
+def trajectory_changes(data: StudyData, biomarker: str) -> pl.DataFrame:
+    """log2(value / baseline value) of ``biomarker`` at every timepoint, per patient.
+
+    Columns ``patient_id``, ``arm``, ``timepoint``, ``day`` (the timepoint's nominal day)
+    and ``log2_change`` (0 at baseline); patients without a positive baseline are left out.
+    """
+    values = data.measurements.filter(
+        (pl.col("biomarker") == biomarker) & (pl.col("value") > 0)
+    ).join(
+        data.timepoints.select("timepoint", pl.col("nominal_day").round(0).alias("day")),
+        on="timepoint",
+    )
+    baseline = (
+        values.filter(pl.col("is_baseline"))
+        .group_by("patient_id")
+        .agg(pl.col("value").first().alias("_base"))
+    )
+    return (
+        values.join(baseline, on="patient_id")
+        .group_by("patient_id", "arm", "timepoint", "day")
+        .agg(pl.col("value").mean(), pl.col("_base").first())
+        .with_columns((pl.col("value") / pl.col("_base")).log(2).alias("log2_change"))
+        .select("patient_id", "arm", "timepoint", "day", "log2_change")
+        .sort("patient_id", "day")
+    )
+
+
+@dataclass
+class SlopeReady(Message, bubble=False):
+    """A slope plot's series, prepared in a worker."""
+
+    series: SlopeSeries
+    generation: int
 
 
 class BiomarkerDetailScreen(ResultsScreen):
@@ -27,12 +75,17 @@ class BiomarkerDetailScreen(ResultsScreen):
         Binding("b", "tab('strip')", "Box/strip"),
         Binding("l", "tab('slope')", "Slope"),
         Binding("w", "tab('waterfall')", "Waterfall"),
+        Binding("t", "tab('trajectory')", "Trajectory"),
     ]
 
     def __init__(self, biomarker: str) -> None:
         super().__init__()
         self.biomarker = biomarker
         self.fold_changes = pl.DataFrame()
+        self.unit = ""
+        self.arms: list[str] = []
+        self.codes: dict[str, str] = {}
+        self.slope_generation = 0
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="biomarker-header")
@@ -50,59 +103,106 @@ class BiomarkerDetailScreen(ResultsScreen):
                 yield PlotextPlot(id="slope-plot")
             with TabPane("Waterfall [w]", id="waterfall"):
                 yield PlotextPlot(id="waterfall-plot")
+            with TabPane("Trajectory [t]", id="trajectory"):
+                yield PlotextPlot(id="trajectory-plot")
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
         b = self.biomarker
         self.sub_title = f"Biomarker {b}"
         meta = data.biomarkers.filter(pl.col("biomarker") == b)
-        unit = ""
+        self.unit = ""
         if meta.height:
             row = meta.row(0, named=True)
-            unit = row["unit"] or ""
+            self.unit = row["unit"] or ""
             self.query_one("#biomarker-header", Static).update(
                 f"[b]{b}[/b] {row['label'] or ''} · {row['assay'] or ''} · "
-                f"{row['compartment'] or ''} · {unit} · LLOQ {row['lloq']}"
+                f"{row['compartment'] or ''} · {self.unit} · LLOQ {row['lloq']}"
             )
-        arms = data.arm_names
+        self.arms = data.arm_names
+        self.codes = arm_codes(self.arms)
+        conf = results.settings.conf_level
         self.fold_changes = results.level("patient").filter(pl.col("biomarker") == b)
         tp = f"{results.pairing.timepoint} vs {results.pairing.baseline_timepoint}"
         self.query_one("#biomarker-arms", FrameTable).show(
             results.level("arm").filter(pl.col("biomarker") == b),
-            without(ARM_VIEW, "biomarker"),
+            without(arm_view(conf), "biomarker"),
+            caption=f"{tp}, within each arm",
+            codes=self.codes,
         )
         self.query_one("#biomarker-comparison", FrameTable).show(
             results.level("comparison").filter(pl.col("biomarker") == b),
-            without(COMPARISON_VIEW, "biomarker", "n", "n_reference"),
+            without(comparison_view(conf), "biomarker", "n", "n_reference"),
+            caption=f"vs {self.codes.get(results.reference_arm, results.reference_arm)}",
+            codes=self.codes,
         )
+        unit = f" ({self.unit})" if self.unit else ""
         self.query_one("#biomarker-patients", FrameTable).show(
-            self.fold_changes,
+            self.fold_changes.sort("log2fc", descending=True, nulls_last=True),
             [
                 Column("patient_id", "Patient"),
                 Column("arm", "Arm"),
-                Column("pre", "Pre"),
-                Column("post", "Post"),
-                Column("fc", "FC"),
                 Column("log2fc", "log2FC"),
+                Column("fc", "FC"),
+                Column("pre", f"Pre{unit}"),
+                Column("post", f"Post{unit}"),
+                Column("response", "Response"),
             ],
+            caption="Per patient",
+            sorted_by="log2FC, largest first",
+            codes=self.codes,
         )
         draw_strip(
             self.query_one("#strip-plot", PlotextPlot),
             self.fold_changes,
-            arms,
+            self.arms,
             f"{b}: log2FC {tp} by arm",
+            self.codes,
         )
-        draw_slope(
-            self.query_one("#slope-plot", PlotextPlot),
-            self.fold_changes,
-            arms,
-            f"{b}: pre → post by arm",
-            unit,
-        )
+        slope = self.query_one("#slope-plot", PlotextPlot)
+        slope.plt.clear_figure()
+        slope.plt.title(f"{b}: drawing {len(self.fold_changes):,} patients…")
+        slope.refresh()
+        self.slope_generation += 1
+        self._prepare_slope(self.fold_changes, self.arms, self.slope_generation)
         draw_waterfall(
             self.query_one("#waterfall-plot", PlotextPlot),
             self.fold_changes,
-            arms,
-            f"{b}: per-patient log2FC",
+            self.arms,
+            f"{b}: per-patient log2FC {tp}",
+            self.codes,
+        )
+        trajectory = self.query_one("#trajectory-plot", PlotextPlot)
+        if data.timepoints.height >= 3:
+            draw_trajectory(
+                trajectory,
+                trajectory_changes(data, b),
+                self.arms,
+                f"{b}: change from baseline by visit",
+                self.codes,
+            )
+        else:
+            trajectory.plt.clear_figure()
+            trajectory.plt.title(
+                f"{b}: {data.timepoints.height} timepoints; a trajectory needs three or more"
+            )
+            trajectory.refresh()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="slope")
+    def _prepare_slope(self, fc: pl.DataFrame, arms: list[str], generation: int) -> None:
+        series = slope_series(fc, arms)
+        if not get_current_worker().is_cancelled:
+            self.post_message(SlopeReady(series, generation))
+
+    def on_slope_ready(self, message: SlopeReady) -> None:
+        if message.generation != self.slope_generation:
+            return
+        draw_slope(
+            self.query_one("#slope-plot", PlotextPlot),
+            message.series,
+            self.arms,
+            f"{self.biomarker}: pre → post by arm",
+            self.unit,
+            self.codes,
         )
 
     def action_tab(self, tab: str) -> None:

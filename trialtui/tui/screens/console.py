@@ -18,7 +18,9 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from trialtui.errors import TrialtuiError
-from trialtui.paths import history_path
+from trialtui.export import query_command, query_provenance
+from trialtui.paths import history_path, user_queries_dir
+from trialtui.store.derived import query_context
 from trialtui.store.queryfiles import (
     QueryFile,
     bind_params,
@@ -66,6 +68,7 @@ def search_history(entries: list[dict], text: str) -> list[dict]:
 class QueryDone(Message, bubble=False):
     frame: pl.DataFrame
     seconds: float
+    context: dict  # derived tables read, their derived_runs rows, source files
 
 
 @dataclass
@@ -77,10 +80,13 @@ class ConsoleScreen(ResultsScreen):
     SUB_TITLE = "SQL"
     AUTO_FOCUS = "#query-list"
     CSS_PATH = "console.tcss"
+    # Keys terminals pass through (ctrl+h arrives as Backspace in most): F-keys as in
+    # Harlequin, plus ctrl+letters that no terminal or the editor takes.
     BINDINGS = [
-        Binding("ctrl+enter,ctrl+r", "run", "Run", priority=True),
+        Binding("f5,ctrl+enter,ctrl+r", "run", "Run", key_display="F5", priority=True),
         Binding("ctrl+k", "cancel", "Cancel", priority=True),
-        Binding("ctrl+h", "toggle_history", "History"),
+        Binding("f8", "toggle_history", "History"),
+        Binding("ctrl+s", "save_query", "Save", priority=True),
     ]
 
     def __init__(self) -> None:
@@ -89,9 +95,12 @@ class ConsoleScreen(ResultsScreen):
         self.current: QueryFile | None = None
         self.result = pl.DataFrame()
         self.last_run: dict | None = None  # name, SQL and parameters of the shown result
+        self.last_context: dict = {}  # what the shown result was read from
         self._pending_run: dict | None = None
         self._con = None
         self.history: list[dict] = []
+        self._loaded_sql = ""
+        self._saved_path: Path | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="console"):
@@ -103,9 +112,15 @@ class ConsoleScreen(ResultsScreen):
                     yield Input(placeholder="search history", id="history-search")
                     yield OptionList(id="history-list")
             with Vertical(id="editor-pane"):
-                yield TextArea.code_editor("SELECT * FROM studies", language="sql", id="sql-editor")
+                yield TextArea.code_editor(
+                    "SELECT * FROM studies", language="sql", id="sql-editor", tab_behavior="focus"
+                )
                 yield Vertical(id="param-form")
-                yield Static("ctrl+r (or ctrl+enter) runs · ctrl+k cancels", id="sql-status")
+                yield Static(
+                    "untitled · F5 or ctrl+r runs · ctrl+k cancels · ctrl+s saves · F8 history",
+                    id="sql-status",
+                )
+                yield Static("", id="stored-banner")
                 yield FrameTable(id="sql-results")
 
     def on_mount(self) -> None:
@@ -146,8 +161,60 @@ class ConsoleScreen(ResultsScreen):
     def load_query(self, query: QueryFile, values: dict[str, str] | None = None) -> None:
         """Put a query file into the editor and build its parameter form."""
         self.current = query
+        self._loaded_sql = query.sql
         self.query_one("#sql-editor", TextArea).text = query.sql
         self._build_form(query, values or {})
+        self.query_one("#sql-status", Static).update(f"{query.name} · F5 runs")
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        """A typed query is untitled until it is saved (the query file stays as it was)."""
+        if self.current is not None and event.text_area.text != self._loaded_sql:
+            self.current = None
+            self.query_one("#sql-status", Static).update("untitled (edited) · ctrl+s saves")
+
+    def action_save_query(self) -> None:
+        """Save the editor's query into the user's query folder, with a header."""
+        sql = self.query_one("#sql-editor", TextArea).text
+        status = self.query_one("#sql-status", Static)
+        try:
+            query = parse_query_text(sql, name="untitled")
+        except TrialtuiError as exc:
+            status.update(f"[red]{exc}[/red]")
+            return
+        folder = user_queries_dir()
+        name = query.name if query.name != "untitled" else "query"
+        path = folder / f"{name}.sql"
+        number = 1
+        while path.exists() and (self._saved_path is None or path != self._saved_path):
+            number += 1
+            path = folder / f"{name}_{number}.sql"
+        name = path.stem
+        text = sql
+        if not any(line.strip().startswith("-- name:") for line in sql.splitlines()):
+            text = f"-- name: {name}\n-- description: saved from the SQL console\n{sql}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        except OSError as exc:
+            status.update(f"[red]{path}: cannot save ({exc.strerror})[/red]")
+            return
+        self._saved_path = path
+        self.current = parse_query_text(text, path=path, origin="user")
+        self._loaded_sql = text
+        with self.prevent(TextArea.Changed):
+            self.query_one("#sql-editor", TextArea).text = text
+        self._reload_query_list()
+        status.update(f"saved as {name} ({path})")
+
+    def _reload_query_list(self) -> None:
+        try:
+            self.queries = discover_queries()
+        except TrialtuiError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        options = self.query_one("#query-list", OptionList)
+        options.clear_options()
+        options.add_options([Option(q.name, id=q.name) for q in self.queries])
 
     def _build_form(self, query: QueryFile | None, values: dict) -> None:
         form = self.query_one("#param-form", Vertical)
@@ -185,7 +252,7 @@ class ConsoleScreen(ResultsScreen):
     def action_run(self) -> None:
         sql = self.query_one("#sql-editor", TextArea).text
         status = self.query_one("#sql-status", Static)
-        name = self.current.name if self.current is not None else "editor"
+        name = self.current.name if self.current is not None else "untitled"
         typed = self.param_values()
         try:
             # The editor text is the query: its header declares the parameters, the form
@@ -201,7 +268,12 @@ class ConsoleScreen(ResultsScreen):
         )
         self.history = load_history(history_path())
         self._fill_history(self.query_one("#history-search", Input).value)
-        self._pending_run = {"name": name, "sql": sql, "params": typed}
+        self._pending_run = {
+            "name": name,
+            "sql": sql,
+            "params": typed,
+            "query_ref": _query_ref(self.current, sql),
+        }
         self._run(query, params)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sql")
@@ -213,6 +285,7 @@ class ConsoleScreen(ResultsScreen):
             self._con = con
             try:
                 frame = run_query(con, query, params)
+                context = query_context(con, query.sql)
             finally:
                 self._con = None
                 con.close()
@@ -224,7 +297,7 @@ class ConsoleScreen(ResultsScreen):
             self.post_message(QueryError(f"{type(exc).__name__}: {exc}".splitlines()[0]))
             return
         if not worker.is_cancelled:
-            self.post_message(QueryDone(frame, time.perf_counter() - started))
+            self.post_message(QueryDone(frame, time.perf_counter() - started, context))
 
     def action_cancel(self) -> None:
         con = self._con
@@ -236,6 +309,8 @@ class ConsoleScreen(ResultsScreen):
     def on_query_done(self, message: QueryDone) -> None:
         self.result = message.frame
         self.last_run = self._pending_run
+        self.last_context = message.context
+        self._show_stored_banner()
         self.query_one("#sql-results", FrameTable).show(message.frame)
         self.query_one("#sql-status", Static).update(
             f"{message.frame.height} rows in {message.seconds:.2f} s"
@@ -267,8 +342,79 @@ class ConsoleScreen(ResultsScreen):
         )
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
-        name = self.last_run["name"] if self.last_run is not None else "editor"
+        name = self.last_run["name"] if self.last_run is not None else "untitled"
         return self.result, f"query:{name}"
 
+    def show_results(self, data, results) -> None:  # type: ignore[no-untyped-def]
+        self._show_stored_banner()
+
+    def _show_stored_banner(self) -> None:
+        """Above the results: which settings the stored tables the query read hold, when
+        they differ from the screen's (or a table is not stored for the open study)."""
+        results = self.trial.results
+        banner = self.query_one("#stored-banner", Static)
+        tables = self.last_context.get("derived_tables_read", [])
+        if results is None or not tables:
+            banner.update("")
+            banner.display = False
+            return
+        text = stored_settings_note(
+            results.study_id, results.settings_used(), tables, self.last_context["derived_runs"]
+        )
+        if self.trial.store_error:
+            text = f"{self.trial.store_error}\n{text}".strip()
+        banner.update(text)
+        banner.display = bool(text)
+
     def export_provenance(self) -> dict | None:
-        return {"query": self.last_run} if self.last_run is not None else None
+        if self.last_run is None:
+            return None
+        run = self.last_run
+        return query_provenance(
+            self.trial.db_path,
+            name=run["query_ref"] or run["name"],
+            sql=run["sql"],
+            params=run["params"],
+            context=self.last_context | {"is_query_file": run["query_ref"] is not None},
+            row_count=self.result.height,
+        )
+
+    def command_line(self) -> list[str] | None:
+        """The ``trialtui query`` command that reruns the shown result."""
+        run = self.last_run
+        if run is None or run["query_ref"] is None:
+            return None
+        return query_command(self.trial.db_path, run["query_ref"], run["params"])
+
+
+def _query_ref(current: QueryFile | None, sql: str) -> str | None:
+    """How ``trialtui query`` names the query file the editor holds unchanged, if any."""
+    if current is None or current.sql != sql:
+        return None
+    if current.origin == "bundled":
+        return current.name
+    return str(current.path) if current.path is not None else None
+
+
+def stored_settings_note(study_id: str, screen: dict, tables: list[str], runs: list[dict]) -> str:
+    """One line per stored table of ``study_id`` whose settings differ from ``screen``'s.
+
+    ``runs`` are ``derived_runs`` rows with the settings parsed into ``settings``.
+    """
+    lines = []
+    stored = {r["table_name"]: r for r in runs if r["study_id"] == study_id}
+    for table in tables:
+        run = stored.get(table)
+        if run is None:
+            lines.append(f"{table}: no stored results for {study_id}")
+            continue
+        differ = [
+            f"{key} {run['settings'][key]} (screen: {screen[key]})"
+            for key in sorted(screen)
+            if key in run["settings"] and run["settings"][key] != screen[key]
+        ]
+        if differ:
+            lines.append(f"{table} holds other settings for {study_id}: " + "; ".join(differ))
+    if lines:
+        lines.append("Apply in Settings stores the screen's results.")
+    return "\n".join(lines)

@@ -6,14 +6,14 @@ import polars as pl
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Select
+from textual.widgets import DataTable, Select, Static
 from textual_plotext import PlotextPlot
 
 from trialtui.analysis.correlation import POOLED
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.widgets.frame_table import Column, FrameTable
-from trialtui.tui.widgets.plots import draw_heatmap, draw_scatter
+from trialtui.tui.widgets.plots import draw_scatter, heatmap_biomarkers, heatmap_text
 
 PAIR_VIEW = [
     Column("biomarker_x", "x"),
@@ -40,17 +40,18 @@ class CorrelationsScreen(ResultsScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.arm = POOLED
+        self.arm: str | None = None  # None: the study's first arm
+        self._table_refilled = False
         self.pairs = pl.DataFrame()
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="correlations"):
             with Vertical(id="pairs-pane"):
-                yield Select(
-                    [("all arms (pooled)", POOLED)], id="corr-arm", allow_blank=False, value=POOLED
-                )
+                yield Select([], id="corr-arm", allow_blank=True, prompt="arm")
                 yield FrameTable(id="pairs-table")
-            yield PlotextPlot(id="corr-plot")
+            with Vertical(id="corr-view"):
+                yield Static("", id="corr-heatmap")
+                yield PlotextPlot(id="corr-plot")
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
         if "correlation" not in results.frames:
@@ -58,9 +59,11 @@ class CorrelationsScreen(ResultsScreen):
             self.trial.ensure_level("correlation")
             return
         select = self.query_one("#corr-arm", Select)
-        options = [("all arms (pooled)", POOLED)] + [(a, a) for a in data.arm_names]
+        options = [(a, a) for a in data.arm_names]
+        if len(options) > 1:  # pooled only after adjusting for arm; never for one arm
+            options.append((POOLED, POOLED))
         if self.arm not in [v for _, v in options]:
-            self.arm = POOLED
+            self.arm = data.arm_names[0]
         with self.prevent(Select.Changed):
             select.set_options(options)
             select.value = self.arm
@@ -71,21 +74,29 @@ class CorrelationsScreen(ResultsScreen):
         if results is None or "correlation" not in results.frames:
             return
         self.pairs = correlations_for(results.level("correlation"), self.arm)
+        self._table_refilled = True
         self.query_one("#pairs-table", FrameTable).show(self.pairs, PAIR_VIEW)
         self.action_heatmap()
 
     def action_heatmap(self) -> None:
         results = self.trial.results
-        if results is None:
+        if results is None or "biomarker_x" not in self.pairs.columns:
             return
-        names = sorted(set(self.pairs["biomarker_x"]) | set(self.pairs["biomarker_y"]))
-        label = "pooled" if self.arm == POOLED else self.arm
-        draw_heatmap(
-            self.query_one("#corr-plot", PlotextPlot),
-            self.pairs,
-            names,
-            f"Spearman rho of log2FC ({label})",
+        every = sorted(set(self.pairs["biomarker_x"]) | set(self.pairs["biomarker_y"]))
+        names = heatmap_biomarkers(self.pairs, every)
+        view = self.query_one("#corr-heatmap", Static)
+        width = view.size.width or self.query_one("#corr-view").size.width or 60
+        view.update(
+            heatmap_text(
+                self.pairs,
+                names,
+                f"Spearman rho of log2FC, {self.arm}",
+                width=width,
+                total=len(every),
+            )
         )
+        view.display = True
+        self.query_one("#corr-plot", PlotextPlot).display = False
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "corr-arm" and isinstance(event.value, str):
@@ -94,8 +105,13 @@ class CorrelationsScreen(ResultsScreen):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         table = self.query_one("#pairs-table", FrameTable)
-        if event.data_table is table:
-            self.show_pair(table.selected())
+        if event.data_table is not table:
+            return
+        if self._table_refilled:  # the cursor landing on a new table: keep the heatmap
+            self._table_refilled = False
+            if event.cursor_row == 0:
+                return
+        self.show_pair(table.selected())
 
     def on_frame_table_row_chosen(self, event: FrameTable.RowChosen) -> None:
         self.show_pair(event.row)
@@ -107,6 +123,8 @@ class CorrelationsScreen(ResultsScreen):
         fc = results.level("patient")
         if self.arm != POOLED:
             fc = fc.filter(pl.col("arm") == self.arm)
+        self.query_one("#corr-heatmap", Static).display = False
+        self.query_one("#corr-plot", PlotextPlot).display = True
         draw_scatter(
             self.query_one("#corr-plot", PlotextPlot),
             fc,

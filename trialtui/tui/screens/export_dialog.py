@@ -68,15 +68,18 @@ class ExportDialog(ModalScreen[Path | None]):
         app = self.app
         results = getattr(app, "results", None)
         db_path = app.db_path  # type: ignore[attr-defined]
+        if self.extra is not None and "trialtui_version" in self.extra:
+            return self.extra  # the screen built the whole record (e.g. the SQL console)
         if results is not None and self.level in LEVELS:
             return results_provenance(db_path, results, self.level, frame=self.frame)
         study_id = getattr(app, "study_id", None)
+        sources = results.sources if results is not None else None
         return build_provenance(
             db_path=db_path,
             study_id=study_id,
             level=self.level,
             settings=results.settings_used() if results is not None else {},
-            source_files=imported_sources(db_path, study_id),
+            source_files=sources if sources is not None else imported_sources(db_path, study_id),
             row_count=self.frame.height,
             command=["trialtui", "(interactive export)"],
             extra=self.extra,

@@ -20,17 +20,34 @@ log2FC = log2(post) - log2(pre), per patient, per arm and between arms.
 | `ctrl+p` | command palette: jump to a screen, patient or biomarker |
 | `ctrl+e` | export the table in view to CSV (with a provenance file) |
 | `i` | import CSV, Parquet or SAS XPT files into the open database (all or nothing) |
+| `?` / `q` | this help / quit |
+
+**Every table**: the bottom edge shows the rows in view ("rows 2,401-2,440 of 3,000") and
+the legend of arm codes; the top edge says how the table is sorted.
+
+| key | |
+|---|---|
+| `↑` `↓` `PgUp` `PgDn` | move through all rows, however many |
+| `g` `Home` / `G` `End` | first / last row |
+| `←` `→` | more columns (key columns such as biomarker, arm, patient stay) |
+| `/` | filter: text, or conditions such as `q < 0.05`, `n >= 10 and arm = D+P`, `biomarker ~ cd` |
+| `enter` (in the filter) / `escape` | keep the filter / clear it |
 | `enter` | open the patient / biomarker under the cursor |
+| click a header | sort by that column (again: reverse) |
 | `escape` | back |
-| `[` `]` | previous / next page of a long table |
-| `s` | Statistics: sort by q, p, effect or name |
-| `v` | Statistics: volcano plot |
-| `n` `b` `l` `w` | Biomarker: numbers, box/strip, slope, waterfall |
-| `h` | Correlations: heatmap (a highlighted pair shows its scatter) |
-| `/` | Patients: filter |
-| `ctrl+enter` / `ctrl+r` | SQL: run the query |
-| `?` | this help |
-| `q` | quit |
+
+| screen | key | |
+|---|---|---|
+| Statistics | `s` | sort by q, p, effect size or name |
+| | `e` | lead with another effect (Welch ratio, Mann-Whitney shift) |
+| | `v` | volcano plot (the cursor's biomarker is marked) |
+| Biomarker | `n` `b` `l` | numbers, box/strip, slope (pre → post on a log axis) |
+| | `w` `t` | waterfall, trajectory (three or more timepoints) |
+| Correlations | `h` | heatmap (a highlighted pair shows its scatter) |
+| SQL | `F5` `ctrl+r` | run (also `ctrl+enter`) · `ctrl+k` cancels |
+| | `F8` | history (searchable) |
+| | `ctrl+s` | save the editor as a query file in your query folder |
+| | `tab` | next field (`shift+tab`: previous) |
 
 **Statistics** follow R: Wilcoxon tests as `wilcox.test` (exact below 50 without ties,
 else normal approximation with continuity correction), Welch and paired t-tests on the

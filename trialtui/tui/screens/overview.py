@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, Select, Static
@@ -12,6 +13,18 @@ from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 
 TOP_FINDINGS = 8
+
+
+def top_within_arm(arm_summary: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.DataFrame:
+    """Largest significant (q < 0.05, Wilcoxon signed-rank) changes within an arm, by
+    |log2 geometric mean FC|: the findings of a single-arm study."""
+    return (
+        arm_summary.filter(pl.col("q_wilcoxon") < 0.05)
+        .with_columns(pl.col("gmean_fc").log(2).abs().alias("_effect"))
+        .sort("_effect", descending=True)
+        .head(limit)
+        .drop("_effect")
+    )
 
 
 def top_findings(comparison: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.DataFrame:
@@ -40,7 +53,9 @@ class OverviewScreen(ResultsScreen):
             yield FrameTable(id="arms-table", classes="compact")
             yield Label("Timepoints", classes="section")
             yield FrameTable(id="timepoints-table", classes="compact")
-            yield Label("Top findings (between arms, q < 0.05)", classes="section")
+            yield Label(
+                "Top findings (between arms, q < 0.05)", id="findings-label", classes="section"
+            )
             yield FrameTable(id="findings-table", classes="compact")
             yield Label("Paired completeness (baseline → on-treatment)", classes="section")
             yield FrameTable(id="completeness-table")
@@ -54,10 +69,18 @@ class OverviewScreen(ResultsScreen):
         study = data.study
         title = study.get("title") or ""
         extra = " · ".join(str(v) for v in (study.get("indication"), study.get("phase")) if v)
-        self.query_one("#study-title", Static).update(f"[b]{data.study_id}[/b] {title}\n{extra}")
+        single = results.is_single_arm
+        reference = (
+            "single arm"
+            if single
+            else f"reference: {results.reference_arm} ({results.reference_reason})"
+        )
+        self.query_one("#study-title", Static).update(
+            Text.assemble((data.study_id, "bold"), f" {title}\n{extra}\n{reference}")
+        )
         arms = data.arms.with_columns(
-            pl.when(pl.col("arm") == results.reference_arm)
-            .then(pl.lit("reference"))
+            pl.when((pl.col("arm") == results.reference_arm) & pl.lit(not single))
+            .then(pl.lit(f"reference ({results.reference_reason})"))
             .otherwise(pl.lit(""))
             .alias("role")
         )
@@ -69,6 +92,7 @@ class OverviewScreen(ResultsScreen):
                 Column("role", ""),
                 Column("description", "Description"),
             ],
+            codes={},  # the arms' full names: this table is where they are read
         )
         self.query_one("#timepoints-table", FrameTable).show(
             # nominal days are medians of whole collection days: show them as days
@@ -81,23 +105,7 @@ class OverviewScreen(ResultsScreen):
                 Column("n_samples", "Samples"),
             ],
         )
-        findings = top_findings(results.level("comparison"))
-        self.query_one("#findings-table", FrameTable).show(
-            findings,
-            [
-                Column("biomarker", "Biomarker"),
-                Column("arm", "Arm"),
-                Column("gmfc_ratio", "GMFC ratio"),
-                Column("gmfc_ratio_lo", "lo"),
-                Column("gmfc_ratio_hi", "hi"),
-                Column("q_welch", "q (Welch)"),
-                Column("q_mannwhitney", "q (MW)"),
-            ],
-        )
-        if findings.is_empty():
-            self.query_one("#findings-table", FrameTable).border_subtitle = (
-                "none" if results.level("comparison").height else "single arm: no comparisons"
-            )
+        self._show_findings(results)
         self.query_one("#completeness-table", FrameTable).show(
             data.completeness,
             [
@@ -109,6 +117,37 @@ class OverviewScreen(ResultsScreen):
                 Column("n_paired", "Paired"),
             ],
         )
+
+    def _show_findings(self, results: StudyResults) -> None:
+        """Between-arm findings, or within-arm ones for a single-arm study."""
+        table = self.query_one("#findings-table", FrameTable)
+        label = self.query_one("#findings-label", Label)
+        if results.is_single_arm:
+            label.update("Top findings (within arm, Wilcoxon signed-rank q < 0.05)")
+            findings = top_within_arm(results.level("arm"))
+            columns = [
+                Column("biomarker", "Biomarker"),
+                Column("n_pairs", "Pairs"),
+                Column("gmean_fc", "GMFC"),
+                Column("gmean_fc_lo", "lo"),
+                Column("gmean_fc_hi", "hi"),
+                Column("q_wilcoxon", "q (Wilcoxon)"),
+                Column("q_ttest", "q (t)"),
+            ]
+        else:
+            label.update("Top findings (between arms, q < 0.05)")
+            findings = top_findings(results.level("comparison"))
+            columns = [
+                Column("biomarker", "Biomarker"),
+                Column("arm", "Arm"),
+                Column("gmfc_ratio", "GMFC ratio"),
+                Column("gmfc_ratio_lo", "lo"),
+                Column("gmfc_ratio_hi", "hi"),
+                Column("q_welch", "q (Welch)"),
+                Column("q_mannwhitney", "q (MW)"),
+            ]
+        table.show(findings, columns)
+        table.border_subtitle = "none with q < 0.05" if findings.is_empty() else ""
 
     def on_select_changed(self, event: Select.Changed) -> None:
         chosen = event.value

@@ -1,12 +1,13 @@
-"""Patients: every patient with arm, response, samples and key changes; filterable."""
+"""Patients: every patient with arm, response, samples and key changes; filterable (``/``)."""
 
 from __future__ import annotations
 
 import polars as pl
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Select
+from textual.widgets import Select
 
+from trialtui.formatting import arm_codes
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.screens.patient_detail import PatientDetailScreen
@@ -57,17 +58,16 @@ class PatientsScreen(ResultsScreen):
     SUB_TITLE = "Patients"
     AUTO_FOCUS = "#patients-table"
     CSS_PATH = "patients.tcss"
-    BINDINGS = [("slash", "focus_filter", "Filter")]
 
     def __init__(self) -> None:
         super().__init__()
         self.table_frame = pl.DataFrame()
         self.markers: list[str] = []
+        self.codes: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="patients"):
             with Horizontal(id="patient-filters"):
-                yield Input(placeholder="filter patient id", id="patient-filter")
                 yield Select([], prompt="any arm", id="arm-filter")
                 yield Select(
                     [(r, r) for r in RESPONSES], prompt="any response", id="response-filter"
@@ -76,6 +76,7 @@ class PatientsScreen(ResultsScreen):
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
         self.markers = key_biomarkers(results)
+        self.codes = arm_codes(data.arm_names)
         self.table_frame = patient_table(data, results, self.markers)
         arm_select = self.query_one("#arm-filter", Select)
         with self.prevent(Select.Changed):
@@ -85,17 +86,16 @@ class PatientsScreen(ResultsScreen):
     def apply_filter(self) -> None:
         arm = self.query_one("#arm-filter", Select).value
         response = self.query_one("#response-filter", Select).value
-        text = self.query_one("#patient-filter", Input).value.strip()
         frame = filter_patients(
             self.table_frame,
-            text,
+            "",
             arm if isinstance(arm, str) else None,
             response if isinstance(response, str) else None,
         )
         columns = [
             Column("patient_id", "Patient"),
             Column("arm", "Arm"),
-            Column("response", "Resp"),
+            Column("response", "Response"),
             Column("n_samples", "Samples"),
         ]
         columns += [
@@ -103,19 +103,18 @@ class PatientsScreen(ResultsScreen):
             for m in self.markers
             if f"log2fc_{m}" in frame.columns
         ]
-        self.query_one("#patients-table", FrameTable).show(frame, columns)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.apply_filter()
+        columns += [Column("sex", "Sex"), Column("age", "Age")]
+        self.query_one("#patients-table", FrameTable).show(
+            frame,
+            columns,
+            caption="Patients",
+            sorted_by="patient",
+            aliases={"patient": "patient_id", "id": "patient_id"},
+            codes=self.codes,
+        )
 
     def on_select_changed(self, event: Select.Changed) -> None:
         self.apply_filter()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one("#patients-table", FrameTable).focus()
-
-    def action_focus_filter(self) -> None:
-        self.query_one("#patient-filter", Input).focus()
 
     def on_frame_table_row_chosen(self, event: FrameTable.RowChosen) -> None:
         self.open_patient(event.row["patient_id"])

@@ -50,11 +50,26 @@ class SettingsScreen(ResultsScreen):
         s = results.settings
         points = data.timepoints["timepoint"].to_list()
         baseline = results.pairing.baseline_timepoint
+        # the study's own timepoints and arms only; the resolved defaults are remembered
+        # so that an untouched field stays "the study's default" when applied
+        self._applied = s
+        self._resolved = {
+            "baseline_timepoint": baseline,
+            "timepoint": results.pairing.timepoint,
+            "reference_arm": results.reference_arm,
+        }
         self._fill("#set-baseline", points, baseline)
         self._fill(
             "#set-timepoint", [p for p in points if p != baseline], results.pairing.timepoint
         )
         self._fill("#set-reference", data.arm_names, results.reference_arm)
+        reference = self.query_one("#set-reference", Select)
+        reference.disabled = results.is_single_arm
+        reference.tooltip = (
+            "single-arm study: no comparisons"
+            if results.is_single_arm
+            else f"{results.reference_arm} ({results.reference_reason})"
+        )
         self.query_one("#set-lloq", Select).value = s.lloq_policy
         self.query_one("#set-fdr", Select).value = s.fdr
         self.query_one("#set-pseudocount", Input).value = (
@@ -90,11 +105,11 @@ class SettingsScreen(ResultsScreen):
         except ValueError:
             raise ValueError(f"confidence level must be a number, got '{conf_text}'") from None
         return AnalysisSettings(
-            baseline_timepoint=self._chosen("#set-baseline"),
-            timepoint=self._chosen("#set-timepoint"),
+            baseline_timepoint=self._choice("#set-baseline", "baseline_timepoint"),
+            timepoint=self._choice("#set-timepoint", "timepoint"),
             lloq_policy=self.query_one("#set-lloq", Select).value,  # type: ignore[arg-type]
             pseudocount=pseudocount,
-            reference_arm=self._chosen("#set-reference"),
+            reference_arm=self._choice("#set-reference", "reference_arm"),
             fdr=self.query_one("#set-fdr", Select).value,  # type: ignore[arg-type]
             conf_level=conf,
         )
@@ -102,6 +117,17 @@ class SettingsScreen(ResultsScreen):
     def _chosen(self, selector: str) -> str | None:
         value = self.query_one(selector, Select).value
         return value if isinstance(value, str) else None
+
+    def _choice(self, selector: str, field: str) -> str | None:
+        """The field's choice; None (the study's default) while it is left at the default
+        it resolved to, so the reference arm keeps its reason and a default follows the
+        data."""
+        value = self._chosen(selector)
+        applied = getattr(self, "_applied", None)
+        resolved = getattr(self, "_resolved", {})
+        if applied is not None and getattr(applied, field) is None and value == resolved.get(field):
+            return None
+        return value
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "apply":

@@ -1,39 +1,117 @@
-"""A DataTable that shows a Polars frame one page at a time, sortable by column."""
+"""The table every screen uses: a Polars frame with every row reachable and key columns pinned.
+
+Only a window of rows (:data:`WINDOW` rows around the cursor) is loaded into the
+DataTable; the cursor keys move the window along, so ``G``/``End`` reach the last row of a
+table of any length. The columns that do not fit the width are not cut: they wait to the
+right (``→`` brings them in) while the key columns (biomarker, arm, patient) stay put.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import polars as pl
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
-from trialtui.formatting import format_cell
+from trialtui.formatting import (
+    arm_codes,
+    arm_legend,
+    column_decimals,
+    format_cell,
+    format_count,
+    format_fixed,
+    format_p,
+)
+from trialtui.tui.widgets.table_filter import FilterError, parse_filter
 
-PAGE_SIZE = 500
+WINDOW = 1000
 MAX_COLUMN_WIDTH = 40
+KEY_COLUMNS = frozenset({"biomarker", "arm", "patient_id", "biomarker_x", "biomarker_y"})
+ARM_COLUMNS = frozenset({"arm", "reference_arm"})
+_P_COLUMN = re.compile(r"^[pq](_.*)?$")
 
 
 @dataclass(frozen=True)
 class Column:
-    """One shown column: frame column name and header label."""
+    """One shown column.
+
+    Attributes
+    ----------
+    name
+        Frame column (for a ``ci`` column: the estimate; sorting uses it).
+    label
+        Header text, with units or the CI level where they apply.
+    kind
+        ``"auto"`` (from the name and type), ``"p"`` (p/q-values), ``"int"``, ``"text"``.
+    ci
+        Lower and upper bound columns: the cell reads ``estimate (lo–hi)``.
+    pinned
+        Stays at the left while scrolling right; default: key columns (biomarker, arm,
+        patient).
+    """
 
     name: str
     label: str
+    kind: str = "auto"
+    ci: tuple[str, str] | None = None
+    pinned: bool | None = None
+
+    @property
+    def is_pinned(self) -> bool:
+        return self.name in KEY_COLUMNS if self.pinned is None else self.pinned
+
+
+class FilterInput(Input):
+    """The one-line filter box a table opens with ``/``."""
+
+    DEFAULT_CSS = """
+    FilterInput { height: 1; border: none; padding: 0 1; background: $boost; }
+    FilterInput:focus { border: none; background: $primary 20%; }
+    """
+    BINDINGS = [Binding("escape", "clear_filter", "Clear filter")]
+
+    def __init__(self, table: FrameTable, value: str) -> None:
+        super().__init__(
+            value,
+            placeholder="filter: text, or q < 0.05, n >= 10, arm = P (and …) · enter keeps",
+            classes="frame-filter",
+        )
+        self.table = table
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.table.apply_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.close_filter()
+
+    def action_clear_filter(self) -> None:
+        self.value = ""
+        self.table.apply_filter("")
+        self.table.close_filter()
 
 
 class FrameTable(DataTable):
-    """Shows at most :data:`PAGE_SIZE` rows of a frame; ``[`` and ``]`` page through it.
+    """A sortable, filterable Polars frame of any length, numbers never cut.
 
-    Large frames are never loaded into the widget at once: only the current page is.
-    Selecting a header sorts by that column (again: reverse).
+    Keys: arrows, PgUp/PgDn, ``g``/Home (first row), ``G``/End (last row), ``←``/``→``
+    (more columns), ``/`` (filter), Enter (open the row). Selecting a header sorts by it.
     """
 
+    DEFAULT_CSS = """
+    FrameTable { border: round $primary 50%; border-subtitle-align: left; }
+    FrameTable:focus { border: round $accent; }
+    """
     BINDINGS = [
-        Binding("right_square_bracket", "page(1)", "Next page", show=False),
-        Binding("left_square_bracket", "page(-1)", "Prev page", show=False),
+        Binding("g,home,ctrl+home", "first_row", "First row", show=False),
+        Binding("G,end,ctrl+end", "last_row", "Last row", show=False),
+        Binding("slash", "open_filter", "Filter"),
     ]
 
     @dataclass
@@ -47,17 +125,41 @@ class FrameTable(DataTable):
         def control(self) -> FrameTable:
             return self.table
 
+    @dataclass
+    class CursorMoved(Message):
+        """The cursor is on another row: ``row`` as a dict (None: empty table)."""
+
+        table: FrameTable
+        row: dict | None
+
+        @property
+        def control(self) -> FrameTable:
+            return self.table
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+        self.source = pl.DataFrame()
         self.frame = pl.DataFrame()
         self.columns_shown: list[Column] = []
-        self.page = 0
+        self.window_start = 0
+        self.first_column = 0
+        self.visible_columns: list[Column] = []
         self.sort_column: str | None = None
         self.sort_descending = False
+        self.sorted_by: str | None = None
+        self.caption = ""
+        self.filter_text = ""
+        self.filter_error = ""
+        self.aliases: dict[str, str] = {}
+        self.codes: dict[str, str] = {}
+        self._decimals: dict[str, int | None] = {}
+
+    # ------------------------------------------------------------------ data
 
     @property
-    def page_count(self) -> int:
-        return max(1, -(-self.frame.height // PAGE_SIZE))
+    def position(self) -> int:
+        """Index of the cursor's row in :attr:`frame` (0 when empty)."""
+        return self.window_start + self.cursor_row if self.row_count else 0
 
     def show(
         self,
@@ -65,79 +167,341 @@ class FrameTable(DataTable):
         columns: list[Column] | None = None,
         *,
         keep_position: bool = False,
+        caption: str | None = None,
+        sorted_by: str | None = None,
+        aliases: dict[str, str] | None = None,
+        codes: dict[str, str] | None = None,
     ) -> None:
-        """Display ``frame`` (sorted as currently chosen)."""
+        """Display ``frame`` (sorted as currently chosen, filtered by the filter box).
+
+        Parameters
+        ----------
+        frame
+            The rows, already in the order the screen wants unless a header was chosen.
+        columns
+            Shown columns in priority order (the first that fit are shown).
+        keep_position
+            Keep the cursor on the same row number (e.g. after recomputing).
+        caption
+            What the table is, shown on its top edge.
+        sorted_by
+            How ``frame`` is ordered ("q (Welch), smallest first"), stated on the top edge.
+        aliases
+            Extra names the filter accepts for columns (``{"q": "q_welch"}``).
+        codes
+            Arm name -> short code; default: codes for arm names longer than 14 characters.
+        """
+        position = self.position if keep_position else 0
         self.columns_shown = columns or [Column(c, c) for c in frame.columns]
-        self.frame = frame
+        self.source = frame
+        if caption is not None:
+            self.caption = caption
+        if sorted_by is not None or not keep_position:
+            self.sorted_by = sorted_by
+            if sorted_by is not None:
+                self.sort_column = None
+        if aliases is not None:
+            self.aliases = aliases
+        arms = [
+            v
+            for c in self.columns_shown
+            if c.name in ARM_COLUMNS and c.name in frame.columns
+            for v in frame[c.name].unique(maintain_order=True).to_list()
+        ]
+        self.codes = codes if codes is not None else arm_codes(sorted(set(arms) - {None}))
+        self._refilter(position)
+
+    def _refilter(self, position: int = 0) -> None:
+        frame = self.source
         if self.sort_column in frame.columns:
-            self.frame = frame.sort(
-                self.sort_column, descending=self.sort_descending, nulls_last=True
-            )
-        if not keep_position:
-            self.page = 0
-        self.page = min(self.page, self.page_count - 1)
-        self._render_page()
+            frame = frame.sort(self.sort_column, descending=self.sort_descending, nulls_last=True)
+        self.filter_error = ""
+        if self.filter_text:
+            try:
+                expr = parse_filter(
+                    self.filter_text, frame.schema, self._filter_names(), self.codes
+                )
+                if expr is not None:
+                    frame = frame.filter(expr)
+            except FilterError as exc:
+                self.filter_error = str(exc)
+            except pl.exceptions.PolarsError as exc:
+                self.filter_error = str(exc).splitlines()[0]
+        self.frame = frame
+        self._decimals = {}
+        for col in self.columns_shown:
+            names = [col.name, *(col.ci or ())]
+            if all(n in frame.columns for n in names) and frame.schema[col.name].is_float():
+                values = pl.concat([frame[n] for n in names]).drop_nulls().to_list()
+                self._decimals[col.name] = column_decimals(values, 3 if col.ci else 4)
+        position = min(position, max(0, frame.height - 1))
+        self.window_start = self._window_start(position)
+        self._render_window()
+        self._move_to(position)
+
+    def _filter_names(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for col in self.columns_shown:
+            label = col.label.lower()
+            names.setdefault(label, col.name)
+            names.setdefault(re.sub(r"\s*\(.*\)", "", label).strip(), col.name)
+        names.update(self.aliases)
+        return names
 
     def sort_by(self, column: str, *, descending: bool | None = None) -> None:
         """Sort by ``column``; without ``descending``, toggles when already sorted by it."""
         if descending is None:
             descending = not self.sort_descending if self.sort_column == column else False
         self.sort_column, self.sort_descending = column, descending
-        self.show(self.frame, self.columns_shown)
+        self.sorted_by = None
+        self._refilter(0)
+
+    def apply_filter(self, text: str) -> None:
+        """Keep the rows matching ``text`` (see :func:`parse_filter`); empty: all rows."""
+        self.filter_text = text.strip()
+        self._refilter(0)
 
     def current_page(self) -> pl.DataFrame:
-        return self.frame.slice(self.page * PAGE_SIZE, PAGE_SIZE)
-
-    def _render_page(self) -> None:
-        row = self.cursor_row
-        self.clear(columns=True)
-        page = self.current_page()
-        shown = [c for c in self.columns_shown if c.name in page.columns]
-        numeric = [page.schema[c.name].is_numeric() for c in shown]
-        texts = [
-            [format_cell(v) for v in values]
-            for values in page.select([c.name for c in shown]).iter_rows()
-        ]
-        for i, col in enumerate(shown):
-            arrow = ""
-            if col.name == self.sort_column:
-                arrow = " ▼" if self.sort_descending else " ▲"
-            label = col.label + arrow
-            # Explicit widths: measured here from the formatted page, so the table never
-            # renders with widths from before its rows were measured.
-            width = max([len(label), *(len(r[i]) for r in texts)])
-            self.add_column(label, key=col.name, width=min(width, MAX_COLUMN_WIDTH))
-        self.add_rows(
-            [
-                Text(cell, justify="right" if is_num else "left")
-                for cell, is_num in zip(cells, numeric, strict=True)
-            ]
-            for cells in texts
-        )
-        if texts:
-            self.move_cursor(row=min(row, len(texts) - 1))
-        start = self.page * PAGE_SIZE
-        self.border_subtitle = (
-            f"rows {start + 1}-{start + len(texts)} of {self.frame.height}"
-            if self.frame.height > PAGE_SIZE
-            else f"{self.frame.height} rows"
-        )
-
-    def action_page(self, step: int) -> None:
-        new = min(max(0, self.page + step), self.page_count - 1)
-        if new != self.page:
-            self.page = new
-            self._render_page()
-            self.move_cursor(row=0)
+        """The rows loaded into the widget now."""
+        return self.frame.slice(self.window_start, WINDOW)
 
     def selected(self) -> dict | None:
         """The frame row under the cursor, or None."""
-        if self.row_count == 0:
+        if self.row_count == 0 or self.position >= self.frame.height:
             return None
-        index = self.page * PAGE_SIZE + self.cursor_row
-        if index >= self.frame.height:
+        return self.frame.row(self.position, named=True)
+
+    # ------------------------------------------------------------------ rendering
+
+    def _window_start(self, position: int) -> int:
+        if self.frame.height <= WINDOW:
+            return 0
+        return max(0, min(position - WINDOW // 2, self.frame.height - WINDOW))
+
+    def _cells(self, page: pl.DataFrame, col: Column) -> list[str]:
+        values = page[col.name].to_list()
+        kind = col.kind
+        if kind == "auto":
+            dtype = page.schema[col.name]
+            kind = "p" if _P_COLUMN.match(col.name) and dtype.is_float() else "auto"
+            kind = "int" if dtype.is_integer() else kind
+        if kind == "p":
+            return [format_p(v) for v in values]
+        if kind == "int":
+            return [format_cell(v) if v is None else format_count(v) for v in values]
+        if col.name in self._decimals:
+            decimals = self._decimals[col.name]
+            texts = [format_fixed(v, decimals) for v in values]
+            if col.ci is not None:
+                lo = [format_fixed(v, decimals) for v in page[col.ci[0]].to_list()]
+                hi = [format_fixed(v, decimals) for v in page[col.ci[1]].to_list()]
+                texts = [
+                    t if t == "NA" else f"{t} ({a}, {b})"
+                    for t, a, b in zip(texts, lo, hi, strict=True)
+                ]
+            return texts
+        if col.name in ARM_COLUMNS and self.codes:
+            return [self.codes.get(v, format_cell(v)) for v in values]
+        return [format_cell(v) for v in values]
+
+    def _label(self, col: Column) -> str:
+        if col.name == self.sort_column:
+            return col.label + (" ▼" if self.sort_descending else " ▲")
+        return col.label
+
+    def _fit(self, widths: dict[str, int]) -> list[Column]:
+        """Pinned columns, then as many of the others from :attr:`first_column` as fit."""
+        available = self.size.width - self.styles.scrollbar_size_vertical - 1
+        if available <= 0:
+            available = 10_000  # not laid out yet: show all, re-fit on resize
+        pad = 2 * self.cell_padding
+        pinned = [c for c in self.columns_shown if c.is_pinned and c.name in widths]
+        others = [c for c in self.columns_shown if not c.is_pinned and c.name in widths]
+        self.first_column = min(self.first_column, max(0, len(others) - 1))
+        used = sum(widths[c.name] + pad for c in pinned)
+        chosen = []
+        for col in others[self.first_column :]:
+            if used + widths[col.name] + pad > available and chosen:
+                break
+            if used + widths[col.name] + pad > available and pinned:
+                break
+            chosen.append(col)
+            used += widths[col.name] + pad
+        self._hidden_right = len(others) - self.first_column - len(chosen)
+        self._other_count = len(others)
+        return pinned + chosen
+
+    def _render_window(self) -> None:
+        self.clear(columns=True)
+        page = self.current_page()
+        available = [c for c in self.columns_shown if c.name in page.columns]
+        texts = {c.name: self._cells(page, c) for c in available}
+        widths = {
+            c.name: min(
+                MAX_COLUMN_WIDTH
+                if c.kind == "text" or not page.schema[c.name].is_numeric()
+                else 80,
+                max([len(self._label(c)), *(len(t) for t in texts[c.name])]),
+            )
+            for c in available
+        }
+        self.visible_columns = self._fit(widths)
+        for col in self.visible_columns:
+            self.add_column(self._label(col), key=col.name, width=widths[col.name])
+        numeric = [page.schema[c.name].is_numeric() for c in self.visible_columns]
+        rows = zip(*(texts[c.name] for c in self.visible_columns), strict=True)
+        self.add_rows(
+            [
+                Text(cell, justify="right" if is_num else "left", no_wrap=True)
+                for cell, is_num in zip(cells, numeric, strict=True)
+            ]
+            for cells in rows
+        )
+        self._update_edges()
+
+    def _move_to(self, position: int) -> None:
+        if self.row_count:
+            self.move_cursor(row=position - self.window_start, animate=False)
+        self._update_edges()
+
+    def _update_edges(self) -> None:
+        """Top edge: what the table is and how it is sorted; bottom: position, legend."""
+        sort = self.sorted_by
+        if self.sort_column is not None:
+            label = next((c.label for c in self.columns_shown if c.name == self.sort_column), "")
+            sort = f"{label}, {'largest' if self.sort_descending else 'smallest'} first"
+        title = [t for t in (self.caption, f"sorted by {sort}" if sort else "") if t]
+        if self.filter_text:
+            title.append(f"filter: {self.filter_text}")
+        self.border_title = " · ".join(title)
+        bottom = [self.position_text()]
+        if self.filter_error:
+            bottom = [f"filter: {self.filter_error}"]
+        shown_right = getattr(self, "_hidden_right", 0)
+        if self.first_column or shown_right:
+            bottom.append(
+                ("← " if self.first_column else "") + ("→ more" if shown_right else "cols")
+            )
+        if self.codes:
+            bottom.append(arm_legend(self.codes))
+        self.border_subtitle = " · ".join(bottom)
+
+    def position_text(self) -> str:
+        """``rows 2,401-2,440 of 3,000`` (the rows in view), or ``40 rows``."""
+        total = self.frame.height
+        if self.filter_text and total != self.source.height:
+            of = f"{format_count(total)} of {format_count(self.source.height)} rows"
+        else:
+            of = f"{format_count(total)} rows"
+        height = self.scrollable_content_region.height - (
+            self.header_height if self.show_header else 0
+        )
+        if total == 0 or height <= 0 or total <= height:
+            return of
+        first = self.window_start + round(self.scroll_y) + 1
+        last = min(total, first + height - 1)
+        return f"rows {format_count(first)}-{format_count(last)} of {of.removesuffix(' rows')}"
+
+    # ------------------------------------------------------------------ navigation
+
+    def go_to(self, position: int) -> None:
+        """Move the cursor to row ``position`` of :attr:`frame`, loading its window."""
+        if self.frame.height == 0:
+            return
+        position = max(0, min(position, self.frame.height - 1))
+        if not self.window_start <= position < self.window_start + self.row_count:
+            self.window_start = self._window_start(position)
+            self._render_window()
+        self._move_to(position)
+
+    def _visible_rows(self) -> int:
+        height = self.scrollable_content_region.height - (
+            self.header_height if self.show_header else 0
+        )
+        return max(1, height)
+
+    def action_first_row(self) -> None:
+        self.go_to(0)
+
+    def action_last_row(self) -> None:
+        self.go_to(self.frame.height - 1)
+
+    def action_cursor_down(self) -> None:
+        if self.row_count and self.cursor_row >= self.row_count - 1:
+            self.go_to(self.position + 1)
+        else:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.row_count and self.cursor_row == 0 and self.window_start > 0:
+            self.go_to(self.position - 1)
+        else:
+            super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        target = self.position + self._visible_rows()
+        if (
+            target >= self.window_start + self.row_count
+            and self.window_start + self.row_count < self.frame.height
+        ):
+            self.go_to(target)
+        else:
+            super().action_page_down()
+
+    def action_page_up(self) -> None:
+        target = self.position - self._visible_rows()
+        if target < self.window_start and self.window_start > 0:
+            self.go_to(target)
+        else:
+            super().action_page_up()
+
+    def action_cursor_right(self) -> None:
+        if getattr(self, "_hidden_right", 0):
+            self._shift_columns(1)
+
+    def action_cursor_left(self) -> None:
+        if self.first_column:
+            self._shift_columns(-1)
+
+    def _shift_columns(self, step: int) -> None:
+        position = self.position
+        self.first_column = max(0, self.first_column + step)
+        self._render_window()
+        self._move_to(position)
+
+    def action_open_filter(self) -> None:
+        existing = self._filter_box()
+        if existing is None and self.parent is not None:
+            existing = FilterInput(self, self.filter_text)
+            self.parent.mount(existing, before=self)
+        if existing is not None:
+            existing.focus()
+
+    def close_filter(self) -> None:
+        box = self._filter_box()
+        self.focus()
+        if box is not None:
+            box.remove()
+
+    def _filter_box(self) -> FilterInput | None:
+        if self.parent is None:
             return None
-        return self.frame.row(index, named=True)
+        for child in self.parent.children:
+            if isinstance(child, FilterInput) and child.table is self:
+                return child
+        return None
+
+    # ------------------------------------------------------------------ events
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.columns_shown:
+            position = self.position
+            self._render_window()
+            self._move_to(position)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._update_edges()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
@@ -149,3 +513,7 @@ class FrameTable(DataTable):
         row = self.selected()
         if row is not None:
             self.post_message(self.RowChosen(self, row))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._update_edges()
+        self.post_message(self.CursorMoved(self, self.selected()))

@@ -6,6 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
+from trialtui.formatting import arm_codes
+
 
 class StatusBar(Horizontal):
     """One line under each screen's content."""
@@ -22,6 +24,12 @@ class StatusBar(Horizontal):
         yield ProgressBar(total=100, show_eta=False, id="status-progress")
 
     def set_text(self, text: str) -> None:
+        """Show ``text``; when it is too wide, long arm names become their short codes."""
+        width = self.size.width - 2 - (30 if self.has_class("-busy") else 0)
+        data = getattr(self.app, "data", None)
+        if width > 0 and len(text) > width and data is not None:
+            for name, code in arm_codes(data.arm_names).items():
+                text = text.replace(name, code)
         self.query_one("#status-text", Label).update(text)
 
     def set_progress(self, fraction: float | None) -> None:

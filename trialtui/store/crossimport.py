@@ -1,0 +1,270 @@
+"""What a file may say about things the database already holds: the cross-import rules.
+
+Every rule lives here, so that one import and a series of imports are judged alike. A file
+may restate anything the database holds, add studies, arms, patients, timepoints, samples,
+biomarkers and measurements, and fill in an attribute the database has no value for. It may
+not contradict the database:
+
+- a patient's arm (an import never moves a patient to another arm);
+- a patient's sex, age or response: changed only when the import is asked to
+  (``update_subject_data``); each change is listed in the import audit;
+- a sample's patient or timepoint (a sample never moves), collection day, tissue or QC flag;
+- a biomarker's unit, assay, compartment or LLOQ;
+- a measurement's value (checked here) and the study's baseline timepoint (checked with the
+  timepoints in :mod:`trialtui.store.validate`).
+
+A contradiction is a problem naming the file, the row, the column, the stored value and the
+new one. The entity frames built here (one row per patient, sample and biomarker) are also
+what the importer loads, so that what is checked is exactly what is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import duckdb
+import polars as pl
+
+from trialtui.store.readers import ROW
+
+VALUE_COL = "_col"  # name of the column a measurement's value came from (long: "value")
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One stored attribute of an entity that a file can restate."""
+
+    entity: str  # "patient", "sample", "biomarker"
+    column: str  # the column in the entity frame and the file
+    stored: str  # the column in the database table
+    changeable: bool = False  # may change with update_subject_data
+    phrase: str = ""  # how a message states it ("is in arm"); default "has COLUMN"
+
+    @property
+    def says(self) -> str:
+        return self.phrase or f"has {self.column}"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A table whose rows files restate, with the columns that identify a row."""
+
+    name: str
+    table: str
+    keys: tuple[tuple[str, str], ...]  # (entity frame column, table column)
+    attributes: tuple[Attribute, ...]
+
+
+PATIENT = Entity(
+    "patient",
+    "patients",
+    (("study_id", "study_id"), ("patient_id", "patient_id")),
+    (
+        Attribute("patient", "arm", "arm_id", phrase="is in arm"),
+        Attribute("patient", "sex", "sex", changeable=True),
+        Attribute("patient", "age", "age", changeable=True),
+        Attribute("patient", "response", "response", changeable=True),
+    ),
+)
+SAMPLE = Entity(
+    "sample",
+    "samples",
+    (("study_id", "study_id"), ("sample_id", "sample_id")),
+    (
+        Attribute("sample", "patient_id", "patient_id", phrase="belongs to patient"),
+        Attribute("sample", "timepoint", "timepoint", phrase="was taken at"),
+        Attribute("sample", "visit_day", "collection_day"),
+        Attribute("sample", "tissue", "tissue"),
+        Attribute("sample", "qc_flag", "qc_flag"),
+    ),
+)
+BIOMARKER = Entity(
+    "biomarker",
+    "biomarkers",
+    (("biomarker", "biomarker_id"),),
+    (
+        Attribute("biomarker", "unit", "unit"),
+        Attribute("biomarker", "assay", "assay"),
+        Attribute("biomarker", "compartment", "compartment"),
+        Attribute("biomarker", "lloq", "lloq"),
+    ),
+)
+ENTITIES = (PATIENT, SAMPLE, BIOMARKER)
+
+
+@dataclass(frozen=True)
+class Change:
+    """An attribute an import sets: filled in (stored value missing) or changed."""
+
+    entity: str
+    key: str  # the patient, sample or biomarker id
+    column: str
+    old: str | None
+    new: str
+
+    def __str__(self) -> str:
+        if self.old is None:
+            return f"{self.entity} '{self.key}' {self.column} set to '{self.new}'"
+        return f"{self.entity} '{self.key}' {self.column} '{self.old}' -> '{self.new}'"
+
+
+def _first(column: str) -> pl.Expr:
+    return pl.col(column).drop_nulls().first()
+
+
+def _first_row(column: str) -> pl.Expr:
+    return pl.col(ROW).filter(pl.col(column).is_not_null()).first().alias(f"{column}{ROW}")
+
+
+def entity_frames(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """One row per patient, sample and biomarker of a validated measurement frame.
+
+    An attribute takes its first non-missing value in file order (validation has already
+    refused a second, different value where one is not allowed); ``COLUMN_row`` is the row
+    it came from. A sample's collection day is its earliest visit day. A biomarker's ``lloq``
+    is the declared one (the one compared with the database); ``censored_lloq`` is the
+    smallest LLOQ of its censored values, stored when none is declared.
+    """
+    ordered = frame.sort(ROW)
+    patients = ordered.group_by("study_id", "patient_id", maintain_order=True).agg(
+        pl.col(ROW).first(),
+        *[_first(a.column) for a in PATIENT.attributes],
+        *[_first_row(a.column) for a in PATIENT.attributes],
+    )
+    samples = ordered.group_by("study_id", "sample_id", maintain_order=True).agg(
+        pl.col(ROW).first(),
+        *[_first(c) for c in ("patient_id", "timepoint", "tissue", "qc_flag")],
+        pl.col("visit_day").min(),
+        *[_first_row(a.column) for a in SAMPLE.attributes],
+    )
+    biomarkers = ordered.group_by("biomarker", maintain_order=True).agg(
+        pl.col(ROW).first(),
+        *[_first(c) for c in ("biomarker_label", "assay", "compartment", "unit", "description")],
+        _first("_declared_lloq").alias("lloq"),
+        pl.col("lloq").min().alias("censored_lloq"),
+        *[_first_row(c) for c in ("unit", "assay", "compartment")],
+        pl.col(ROW).filter(pl.col("_declared_lloq").is_not_null()).first().alias(f"lloq{ROW}"),
+    )
+    return {"patient": patients, "sample": samples, "biomarker": biomarkers}
+
+
+class Problems(Protocol):
+    """Where :func:`check_against_database` reports (validate's problem collector)."""
+
+    limit: int
+
+    @property
+    def full(self) -> bool: ...
+
+    def add(self, message: str, row: int | None = None, column: str | None = None) -> None: ...
+
+
+def check_against_database(
+    frame: pl.DataFrame,
+    entities: dict[str, pl.DataFrame],
+    found: Problems,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    update_subject_data: bool = False,
+) -> list[Change]:
+    """Check a validated file against earlier imports; return the attributes it would set.
+
+    Contradictions are added to ``found``; the returned changes are fills of missing stored
+    values and, with ``update_subject_data``, changes of patients' sex, age and response.
+    """
+    changes: list[Change] = []
+    for entity in ENTITIES:
+        changes.extend(
+            _check_entity(entity, entities[entity.name], found, con, update_subject_data)
+        )
+    if not found.full:
+        _check_values(frame, found, con)
+    return changes
+
+
+def _check_entity(
+    entity: Entity,
+    incoming: pl.DataFrame,
+    found: Problems,
+    con: duckdb.DuckDBPyConnection,
+    update_subject_data: bool,
+) -> list[Change]:
+    changes: list[Change] = []
+    name = f"incoming_{entity.name}"
+    con.register(name, incoming.to_arrow())
+    try:
+        join = " AND ".join(f"s.{stored} = e.{column}" for column, stored in entity.keys)
+        key = entity.keys[-1][0]
+        for attribute in entity.attributes:
+            column, stored = attribute.column, attribute.stored
+            rows = con.execute(
+                f"""
+                SELECT e."{column}{ROW}", e.{key}, CAST(s.{stored} AS VARCHAR),
+                       CAST(e.{column} AS VARCHAR)
+                FROM {name} e JOIN {entity.table} s ON {join}
+                WHERE e.{column} IS NOT NULL AND s.{stored} IS DISTINCT FROM e.{column}
+                ORDER BY e."{column}{ROW}"
+                """
+            ).fetchall()
+            for row, ident, old, new in rows:
+                if old is None or (attribute.changeable and update_subject_data):
+                    changes.append(Change(entity.name, ident, column, old, new))
+                    continue
+                hint = (
+                    " (to change it, import with --update-subject-data)"
+                    if attribute.changeable
+                    else ""
+                )
+                found.add(
+                    f"{entity.name} '{ident}' {attribute.says} '{old}' in the database but "
+                    f"'{new}' here{hint}",
+                    row,
+                    column,
+                )
+                if found.full:
+                    return changes
+    finally:
+        con.unregister(name)
+    return changes
+
+
+def _check_values(frame: pl.DataFrame, found: Problems, con: duckdb.DuckDBPyConnection) -> None:
+    """A measurement already loaded for the patient, timepoint and biomarker must agree."""
+    con.register(
+        "incoming_values",
+        frame.select(
+            ROW,
+            VALUE_COL,
+            "study_id",
+            "patient_id",
+            "timepoint",
+            "biomarker",
+            "value",
+            "below_lloq",
+        ).to_arrow(),
+    )
+    try:
+        value_clash = con.execute(
+            f"""
+            SELECT i.{ROW}, i.{VALUE_COL}, i.biomarker, i.patient_id, i.timepoint,
+                   coalesce(m.raw_value, CAST(m.value AS VARCHAR)), m.import_id
+            FROM incoming_values i
+            JOIN samples s ON s.study_id = i.study_id AND s.patient_id = i.patient_id
+                          AND s.timepoint = i.timepoint
+            JOIN measurements m ON m.study_id = s.study_id AND m.sample_id = s.sample_id
+                               AND m.biomarker_id = i.biomarker
+            WHERE m.value IS DISTINCT FROM i.value OR m.below_lloq <> i.below_lloq
+            ORDER BY i.{ROW} LIMIT ?
+            """,
+            [found.limit],
+        ).fetchall()
+        for row, col, marker, patient, timepoint, old, import_id in value_clash:
+            found.add(
+                f"'{marker}' for patient '{patient}' at '{timepoint}' differs from the value "
+                f"'{old}' loaded by import #{import_id}",
+                row,
+                col,
+            )
+    finally:
+        con.unregister("incoming_values")
