@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Every (baseline, other timepoint) pair of a study; is_default marks the first timepoint
 # after the baseline, the analysis default. Query files and catalog queries share it.
@@ -19,6 +19,30 @@ TIMEPOINT_PAIRS_VIEW = """
     FROM timepoints b
     JOIN timepoints t ON t.study_id = b.study_id AND NOT t.is_baseline
     WHERE b.is_baseline
+"""
+
+# The one table that grows to millions of rows declares no keys: a primary-key index and
+# two foreign-key checks made loading it nine times slower and held gigabytes of memory.
+# What they protected is guaranteed by the importer, the only writer:
+# - (study_id, sample_id, biomarker_id) is unique: validation keeps one row per (study,
+#   patient, timepoint, biomarker) of a file and refuses sample ids that name another
+#   patient or timepoint (also against the database), and the insert skips a (study,
+#   patient, timepoint, biomarker) the database already holds;
+# - every (study_id, sample_id) is a sample and every biomarker_id a biomarker: both are
+#   inserted, in the same transaction, from the validated file the measurements come from.
+# ``tests/test_import_integrity.py`` checks these guarantees on real imports.
+MEASUREMENTS_TABLE = """
+    CREATE TABLE IF NOT EXISTS {name} (
+        study_id VARCHAR NOT NULL,
+        sample_id VARCHAR NOT NULL,
+        biomarker_id VARCHAR NOT NULL,
+        value DOUBLE,
+        below_lloq BOOLEAN NOT NULL DEFAULT FALSE,
+        lloq DOUBLE,
+        raw_value VARCHAR,
+        comment VARCHAR,
+        import_id INTEGER
+    )
 """
 
 # Tables in dependency order: a table only references tables above it.
@@ -112,21 +136,7 @@ SCHEMA_SQL: tuple[str, ...] = (
         message VARCHAR
     )
     """,
-    """
-    CREATE TABLE IF NOT EXISTS measurements (
-        study_id VARCHAR NOT NULL,
-        sample_id VARCHAR NOT NULL,
-        biomarker_id VARCHAR NOT NULL REFERENCES biomarkers (biomarker_id),
-        value DOUBLE,
-        below_lloq BOOLEAN NOT NULL DEFAULT FALSE,
-        lloq DOUBLE,
-        raw_value VARCHAR,
-        comment VARCHAR,
-        import_id INTEGER,
-        PRIMARY KEY (study_id, sample_id, biomarker_id),
-        FOREIGN KEY (study_id, sample_id) REFERENCES samples (study_id, sample_id)
-    )
-    """,
+    MEASUREMENTS_TABLE.format(name="measurements"),
     """
     CREATE TABLE IF NOT EXISTS derived_runs (
         table_name VARCHAR NOT NULL,
@@ -143,8 +153,22 @@ SCHEMA_SQL: tuple[str, ...] = (
 
 # Migration hook: MIGRATIONS[v] upgrades a database at schema version v to v + 1.
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def _measurements_without_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 3: measurements copied into a table without key constraints."""
+    con.execute(MEASUREMENTS_TABLE.format(name="measurements_v3"))
+    con.execute(
+        "INSERT INTO measurements_v3 SELECT study_id, sample_id, biomarker_id, value, "
+        "below_lloq, lloq, raw_value, comment, import_id FROM measurements"
+    )
+    con.execute("DROP TABLE measurements")
+    con.execute("ALTER TABLE measurements_v3 RENAME TO measurements")
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: lambda con: con.execute(TIMEPOINT_PAIRS_VIEW),
+    2: _measurements_without_keys,
 }
 
 

@@ -309,11 +309,12 @@ def validate_source(
         pl.coalesce("biomarker_label", "biomarker").alias("biomarker_label"),
     )
 
-    _check_consistency(frame, found)
+    repeated = _check_consistency(frame, found)
     before = frame.height
-    frame = frame.unique(
-        subset=["study_id", "patient_id", "timepoint", "biomarker"], keep="first"
-    ).sort(ROW)
+    if repeated:
+        frame = frame.unique(subset=MEASUREMENT_KEY, keep="first")
+    if not frame[ROW].is_sorted():
+        frame = frame.sort(ROW)
     plan.rows_duplicate = before - frame.height
     if found.problems:
         plan.problems = found.problems
@@ -472,20 +473,36 @@ def _conflicts(
     )
 
 
-def _check_consistency(frame: pl.DataFrame, found: _Collector) -> None:
-    patient = ["study_id", "patient_id"]
-    _conflicts(frame, patient, "arm", found, "patient")
-    for attribute in ("sex", "age", "response"):
-        _conflicts(frame, patient, attribute, found, "patient")
-    _conflicts(frame, ["biomarker"], "unit", found, "biomarker")
-    _conflicts(frame, ["biomarker"], "assay", found, "biomarker")
-    _conflicts(frame, ["biomarker"], "compartment", found, "biomarker")
-    _conflicts(frame, ["study_id", "timepoint"], "is_baseline", found, "timepoint")
-    _conflicts(frame, ["study_id", "sample_id"], "patient_id", found, "sample")
-    _conflicts(frame, ["study_id", "sample_id"], "timepoint", found, "sample")
+# The attributes that must take one value per key within a file.
+CONSISTENT = (
+    (("study_id", "patient_id"), ("arm", "sex", "age", "response"), "patient"),
+    (("biomarker",), ("unit", "assay", "compartment"), "biomarker"),
+    (("study_id", "timepoint"), ("is_baseline",), "timepoint"),
+    (("study_id", "sample_id"), ("patient_id", "timepoint"), "sample"),
+)
+MEASUREMENT_KEY = ["study_id", "patient_id", "timepoint", "biomarker"]
+
+
+def _check_consistency(frame: pl.DataFrame, found: _Collector) -> bool:
+    """Report conflicting attributes and duplicate measurements; True if rows repeat.
+
+    One group-by per key finds the attributes that take more than one value; only those
+    are searched row by row for the messages, so a clean file costs a few passes.
+    """
+    for keys, attributes, what in CONSISTENT:
+        counts = frame.group_by(keys).agg(
+            [pl.col(a).drop_nulls().n_unique().max().alias(a) for a in attributes]
+        )
+        varying = counts.select(pl.col(attributes).max()).row(0)
+        for attribute, most in zip(attributes, varying, strict=True):
+            if most is not None and most > 1:
+                _conflicts(frame, list(keys), attribute, found, what)
     if found.full:
-        return
-    key = ["study_id", "patient_id", "timepoint", "biomarker"]
+        return False
+    repeated = frame.select(pl.struct(MEASUREMENT_KEY).is_duplicated().any()).item()
+    if not repeated:
+        return False
+    key = MEASUREMENT_KEY
     dupes = (
         frame.sort(ROW)
         .with_columns(
@@ -518,6 +535,7 @@ def _check_consistency(frame: pl.DataFrame, found: _Collector) -> None:
             "_first_row",
         ),
     )
+    return True
 
 
 def _resolve_timepoints(
