@@ -124,6 +124,19 @@ class _Collector:
             column = self.aliases.get(column, column) if column is not None else None
             self.problems.append(Problem(self.path, message, row, column))
 
+    def add_where(
+        self, frame: pl.DataFrame, checks: list[tuple[pl.Expr, str | pl.Expr, pl.Expr]]
+    ) -> None:
+        """:meth:`add_rows` for the rows of ``frame`` meeting each (condition, column,
+        message) of ``checks``, in order; one pass over ``frame`` finds which conditions
+        hold anywhere, and only those are filtered for their rows."""
+        if self.full or not checks:
+            return
+        hits = frame.select([c.any().alias(f"_{i}") for i, (c, _, _) in enumerate(checks)])
+        for hit, (condition, column, message) in zip(hits.row(0), checks, strict=True):
+            if hit:
+                self.add_rows(frame.filter(condition), column, message)
+
     def add_rows(self, bad: pl.DataFrame, column: str | pl.Expr, message: pl.Expr) -> None:
         """Add one problem per row of ``bad`` (which has ROW), in row order."""
         if self.full or bad.height == 0:
@@ -289,10 +302,14 @@ def validate_source(
     if study is not None:
         frame = frame.with_columns(pl.col("study_id").fill_null(study))
 
-    for col in ("study_id", *required):
-        if col == "value":
-            continue
-        found.add_rows(frame.filter(pl.col(col).is_null()), col, pl.lit("empty value"))
+    found.add_where(
+        frame,
+        [
+            (pl.col(col).is_null(), col, pl.lit("empty value"))
+            for col in ("study_id", *required)
+            if col != "value"
+        ],
+    )
 
     frame = _parse_values(frame, found)
     frame = _parse_attributes(frame, found)
@@ -350,26 +367,6 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
     )
     present = ~pl.col("_missing")
     col = pl.col(VALUE_COL)
-    found.add_rows(
-        frame.filter(present & pl.col("_number").is_null()),
-        col,
-        pl.format("not a number: '{}'", pl.col("raw_value")),
-    )
-    found.add_rows(
-        frame.filter(present & (pl.col("_number").is_nan() | pl.col("_number").is_infinite())),
-        col,
-        pl.format("not a finite number: '{}'", pl.col("raw_value")),
-    )
-    found.add_rows(
-        frame.filter(present & (pl.col("_number") < 0)),
-        col,
-        pl.format("negative value {} (biomarker values must be >= 0)", pl.col("raw_value")),
-    )
-    found.add_rows(
-        frame.filter(present & pl.col("_censored_text") & (pl.col("_number") == 0)),
-        col,
-        pl.format("below-LLOQ value '{}' needs a positive LLOQ", pl.col("raw_value")),
-    )
     lloq_given = pl.col("lloq").is_not_null()
     bad_lloq = lloq_given & (
         pl.col("_lloq").is_null()
@@ -377,15 +374,40 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         | pl.col("_lloq").is_infinite()
         | (pl.col("_lloq") <= 0)
     )
-    found.add_rows(
-        frame.filter(bad_lloq),
-        "lloq",
-        pl.format("LLOQ must be a positive number, got '{}'", pl.col("lloq")),
-    )
-    found.add_rows(
-        frame.filter(pl.col("below_lloq").is_not_null() & pl.col("_below").is_null()),
-        "below_lloq",
-        pl.format("expected true or false, got '{}'", pl.col("below_lloq")),
+    found.add_where(
+        frame,
+        [
+            (
+                present & pl.col("_number").is_null(),
+                col,
+                pl.format("not a number: '{}'", pl.col("raw_value")),
+            ),
+            (
+                present & (pl.col("_number").is_nan() | pl.col("_number").is_infinite()),
+                col,
+                pl.format("not a finite number: '{}'", pl.col("raw_value")),
+            ),
+            (
+                present & (pl.col("_number") < 0),
+                col,
+                pl.format("negative value {} (biomarker values must be >= 0)", pl.col("raw_value")),
+            ),
+            (
+                present & pl.col("_censored_text") & (pl.col("_number") == 0),
+                col,
+                pl.format("below-LLOQ value '{}' needs a positive LLOQ", pl.col("raw_value")),
+            ),
+            (
+                bad_lloq,
+                "lloq",
+                pl.format("LLOQ must be a positive number, got '{}'", pl.col("lloq")),
+            ),
+            (
+                pl.col("below_lloq").is_not_null() & pl.col("_below").is_null(),
+                "below_lloq",
+                pl.format("expected true or false, got '{}'", pl.col("below_lloq")),
+            ),
+        ],
     )
     below = pl.col("_censored_text") | pl.col("_below").fill_null(False)
     # A censored value carries its LLOQ: '<0.5', or below_lloq=true with the lloq column
@@ -412,6 +434,7 @@ def _parse_attributes(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         _parse_bool("is_baseline").alias("_is_baseline"),
         pl.col("response").str.to_uppercase().alias("_response"),
     )
+    checks = []
     for name, parsed, what in (
         ("visit_day", "_visit_day", "a day number"),
         ("age", "_age", "an age in years"),
@@ -420,20 +443,21 @@ def _parse_attributes(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         bad = given & (
             pl.col(parsed).is_null() | pl.col(parsed).is_nan() | pl.col(parsed).is_infinite()
         )
-        found.add_rows(
-            frame.filter(bad), name, pl.format(f"expected {what}, got '{{}}'", pl.col(name))
-        )
-    found.add_rows(
-        frame.filter(pl.col("is_baseline").is_not_null() & pl.col("_is_baseline").is_null()),
-        "is_baseline",
-        pl.format("expected true or false, got '{}'", pl.col("is_baseline")),
-    )
+        checks.append((bad, name, pl.format(f"expected {what}, got '{{}}'", pl.col(name))))
     response_given = pl.col("response").is_not_null() & ~_is_missing(pl.col("response"))
-    found.add_rows(
-        frame.filter(response_given & ~pl.col("_response").is_in(RESPONSES)),
-        "response",
-        pl.format("expected one of CR, PR, SD, PD, NE, got '{}'", pl.col("response")),
-    )
+    checks += [
+        (
+            pl.col("is_baseline").is_not_null() & pl.col("_is_baseline").is_null(),
+            "is_baseline",
+            pl.format("expected true or false, got '{}'", pl.col("is_baseline")),
+        ),
+        (
+            response_given & ~pl.col("_response").is_in(RESPONSES),
+            "response",
+            pl.format("expected one of CR, PR, SD, PD, NE, got '{}'", pl.col("response")),
+        ),
+    ]
+    found.add_where(frame, checks)
     return frame.with_columns(
         pl.col("_visit_day").alias("visit_day"),
         pl.col("_age").alias("age"),
