@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from trialtui.analysis.common import MIN_N_FOR_P, nan_to_null, settings_columns
 from trialtui.analysis.multiplicity import adjust_within
@@ -117,7 +117,7 @@ def friedman_test(pairings: list[Pairing], settings: AnalysisSettings) -> pl.Dat
     with np.errstate(invalid="ignore", divide="ignore"):
         denominator = n * k * (k + 1) - tie_term / (k - 1)
         chisq = np.where((n > 0) & (denominator > 0), 12 * ss / denominator, np.nan)
-        p = np.where(n >= MIN_N_FOR_P, stats.chi2.sf(chisq, k - 1), np.nan)
+        p = np.where(n >= MIN_N_FOR_P, special.chdtrc(k - 1, chisq), np.nan)
     frame = nan_to_null(
         frame.with_columns(
             pl.lit(k, dtype=pl.Int64).alias("n_timepoints"),
