@@ -20,6 +20,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from trialtui.analysis import AnalysisSettings
+from trialtui.choices import LEVELS
 from trialtui.errors import StoreError, UsageError
 from trialtui.resources import queries_dir
 from trialtui.store import catalog
@@ -947,6 +948,7 @@ def test_response_changes_match_analysis(qcon, results) -> None:
 
 def test_derived_runs(qcon, raw) -> None:
     frame = run(qcon, "derived_runs")
-    assert frame.height == raw["derived_runs"].height == 10
+    # one run per derived table (one per result level) and study of the sample
+    assert frame.height == raw["derived_runs"].height == len(LEVELS) * 2
     assert set(frame["lloq_policy"]) == {"half"}
     assert set(frame["fdr"]) == {"bh"}

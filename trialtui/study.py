@@ -75,6 +75,7 @@ class StudyData:
     measurements: pl.DataFrame
     sources: pl.DataFrame | None = None
     data_version: tuple[int, int] | None = None
+    unit_notes: tuple[str, ...] = ()  # biomarkers other studies measure in other units
 
     @property
     def flagged_reference(self) -> str | None:
@@ -111,6 +112,7 @@ def _read_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
         measurements=catalog.measurements(con, study_id),
         sources=catalog.source_files(con, study_id),
         data_version=catalog.data_version(con),
+        unit_notes=tuple(catalog.describe_unit_differences(con, study_id)),
     )
 
 
@@ -131,7 +133,7 @@ def fit_settings(data: StudyData, settings: AnalysisSettings) -> tuple[AnalysisS
         ("reference_arm", arms, "arm"),
     ):
         value = getattr(settings, field)
-        if value is not None and value not in known:
+        if value is not None and value not in known and value != ALL_TIMEPOINTS:
             changes[field] = None
             notes.append(
                 f"{data.study_id} has no {what} '{value}': "

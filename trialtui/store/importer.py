@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from trialtui.errors import InputError, Interrupted, StoreError, first_line
+from trialtui.store.adam import AdamOptions
 from trialtui.store.crossimport import ENTITIES
 from trialtui.store.derived import drop_derived
 from trialtui.store.readers import ROW, read_source
@@ -36,6 +37,8 @@ class FileResult:
     rows_skipped: int = 0
     import_id: int | None = None
     message: str = ""
+    summary: list[str] = field(default_factory=list)  # how an ADaM dataset was mapped
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -54,6 +57,7 @@ def validate_files(
     con: duckdb.DuckDBPyConnection | None = None,
     limit: int = 50,
     update_subject_data: bool = False,
+    adam: AdamOptions | None = None,
 ) -> tuple[list[ImportPlan], list[Problem]]:
     """Read and validate files without writing anything; collect up to ``limit`` problems."""
     plans: list[ImportPlan] = []
@@ -71,6 +75,7 @@ def validate_files(
             con=con,
             limit=limit,
             update_subject_data=update_subject_data,
+            adam=adam,
         )
         plans.append(plan)
         problems.extend(plan.problems)
@@ -96,6 +101,7 @@ def import_files(
     progress: Progress | None = None,
     limit: int = 50,
     update_subject_data: bool = False,
+    adam: AdamOptions | None = None,
 ) -> ImportReport:
     """Validate and load files; on any problem raise and leave the database unchanged.
 
@@ -135,6 +141,7 @@ def import_files(
                 con=con,
                 limit=limit,
                 update_subject_data=update_subject_data,
+                adam=adam,
             )
             if not plan.ok:
                 raise _first_error(plan.problems, limit)
@@ -194,7 +201,10 @@ def _result(
 ) -> FileResult:
     parts = [f"{plan.rows_read} rows read ({plan.format} format)"]
     if plan.rows_derived:
-        parts.append(f"{plan.rows_derived} derived or non-analysis ADaM records left out")
+        parts.append(
+            f"{plan.rows_derived} ADaM records left out (derived, not for analysis or "
+            "outside the population)"
+        )
     if plan.rows_skipped:
         parts.append(f"{plan.rows_skipped} without a value skipped")
     if plan.rows_duplicate:
@@ -222,6 +232,8 @@ def _result(
         rows_skipped=plan.rows_skipped,
         import_id=import_id,
         message="; ".join(parts),
+        summary=plan.summary,
+        warnings=plan.warnings,
     )
 
 
@@ -276,10 +288,32 @@ def _load(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> FileResult:
             plan.rows_read,
             loaded,
             0,
-            result.message,
+            "; ".join([result.message, *plan.summary]),
         ],
     )
+    if plan.adsl is not None:
+        _record_adsl(con, plan, import_id, finished)
     return result
+
+
+def _record_adsl(
+    con: duckdb.DuckDBPyConnection, plan: ImportPlan, import_id: int, finished: datetime
+) -> None:
+    """The ADSL an ADaM import merged, as a source of its own (for provenance)."""
+    assert plan.adsl is not None
+    con.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, 'adsl', ?, ?, 0, 0, 'loaded', ?)",
+        [
+            import_id + 1,
+            finished,
+            finished,
+            str(plan.adsl.path.resolve()),
+            plan.adsl.sha256,
+            plan.study_id,
+            plan.adsl.frame.height,
+            f"subject-level data merged into import #{import_id} ({plan.path.name})",
+        ],
+    )
 
 
 def _insert(con: duckdb.DuckDBPyConnection, plan: ImportPlan, import_id: int) -> None:
@@ -297,15 +331,15 @@ def _insert(con: duckdb.DuckDBPyConnection, plan: ImportPlan, import_id: int) ->
         f"GROUP BY study_id, arm ORDER BY min({ROW})"
     )
     con.execute(
-        "INSERT INTO patients (study_id, patient_id, arm_id, sex, age, response) "
-        "SELECT study_id, patient_id, arm, sex, age, response FROM incoming_patient "
+        "INSERT INTO patients (study_id, patient_id, arm_id, sex, age, response, race) "
+        "SELECT study_id, patient_id, arm, sex, age, response, race FROM incoming_patient "
         "ON CONFLICT DO NOTHING"
     )
     con.execute(
         """
-        INSERT INTO biomarkers (biomarker_id, label, assay, compartment, unit, lloq,
-                                description)
-        SELECT biomarker, biomarker_label, assay, compartment, unit,
+        INSERT INTO biomarkers (study_id, biomarker_id, label, assay, compartment, unit,
+                                lloq, description)
+        SELECT study_id, biomarker, biomarker_label, assay, compartment, unit,
                coalesce(lloq, censored_lloq), description
         FROM incoming_biomarker
         ON CONFLICT DO NOTHING
@@ -401,7 +435,9 @@ def apply_study_metadata(con: duckdb.DuckDBPyConnection, path: str | Path) -> No
     """Set study titles, arm descriptions and reference arms from a ``studies.json`` file.
 
     The file holds ``{"studies": [{"study_id", "title", "indication", "phase", "design",
-    "source", "reference_arm", "arms": [{"arm", "description"}]}]}``.
+    "source", "reference_arm", "arms": [{"arm", "description"}], "biomarkers": [{"biomarker",
+    "label", "assay", "compartment", "unit", "lloq"}]}]}``; a biomarker entry fills in the
+    study's definition of a biomarker it measured (for wide files, which carry none).
     """
     path = Path(path)
     try:
@@ -428,6 +464,22 @@ def apply_study_metadata(con: duckdb.DuckDBPyConnection, path: str | Path) -> No
                 con.execute(
                     "UPDATE arms SET description = ? WHERE study_id = ? AND arm_id = ?",
                     [arm.get("description"), sid, arm["arm"]],
+                )
+            for marker in study.get("biomarkers", []):
+                con.execute(
+                    "UPDATE biomarkers SET label = coalesce(?, label), "
+                    "assay = coalesce(?, assay), compartment = coalesce(?, compartment), "
+                    "unit = coalesce(?, unit), lloq = coalesce(?, lloq) "
+                    "WHERE study_id = ? AND biomarker_id = ?",
+                    [
+                        marker.get("label"),
+                        marker.get("assay"),
+                        marker.get("compartment"),
+                        marker.get("unit"),
+                        marker.get("lloq"),
+                        sid,
+                        marker["biomarker"],
+                    ],
                 )
             reference = study.get("reference_arm")
             if reference:

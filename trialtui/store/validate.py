@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from trialtui.errors import printable
+from trialtui.store.adam import AdamOptions, map_bds
 from trialtui.store.crossimport import VALUE_COL, Change, check_against_database, entity_frames
 from trialtui.store.readers import ROW, SourceTable
 
@@ -28,6 +30,7 @@ SAMPLE_COLUMNS = (
     "sex",
     "age",
     "response",
+    "race",
     "tissue",
     "qc_flag",
     "comment",
@@ -42,22 +45,25 @@ BIOMARKER_COLUMNS = (
     "below_lloq",
     "description",
 )
-# CDISC ADaM BDS variables and the long-format columns they fill.
-ADAM_COLUMNS = {
-    "STUDYID": "study_id",
-    "USUBJID": "patient_id",
-    "AVISIT": "timepoint",
-    "PARAMCD": "biomarker",
-    "PARAM": "biomarker_label",
-    "AVAL": "value",
-    "AVALU": "unit",
-    "ADY": "visit_day",
-    "ABLFL": "is_baseline",
-    "AGE": "age",
-    "SEX": "sex",
-}
-ADAM_ARM_COLUMNS = ("TRTP", "TRTA", "TRT01P", "TRT01A", "ARM", "ACTARM")
-ADAM_REQUIRED = ("USUBJID", "PARAMCD", "AVAL", "AVISIT")
+# IDs and labels that go into CSV exports: a leading =, +, -, @, tab or CR would make a
+# spreadsheet run the cell as a formula. Numbers are parsed, not checked here.
+TEXT_COLUMNS = (
+    "study_id",
+    "patient_id",
+    "arm",
+    "timepoint",
+    "sample_id",
+    "biomarker",
+    "biomarker_label",
+    "assay",
+    "compartment",
+    "unit",
+    "sex",
+    "tissue",
+    "qc_flag",
+)
+FORMULA_START = r"^[=+\-@\t\r]"
+MESSAGE_LIMIT = 300  # characters of a problem's message (values in it can be megabytes)
 MISSING_TOKENS = ("", "NA", "N/A", ".", "ND")
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 TRUE_TOKENS = ("true", "t", "yes", "y", "1")
@@ -74,13 +80,14 @@ class Problem:
     column: str | None = None
 
     def __str__(self) -> str:
+        message = printable(self.message, limit=MESSAGE_LIMIT)
         where = []
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
         location = f" {', '.join(where)}:" if where else ""
-        return f"{self.path}:{location} {self.message}"
+        return f"{self.path}:{location} {message}"
 
 
 @dataclass
@@ -99,7 +106,10 @@ class ImportPlan:
     changes: list[Change] = field(default_factory=list)  # stored attributes it sets
     rows_skipped: int = 0  # rows without a value (empty / NA)
     rows_duplicate: int = 0  # exact duplicate rows collapsed
-    rows_derived: int = 0  # ADaM records left out (derived DTYPE or not flagged ANL01FL)
+    rows_derived: int = 0  # ADaM records left out (derived, non-analysis, population)
+    summary: list[str] = field(default_factory=list)  # how an ADaM dataset was mapped
+    warnings: list[str] = field(default_factory=list)  # e.g. BASE/CHG disagreements
+    adsl: SourceTable | None = None  # the ADSL merged into an ADaM dataset
 
     @property
     def ok(self) -> bool:
@@ -119,10 +129,17 @@ class _Collector:
     def full(self) -> bool:
         return len(self.problems) >= self.limit
 
-    def add(self, message: str, row: int | None = None, column: str | None = None) -> None:
+    def add(
+        self,
+        message: str,
+        row: int | None = None,
+        column: str | None = None,
+        path: Path | None = None,
+    ) -> None:
+        """Record a problem; ``path`` names another file than the one validated (ADSL)."""
         if not self.full:
             column = self.aliases.get(column, column) if column is not None else None
-            self.problems.append(Problem(self.path, message, row, column))
+            self.problems.append(Problem(path or self.path, message, row, column))
 
     def add_where(
         self, frame: pl.DataFrame, checks: list[tuple[pl.Expr, str | pl.Expr, pl.Expr]]
@@ -166,44 +183,19 @@ def _number(expr: pl.Expr) -> pl.Expr:
 def detect_format(columns: list[str], requested: str) -> str:
     """Resolve ``auto`` to ``long``, ``wide`` or ``adam`` from the column names.
 
-    A file with ``USUBJID``, ``PARAMCD`` and ``AVAL`` is a CDISC ADaM BDS dataset. A file
+    A file with ``USUBJID`` (and no ``patient_id``) or with two BDS variables (``USUBJID``,
+    ``PARAMCD``, ``PARAM``, ``AVAL``, ``AVISIT``, ``ADY``, ``ABLFL``) is a CDISC ADaM BDS
+    dataset, so that one missing ``AVAL`` is told so in ADaM terms. A file
     with a ``biomarker`` or a ``value`` column is long (so that a long file missing one of
     them is told so, not read as a wide file).
     """
     if requested != "auto":
         return requested
-    if {"USUBJID", "PARAMCD", "AVAL"} <= set(columns):
-        return "adam"
+    names = set(columns)
+    adam = names & {"USUBJID", "PARAMCD", "PARAM", "AVAL", "AVISIT", "ADY", "ABLFL"}
+    if len(adam) >= 2 or ("USUBJID" in names and "patient_id" not in names):
+        return "adam"  # missing variables are then named as ADaM variables
     return "long" if {"biomarker", "value"} & set(columns) else "wide"
-
-
-def _from_adam(raw: pl.DataFrame, found: _Collector) -> tuple[pl.DataFrame, int] | None:
-    """Rename a BDS dataset to long-format columns, keeping observed analysis records.
-
-    Returns the renamed frame and the number of records left out, or None (with a
-    problem recorded) when required variables are missing.
-    """
-    missing = [c for c in ADAM_REQUIRED if c not in raw.columns]
-    arm = next((c for c in ADAM_ARM_COLUMNS if c in raw.columns), None)
-    if arm is None:
-        missing.append("/".join(ADAM_ARM_COLUMNS))
-    if missing:
-        names = ", ".join(f"'{c}'" for c in missing)
-        found.add(f"missing required ADaM variable(s) {names}", row=1)
-        return None
-    # Observed analysis records only: derived records (DTYPE, e.g. LOCF) are imputations,
-    # and records without the analysis flag (ANL01FL) are superseded within their window.
-    derived = 0
-    left_out = pl.lit(False)
-    if "DTYPE" in raw.columns:
-        left_out = left_out | (pl.col("DTYPE").str.strip_chars().fill_null("") != "")
-    if "ANL01FL" in raw.columns and (raw["ANL01FL"] == "Y").any():
-        left_out = left_out | (pl.col("ANL01FL").fill_null("") != "Y")
-    derived = raw.filter(left_out).height
-    raw = raw.filter(~left_out)
-    renames = {c: n for c, n in ADAM_COLUMNS.items() if c in raw.columns} | {arm: "arm"}
-    found.aliases = {internal: source for source, internal in renames.items()}
-    return raw.select(ROW, *[pl.col(c).alias(n) for c, n in renames.items()]), derived
 
 
 def _to_long(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:
@@ -240,6 +232,7 @@ def validate_source(
     con: duckdb.DuckDBPyConnection | None = None,
     limit: int = 50,
     update_subject_data: bool = False,
+    adam: AdamOptions | None = None,
 ) -> ImportPlan:
     """Check one input file and normalise it to one measurement per row.
 
@@ -257,7 +250,9 @@ def validate_source(
     limit
         Stop collecting problems after this many.
     update_subject_data
-        Let the file change patients' sex, age and response stored by earlier imports.
+        Let the file change patients' sex, age, race and response stored by earlier imports.
+    adam
+        How a CDISC ADaM BDS dataset is mapped (ADSL, population, response, treatment).
     """
     path = source.path
     raw = source.frame
@@ -266,12 +261,22 @@ def validate_source(
     # ADaM datasets are validated as long files; the plan keeps the format's name.
     found = _Collector(path, limit)
     derived = 0
+    if fmt != "adam" and adam is not None and adam != AdamOptions():
+        found.add(
+            f"--adsl, --population, --response-var and --treatment apply to CDISC ADaM BDS "
+            f"datasets; this file is in the {fmt} format",
+            row=1,
+        )
+        plan.problems = found.problems
+        return plan
     if fmt == "adam":
-        adam = _from_adam(raw, found)
-        if adam is None:
+        mapping = map_bds(raw, adam or AdamOptions(), found)
+        if mapping is None:
             plan.problems = found.problems
             return plan
-        raw, derived = adam
+        raw, derived = mapping.frame, mapping.rows_left_out
+        plan.summary, plan.warnings = mapping.summary, mapping.warnings
+        plan.adsl = adam.adsl if adam is not None else None
         fmt = "long"  # a BDS dataset is long: one AVAL per subject, visit and parameter
 
     required = LONG_REQUIRED if fmt == "long" else WIDE_REQUIRED
@@ -311,6 +316,7 @@ def validate_source(
         ],
     )
 
+    _check_formula_starts(frame, found)
     frame = _parse_values(frame, found)
     frame = _parse_attributes(frame, found)
     if found.problems:
@@ -353,6 +359,26 @@ def validate_source(
     return plan
 
 
+def _check_formula_starts(frame: pl.DataFrame, found: _Collector) -> None:
+    """IDs and labels must not start like a spreadsheet formula (they end up in CSV exports)."""
+    found.add_where(
+        frame,
+        [
+            (
+                pl.col(column).str.contains(FORMULA_START),
+                column,
+                pl.format(
+                    "'{}' starts with '{}', which spreadsheets run as a formula (IDs and "
+                    "labels may not start with =, +, -, @, tab or CR)",
+                    pl.col(column),
+                    pl.col(column).str.slice(0, 1),
+                ),
+            )
+            for column in TEXT_COLUMNS
+        ],
+    )
+
+
 def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
     text = pl.col("value").str.strip_chars()
     censored_text = text.str.starts_with("<")
@@ -386,6 +412,13 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
                 present & (pl.col("_number").is_nan() | pl.col("_number").is_infinite()),
                 col,
                 pl.format("not a finite number: '{}'", pl.col("raw_value")),
+            ),
+            (
+                present & (pl.col("_number") == 0) & number_text.str.contains(r"^[^eE]*[1-9]"),
+                col,
+                pl.format(
+                    "value '{}' is too small to store (it would become 0)", pl.col("raw_value")
+                ),
             ),
             (
                 present & (pl.col("_number") < 0),
@@ -499,8 +532,9 @@ def _conflicts(
 
 # The attributes that must take one value per key within a file.
 CONSISTENT = (
-    (("study_id", "patient_id"), ("arm", "sex", "age", "response"), "patient"),
-    (("biomarker",), ("unit", "assay", "compartment"), "biomarker"),
+    (("study_id", "patient_id"), ("arm", "sex", "age", "race", "response"), "patient"),
+    # a biomarker's definition is per study: another study may measure it differently
+    (("study_id", "biomarker"), ("unit", "assay", "compartment"), "biomarker"),
     (("study_id", "timepoint"), ("is_baseline",), "timepoint"),
     (("study_id", "sample_id"), ("patient_id", "timepoint"), "sample"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -38,6 +39,7 @@ from trialtui.tui.screens.overview import OverviewScreen
 from trialtui.tui.screens.patients import PatientsScreen
 from trialtui.tui.screens.settings import SettingsScreen
 from trialtui.tui.screens.statistics import StatisticsScreen
+from trialtui.tui.screens.timecourse import TimecourseScreen
 
 # Levels computed when a study opens; correlations (quadratic in the number of
 # biomarkers) wait until the Correlations screen asks for them.
@@ -51,6 +53,7 @@ SCREENS = {
     "correlations": "Correlations",
     "console": "SQL",
     "settings": "Settings",
+    "timecourse": "Timecourse",
 }
 
 
@@ -67,6 +70,7 @@ class TrialApp(App):
         "correlations": CorrelationsScreen,
         "console": ConsoleScreen,
         "settings": SettingsScreen,
+        "timecourse": TimecourseScreen,
     }
     DEFAULT_MODE = "overview"
     COMMANDS = App.COMMANDS | {TrialCommands}
@@ -88,9 +92,17 @@ class TrialApp(App):
         *,
         study: str | None = None,
         settings: AnalysisSettings | None = None,
+        read_only: bool | None = None,
     ) -> None:
         super().__init__()
         self.db_path = Path(db_path)
+        # read-only: Apply recomputes the screens but cannot store the results (default:
+        # whether the file is writable)
+        self.read_only = (
+            read_only
+            if read_only is not None
+            else self.db_path.exists() and not os.access(self.db_path, os.W_OK)
+        )
         self.study_id = study
         # one AnalysisSettings per study; a study not yet opened gets the defaults (the
         # settings given here are those of the study opened first)
@@ -179,7 +191,9 @@ class TrialApp(App):
             notes += unfit
             levels = LEVELS if store else EAGER_LEVELS
             results = compute(data, settings, levels=levels, progress=progress)
-            if store and not worker.is_cancelled:
+            if store and self.read_only:
+                store_error = f"{self.db_path}: opened read-only; results not stored"
+            elif store and not worker.is_cancelled:
                 progress("storing the results", 0.98)
                 try:
                     store_results(self.db_path, results)
@@ -233,13 +247,16 @@ class TrialApp(App):
         self._extend(self.data, self.results, level)
 
     def database_changed(self) -> str | None:
-        """A note if imports were recorded since the open study was loaded, else None."""
+        """A note if imports were recorded since the open study was loaded, else None.
+
+        Raises
+        ------
+        TrialtuiError
+            The database cannot be opened now (e.g. another process is writing to it).
+        """
         if self.data is None or self.data.data_version is None:
             return None
-        try:
-            con = connect(self.db_path, read_only=True)
-        except TrialtuiError as exc:
-            return str(exc)
+        con = connect(self.db_path, read_only=True)
         try:
             now = catalog.data_version(con)
         finally:
@@ -269,6 +286,9 @@ class TrialApp(App):
                 self.call_from_thread(self.recompute)
                 return
             extended = with_levels(results, (level,), progress=progress)
+        except TrialtuiError as exc:
+            self.post_message(ComputeFailed(str(exc)))
+            return
         except Exception as exc:  # a bug: show it as one line, keep the app alive
             self.post_message(ComputeFailed(f"{type(exc).__name__}: {exc}"))
             return
@@ -314,15 +334,21 @@ class TrialApp(App):
         if self.results is None:
             return "loading…"
         r = self.results
+        reference = "single arm" if r.is_single_arm else f"ref {r.reference_arm}"
         return (
             f"{r.study_id} · {r.pairing.baseline_timepoint} → {r.pairing.timepoint} · "
-            f"LLOQ {r.settings.lloq_policy} · FDR {r.settings.fdr} · ref {r.reference_arm}"
+            f"LLOQ {r.settings.lloq_policy} · FDR {r.settings.fdr} · {reference}"
         )
 
     # ------------------------------------------------------------------ actions
 
     def action_show(self, mode: str) -> None:
         self.switch_mode(mode)
+
+    def open_study(self, study: str) -> None:
+        """Open ``study`` with the settings kept for it (command palette, Overview)."""
+        if study != self.study_id or self.results is None:
+            self.recompute(study=study)
 
     def open_patient(self, patient_id: str) -> None:
         """Show one patient (command palette, Enter on the patients table)."""
@@ -362,7 +388,11 @@ class TrialApp(App):
         self.notify(line, title="Command (copied)", timeout=20)
 
     def action_export(self) -> None:
-        changed = self.database_changed()
+        try:
+            changed = self.database_changed()
+        except TrialtuiError as exc:
+            self.notify(str(exc), title="Cannot export now", severity="error", timeout=10)
+            return
         if changed is not None:
             self.notify(
                 f"{changed}; reloading: export again when the screens are updated",

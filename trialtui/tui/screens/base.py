@@ -69,5 +69,7 @@ class ResultsScreen(Screen):
         return None
 
     def export_provenance(self) -> dict | None:
-        """More provenance for the exported table, e.g. the SQL that made it (override)."""
+        """The provenance record of the exported table when the screen knows better than
+        the default (e.g. the SQL console: the query and the stored runs it read), or extra
+        keys for the default record (override)."""
         return None

@@ -11,9 +11,11 @@ from textual.widgets import Label, Select, Static
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.messages import CatalogReady
 from trialtui.tui.screens.base import ResultsScreen
+from trialtui.tui.views import ci_label
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 
 TOP_FINDINGS = 8
+FINDINGS_BETWEEN_ARMS = "Top findings (between arms, q < 0.05, largest |log2 GMFC ratio| first)"
 
 
 def top_within_arm(arm_summary: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.DataFrame:
@@ -41,7 +43,7 @@ def top_findings(comparison: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.Data
 
 class OverviewScreen(ResultsScreen):
     SUB_TITLE = "Overview"
-    AUTO_FOCUS = "#completeness-table"
+    AUTO_FOCUS = "#arms-table"  # start at the top; tab walks down through the sections
     CSS_PATH = "overview.tcss"
 
     def compose_body(self) -> ComposeResult:
@@ -50,12 +52,15 @@ class OverviewScreen(ResultsScreen):
                 yield Label("Study ", id="study-label")
                 yield Select([], id="study-select", allow_blank=True, prompt="study")
             yield Static("", id="study-title")
+            yield Static("", id="unit-notes")
             yield Label("Arms", classes="section")
             yield FrameTable(id="arms-table", classes="compact")
             yield Label("Timepoints", classes="section")
             yield FrameTable(id="timepoints-table", classes="compact")
             yield Label(
-                "Top findings (between arms, q < 0.05)", id="findings-label", classes="section"
+                FINDINGS_BETWEEN_ARMS,
+                id="findings-label",
+                classes="section",
             )
             yield FrameTable(id="findings-table", classes="compact")
             yield Label("Paired completeness (baseline → on-treatment)", classes="section")
@@ -114,6 +119,9 @@ class OverviewScreen(ResultsScreen):
             else f"reference: {results.reference_arm} ({results.reference_reason})"
         )
         self._show_study(data.study_id, data.study, reference)
+        notes = self.query_one("#unit-notes", Static)
+        notes.update("\n".join(data.unit_notes))
+        notes.display = bool(data.unit_notes)
         arms = data.arms.with_columns(
             pl.when((pl.col("arm") == results.reference_arm) & pl.lit(not single))
             .then(pl.lit(f"reference ({results.reference_reason})"))
@@ -148,38 +156,44 @@ class OverviewScreen(ResultsScreen):
         """Between-arm findings, or within-arm ones for a single-arm study."""
         table = self.query_one("#findings-table", FrameTable)
         label = self.query_one("#findings-label", Label)
+        ci = ci_label(results.settings.conf_level)
         if results.is_single_arm:
-            label.update("Top findings (within arm, Wilcoxon signed-rank q < 0.05)")
+            label.update(
+                "Top findings (within arm, Wilcoxon signed-rank q < 0.05, "
+                "largest |log2 GMFC| first)"
+            )
             findings = top_within_arm(results.level("arm"))
             columns = [
                 Column("biomarker", "Biomarker"),
                 Column("n_pairs", "Pairs"),
-                Column("gmean_fc", "GMFC"),
-                Column("gmean_fc_lo", "lo"),
-                Column("gmean_fc_hi", "hi"),
+                Column("gmean_fc", f"GMFC ({ci})", ci=("gmean_fc_lo", "gmean_fc_hi")),
                 Column("q_wilcoxon", "q (Wilcoxon)"),
                 Column("q_ttest", "q (t)"),
             ]
         else:
-            label.update("Top findings (between arms, q < 0.05)")
+            label.update(FINDINGS_BETWEEN_ARMS)
             findings = top_findings(results.level("comparison"))
             columns = [
                 Column("biomarker", "Biomarker"),
                 Column("arm", "Arm"),
-                Column("gmfc_ratio", "GMFC ratio"),
-                Column("gmfc_ratio_lo", "lo"),
-                Column("gmfc_ratio_hi", "hi"),
+                Column("gmfc_ratio", f"GMFC ratio ({ci})", ci=("gmfc_ratio_lo", "gmfc_ratio_hi")),
                 Column("q_welch", "q (Welch)"),
                 Column("q_mannwhitney", "q (MW)"),
             ]
-        table.show(findings, columns)
-        table.border_subtitle = "none with q < 0.05" if findings.is_empty() else ""
+        effect = "|log2 GMFC|" if results.is_single_arm else "|log2 ratio|"
+        table.show(findings, columns, sorted_by=f"{effect}, largest first")
+        if findings.is_empty():
+            table.border_subtitle = "none with q < 0.05"
 
     def on_select_changed(self, event: Select.Changed) -> None:
         chosen = event.value
         is_new = isinstance(chosen, str) and chosen != self.trial.study_id
         if event.select.id == "study-select" and is_new:
-            self.trial.recompute(study=str(chosen))
+            self.trial.open_study(str(chosen))
+
+    def on_frame_table_cursor_moved(self, event: FrameTable.CursorMoved) -> None:
+        """Keep the table whose cursor moves in view (the page scrolls with the keyboard)."""
+        event.table.scroll_visible(animate=False)
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
         data = self.trial.data
