@@ -273,7 +273,8 @@ async def test_export_refuses_to_overwrite(app: TrialApp, tmp_path: Path) -> Non
         app.screen.query_one("#export-path", Input).value = str(target)
         await pilot.click("#export-ok")
         await pilot.pause()
-        assert "already exists" in str(app.screen.query_one("#export-error").render())
+        error = str(app.screen.query_one("#export-error").render())
+        assert "already exists" in error and "Overwrite" in error and "--force" not in error
     assert target.read_text() == "keep me\n"
 
 

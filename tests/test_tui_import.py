@@ -71,6 +71,7 @@ async def test_bad_file_reports_and_writes_nothing(db: Path, tmp_path: Path) -> 
         assert "row 3" in result and "column 'value'" in result and "negative" in result
         assert "Nothing was written" in result
         assert dialog.report is None
+        assert dialog.query_one("#import-progress").progress == 0  # not left part-way
     assert db.read_bytes() == before
 
 

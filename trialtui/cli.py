@@ -14,6 +14,7 @@ from pathlib import Path
 
 from trialtui import __version__
 from trialtui.choices import FORMATS
+from trialtui.cli_adam import add_adam_arguments
 from trialtui.errors import (
     Interrupted,
     TrialtuiError,
@@ -116,6 +117,7 @@ def _open_read_only(args: argparse.Namespace):
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from trialtui.cli_adam import adam_options_from, print_adam_report
     from trialtui.store.connection import connect
     from trialtui.store.importer import import_files
 
@@ -132,6 +134,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             study=args.study,
             dry_run=args.dry_run,
             update_subject_data=args.update_subject_data,
+            adam=adam_options_from(args),
         )
     except BaseException as exc:
         con.close()
@@ -146,12 +149,15 @@ def cmd_import(args: argparse.Namespace) -> int:
             result.status, "unchanged"
         )
         print(f"{result.path}: {verb}: {result.message}")
+        print_adam_report(result.summary, result.warnings)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from trialtui.cli_adam import adam_options_from, print_adam_report
     from trialtui.store.importer import validate_files
 
+    adam = adam_options_from(args)
     con = None
     if args.db is not None:
         from trialtui.store.connection import connect
@@ -165,6 +171,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             con=con,
             limit=args.limit,
             update_subject_data=args.update_subject_data,
+            adam=adam,
         )
     finally:
         if con is not None:
@@ -181,6 +188,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{plan.path}: valid ({plan.format} format, {plan.rows_read} rows, "
             f"study {plan.study_id})"
         )
+        print_adam_report(plan.summary, plan.warnings)
     return 0
 
 
@@ -208,7 +216,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             out.append("")
             out.append(render_table(catalog.timepoints(con, study_id).drop("study_id")))
             out.append("")
-            out.append(render_table(catalog.biomarkers(con, study_id)))
+            out.append(render_table(catalog.biomarkers(con, study_id).drop("study_id")))
+            out.extend(catalog.describe_unit_differences(con, study_id))
             out.append("")
             out.append("paired completeness (baseline vs first on-treatment timepoint):")
             out.append(render_table(catalog.completeness(con, study_id)))
@@ -239,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     _add_update_subject_data(p)
+    add_adam_arguments(p)
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("validate", help="report every problem in files without writing")
@@ -248,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--limit", type=int, default=50, help="stop after this many problems")
     _add_update_subject_data(p)
+    add_adam_arguments(p)
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("sample", help="write the bundled synthetic sample trial to a database")

@@ -229,6 +229,22 @@ def export_csv(
     return export_tables([(frame, Path(path), provenance)], force=force, protect=protect)[0]
 
 
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a temporary file beside ``path``, flushed, then renamed into
+    place (replacing ``path``; callers check their targets first).
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written (one line naming it).
+    """
+    path = Path(path)
+    try:
+        publish(_stage(path, text.encode("utf-8"), _file_mode()), path, force=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or first_line(exc)}") from None
+
+
 def imported_sources(db_path: Path, study_id: str | None) -> pl.DataFrame:
     """The source files imported into ``db_path`` (for ``study_id``), with their sha256."""
     con = connect(db_path, read_only=True)
@@ -299,10 +315,17 @@ def results_provenance(
     The source files are the imports the results were computed from (read with the data),
     not whatever the database holds at export time.
     """
+    full = results.frames.get(level)
     rows = frame if frame is not None else results.level(level)
     sources = results.sources
     if sources is None:
         sources = imported_sources(db_path, results.study_id)
+    extra = None
+    if full is not None and rows.height != full.height:
+        extra = {
+            "rows_note": f"{rows.height} of the {full.height} rows the command writes "
+            "(chosen on screen)"
+        }
     return build_provenance(
         db_path=db_path,
         study_id=results.study_id,
@@ -311,6 +334,7 @@ def results_provenance(
         source_files=sources,
         row_count=rows.height,
         command=stats_command(db_path, results, level),
+        extra=extra,
     )
 
 

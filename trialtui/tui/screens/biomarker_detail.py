@@ -90,20 +90,20 @@ class BiomarkerDetailScreen(ResultsScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="biomarker-header")
         with TabbedContent(initial="numbers", id="biomarker-tabs"):
-            with TabPane("Numbers [n]", id="numbers"), VerticalScroll():
+            with TabPane("Numbers (n)", id="numbers"), VerticalScroll():
                 yield Label("Per arm", classes="section")
                 yield FrameTable(id="biomarker-arms", classes="compact")
                 yield Label("Between arms", classes="section")
                 yield FrameTable(id="biomarker-comparison", classes="compact")
                 yield Label("Patients", classes="section")
                 yield FrameTable(id="biomarker-patients")
-            with TabPane("Box/strip [b]", id="strip"):
+            with TabPane("Box/strip (b)", id="strip"):
                 yield PlotextPlot(id="strip-plot")
-            with TabPane("Slope [l]", id="slope"):
+            with TabPane("Slope (l)", id="slope"):
                 yield PlotextPlot(id="slope-plot")
-            with TabPane("Waterfall [w]", id="waterfall"):
+            with TabPane("Waterfall (w)", id="waterfall"):
                 yield PlotextPlot(id="waterfall-plot")
-            with TabPane("Trajectory [t]", id="trajectory"):
+            with TabPane("Trajectory (t)", id="trajectory"):
                 yield PlotextPlot(id="trajectory-plot")
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:

@@ -134,6 +134,7 @@ class CorrelationsScreen(ResultsScreen):
             f"{row['biomarker_y']} vs {row['biomarker_x']} change: rho {row['spearman_rho']:.2f}"
             if row["spearman_rho"] is not None
             else "",
+            q=row.get("q"),
         )
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:

@@ -91,7 +91,9 @@ class ExportDialog(ModalScreen[Path | None]):
         try:
             written = export_csv(self.frame, path, self.provenance(), force=force)
         except TrialtuiError as exc:
-            self.query_one("#export-error", Static).update(str(exc))
+            # the command line's advice, said in this dialog's terms
+            text = str(exc).replace("(use --force to overwrite)", "(tick Overwrite to replace it)")
+            self.query_one("#export-error", Static).update(text)
             return
         except OSError as exc:
             self.query_one("#export-error", Static).update(f"{path}: {exc.strerror or exc}")

@@ -160,6 +160,8 @@ class ImportDialog(ModalScreen[ImportReport | None]):
             self.app.recompute()  # type: ignore[attr-defined]
 
     def on_import_failed(self, message: ImportFailed) -> None:
+        # nothing was loaded: a bar stopped part-way would say otherwise
+        self.query_one("#import-progress", ProgressBar).update(progress=0)
         self.query_one("#import-ok", Button).disabled = False
         self.query_one("#import-result", Static).update(
             f"[red]{message.error}[/red]\nNothing was written."

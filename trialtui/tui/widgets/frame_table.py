@@ -153,6 +153,11 @@ class FrameTable(DataTable):
         self.aliases: dict[str, str] = {}
         self.codes: dict[str, str] = {}
         self._decimals: dict[str, int | None] = {}
+        self._widths: dict[str, int] = {}
+        self._fitted_width = -1
+        self._hidden_right = 0
+        self._text_columns: set[str] = set()
+        self._cut_widths: dict[str, int] = {}
 
     # ------------------------------------------------------------------ data
 
@@ -320,10 +325,13 @@ class FrameTable(DataTable):
         self.first_column = min(self.first_column, max(0, len(others) - 1))
         used = sum(widths[c.name] + pad for c in pinned)
         chosen = []
+        self._cut_widths: dict[str, int] = {}
         for col in others[self.first_column :]:
-            if used + widths[col.name] + pad > available and chosen:
-                break
-            if used + widths[col.name] + pad > available and pinned:
+            if used + widths[col.name] + pad > available and (chosen or pinned):
+                room = available - used - pad
+                if col.name in self._text_columns and room >= 12:
+                    chosen.append(col)  # text may be shortened (with …); numbers never
+                    self._cut_widths[col.name] = room
                 break
             chosen.append(col)
             used += widths[col.name] + pad
@@ -345,9 +353,15 @@ class FrameTable(DataTable):
             )
             for c in available
         }
+        self._widths = widths
+        self._text_columns = {
+            c.name for c in available if c.kind == "text" or not page.schema[c.name].is_numeric()
+        }
+        self._fitted_width = self.size.width
         self.visible_columns = self._fit(widths)
         for col in self.visible_columns:
-            self.add_column(self._label(col), key=col.name, width=widths[col.name])
+            width = self._cut_widths.get(col.name, widths[col.name])
+            self.add_column(self._label(col), key=col.name, width=width)
         numeric = [page.schema[c.name].is_numeric() for c in self.visible_columns]
         rows = zip(*(texts[c.name] for c in self.visible_columns), strict=True)
         self.add_rows(
@@ -373,15 +387,13 @@ class FrameTable(DataTable):
         title = [t for t in (self.caption, f"sorted by {sort}" if sort else "") if t]
         if self.filter_text:
             title.append(f"filter: {self.filter_text}")
+        if self.first_column or self._hidden_right:
+            more = ("← " if self.first_column else "") + ("→ " if self._hidden_right else "")
+            title.append(f"{more}more columns")
         self.border_title = " · ".join(title)
         bottom = [self.position_text()]
         if self.filter_error:
             bottom = [f"filter: {self.filter_error}"]
-        shown_right = getattr(self, "_hidden_right", 0)
-        if self.first_column or shown_right:
-            bottom.append(
-                ("← " if self.first_column else "") + ("→ more" if shown_right else "cols")
-            )
         if self.codes:
             bottom.append(arm_legend(self.codes))
         self.border_subtitle = " · ".join(bottom)
@@ -392,7 +404,7 @@ class FrameTable(DataTable):
         if self.filter_text and total != self.source.height:
             of = f"{format_count(total)} of {format_count(self.source.height)} rows"
         else:
-            of = f"{format_count(total)} rows"
+            of = f"{format_count(total)} {'row' if total == 1 else 'rows'}"
         height = self.scrollable_content_region.height - (
             self.header_height if self.show_header else 0
         )
@@ -456,7 +468,7 @@ class FrameTable(DataTable):
             super().action_page_up()
 
     def action_cursor_right(self) -> None:
-        if getattr(self, "_hidden_right", 0):
+        if self._hidden_right:
             self._shift_columns(1)
 
     def action_cursor_left(self) -> None:
@@ -494,14 +506,49 @@ class FrameTable(DataTable):
     # ------------------------------------------------------------------ events
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.columns_shown:
+        """Re-fit the columns to the new width (only re-render when the fit changes)."""
+        self.call_after_refresh(self._update_edges)  # the rows in view changed
+        if not self.columns_shown or self.size.width == self._fitted_width:
+            return
+        first, hidden = self.first_column, self._hidden_right
+        fitted = [c.name for c in self._fit(self._widths)]
+        self._fitted_width = self.size.width
+        if fitted != [c.name for c in self.visible_columns]:
             position = self.position
             self._render_window()
             self._move_to(position)
+        else:
+            self.first_column, self._hidden_right = first, hidden
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         self._update_edges()
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        """The wheel moves the loaded window along at its end, as keys do."""
+        loaded_end = self.window_start + self.row_count
+        if self.scroll_y >= self.max_scroll_y and loaded_end < self.frame.height:
+            self._slide_window(WINDOW // 2)
+        else:
+            super()._on_mouse_scroll_down(event)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if self.scroll_y <= 0 and self.window_start > 0:
+            self._slide_window(-(WINDOW // 2))
+        else:
+            super()._on_mouse_scroll_up(event)
+
+    def _slide_window(self, step: int) -> None:
+        """Load the rows ``step`` further on, keeping the rows in view where they are."""
+        top = self.window_start + round(self.scroll_y)
+        position = self.position
+        start = max(0, min(self.window_start + step, self.frame.height - WINDOW))
+        self.window_start = start
+        self._render_window()
+        position = min(max(position, start), start + self.row_count - 1)
+        self.move_cursor(row=position - start, animate=False, scroll=False)
+        self.call_after_refresh(self.scroll_to, y=top - start, animate=False)
+        self.call_after_refresh(self._update_edges)
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()

@@ -57,7 +57,7 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
         return [low] if math.isfinite(low) else []
     raw = (high - low) / max(1, count)
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     start = math.ceil(low / step) * step
     ticks = []
     value = start
@@ -362,32 +362,44 @@ def draw_volcano(
     *,
     highlight: str | None = None,
     labels: int = VOLCANO_LABELS,
+    estimate: str = "gmfc_ratio",
+    q: str = "q_welch",
+    p: str = "p_welch",
+    log_scale: bool = True,
+    xlabel: str = "log2 ratio of geometric mean FC (arm / reference)",
+    ylabel: str = "-log10 q (Welch)",
 ) -> None:
     """log2 ratio of geometric mean FCs against -log10 q (Welch), one point per biomarker.
+
+    Another effect: ``estimate`` (a ratio when ``log_scale``, drawn as log2, else drawn
+    as it is) with its test's ``q`` and ``p`` columns and the axis labels. A single-arm
+    study passes its within-arm geometric mean FC with the Wilcoxon signed-rank p and q.
 
     Significant points (q < 0.05) are red; the ``labels`` smallest q are named beside their
     point (never on it, never over another label); q values that underflow to 0 are drawn
     as triangles at the top with their own legend entry; ``highlight`` is circled in yellow.
     """
-    rows = comparison.filter(pl.col("gmfc_ratio").is_not_null() & pl.col("q_welch").is_not_null())
+    rows = comparison.filter(pl.col(estimate).is_not_null() & pl.col(q).is_not_null())
     if rows.is_empty():
         return _empty(widget, title, "no between-arm tests")
     rows = rows.with_columns(
-        pl.col("gmfc_ratio").log(2).alias("_x"),
-        (-pl.col("q_welch").clip(lower_bound=1e-308).log10()).alias("_y"),
+        (pl.col(estimate).log(2) if log_scale else pl.col(estimate)).alias("_x"),
+        (-pl.col(q).clip(lower_bound=1e-308).log10()).alias("_y"),
+        pl.col(q).alias("_q"),
+        pl.col(p).alias("_p"),
     )
-    finite_top = rows.filter(pl.col("q_welch") > 0)["_y"].max()
+    finite_top = rows.filter(pl.col("_q") > 0)["_y"].max()
     cap = (float(finite_top) if finite_top is not None else 10.0) * 1.15 + 1  # type: ignore[arg-type]
     rows = rows.with_columns(
-        pl.when(pl.col("q_welch") == 0).then(cap).otherwise(pl.col("_y")).alias("_y")
+        pl.when(pl.col("_q") == 0).then(cap).otherwise(pl.col("_y")).alias("_y")
     )
-    n_sig = rows.filter(pl.col("q_welch") < 0.05).height
+    n_sig = rows.filter(pl.col("_q") < 0.05).height
     _reset(widget, f"{title} · n = {rows.height} biomarkers, {n_sig} with q < 0.05")
     plt = widget.plt
     groups = (
-        ("q ≥ 0.05", (pl.col("q_welch") >= 0.05), "gray", POINT),
-        ("q < 0.05", (pl.col("q_welch") < 0.05) & (pl.col("q_welch") > 0), "red", POINT),
-        (f"q {P_VALUE_FLOOR} (capped)", pl.col("q_welch") == 0, "red", "▲"),
+        ("q ≥ 0.05", (pl.col("_q") >= 0.05), "gray", POINT),
+        ("q < 0.05", (pl.col("_q") < 0.05) & (pl.col("_q") > 0), "red", POINT),
+        (f"q {P_VALUE_FLOOR} (capped)", pl.col("_q") == 0, "red", "▲"),
     )
     for label, condition, color, marker in groups:
         part = rows.filter(condition)
@@ -401,15 +413,22 @@ def draw_volcano(
             )
     x_all, y_all = rows["_x"].to_list(), rows["_y"].to_list()
     x_span = (max(x_all) - min(x_all)) or 1.0
-    x_low, x_high = min(*x_all, 0.0) - 0.1 * x_span, max(*x_all, 0.0) + 0.35 * x_span
-    y_high = max(y_all) * 1.4 + 0.5
+    # room on the left and at the top: plotext draws the legend in the top left corner
+    x_low, x_high = min(*x_all, 0.0) - 0.3 * x_span, max(*x_all, 0.0) + 0.3 * x_span
+    # the legend (up to four lines) sits at the top: keep the points below it
+    plot_rows = max(8, (widget.size.height or 24) - 6)
+    y_high = max(y_all) * plot_rows / (plot_rows - 5) + 0.5
     plt.xlim(x_low, x_high)
     plt.ylim(0, y_high)
+    y_ticks = nice_ticks(0, max(y_all), 4)
+    x_ticks = nice_ticks(min(*x_all, 0.0), max(*x_all, 0.0), 6)
+    plt.yticks(y_ticks, [_tick_label(t) for t in y_ticks])
+    plt.xticks(x_ticks, [_tick_label(t) for t in x_ticks])
     plt.hline(-math.log10(0.05), "gray")
     plt.vline(0, "gray")
     _label_points(widget, rows, labels, (x_low, x_high), (0, y_high), highlight)
-    plt.xlabel("log2 ratio of geometric mean FC (arm / reference)")
-    plt.ylabel("-log10 q (Welch)")
+    plt.xlabel(xlabel)
+    plt.ylabel(ylabel)
     widget.refresh()
 
 
@@ -423,17 +442,18 @@ def _label_points(
 ) -> None:
     """Name the most significant points to the right of each, skipping collisions."""
     plt = widget.plt
-    width = max(20, widget.size.width - 12)
-    height = max(6, widget.size.height - 6)
+    width = max(20, (widget.size.width or 100) - 12)
+    height = max(6, (widget.size.height or 24) - 6)
 
     def cell(x: float, y: float) -> tuple[int, int]:
         col = (x - x_range[0]) / (x_range[1] - x_range[0]) * width
         row = (y - y_range[0]) / (y_range[1] - y_range[0]) * height
         return round(col), round(row)
 
-    taken: list[tuple[int, int, int]] = []  # row, first col, last col
+    # row, first col, last col; the legend (top left, up to four entries) is taken
+    taken: list[tuple[int, int, int]] = [(height - k, 0, 22) for k in range(5)]
     points = {cell(x, y) for x, y in rows.select("_x", "_y").iter_rows()}
-    chosen = rows.sort("q_welch", "p_welch").head(count)
+    chosen = rows.sort("_q", "_p").head(count)
     if highlight is not None:
         marked = rows.filter(pl.col("biomarker") == highlight)
         if marked.height:
@@ -514,7 +534,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
     changes = changes.drop_nulls("log2fc")
     if changes.is_empty():
         return _empty(widget, title, "no paired biomarkers")
-    rows_available = max(3, widget.size.height - 6) if widget.size.height else 30
+    rows_available = max(3, widget.size.height - 5) if widget.size.height else 30
     total = changes.height
     if total > rows_available:
         changes = changes.sort(pl.col("log2fc").abs(), descending=True).head(rows_available)
@@ -527,7 +547,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
     names = changes["biomarker"].to_list()
     values = changes["log2fc"].to_list()
     positions = list(range(1, len(names) + 1))
-    for sign, color, label in ((1, "green", "increase"), (-1, "red", "decrease")):
+    for sign, color in ((1, "green"), (-1, "red")):
         chosen = [(p, v) for p, v in zip(positions, values, strict=True) if v * sign > 0]
         if chosen:
             plt.bar(
@@ -536,7 +556,6 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
                 orientation="horizontal",
                 color=color,
                 width=0.6,
-                label=label,
             )
     plt.vline(0, "white")
     plt.yticks(positions, names)
@@ -544,7 +563,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
     low, high = min(*values, 0.0), max(*values, 0.0)
     ticks = nice_ticks(low, high, 4)
     plt.xticks(ticks, [_tick_label(t) for t in ticks])
-    plt.xlabel("log2 FC (post / pre)")
+    plt.xlabel("log2 FC (post / pre): green increase, red decrease")
     widget.refresh()
 
 
@@ -552,7 +571,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
 
 
 HEATMAP_MAX_BIOMARKERS = 40
-SCALE_STEPS = (-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0)
+SCALE_STEPS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 
 
 def heatmap_biomarkers(
@@ -625,7 +644,7 @@ def heatmap_text(
     out.append("\n")
     out.append("scale ")
     for step in SCALE_STEPS:
-        out.append(f"{step:+.2f}"[:5].center(6), style=_cell_style(step))
+        out.append(f"{step:+.1f}".replace("+0.0", "0").center(5), style=_cell_style(step))
     out.append("\n")
     if total is not None and total > n:
         out.append(
