@@ -40,8 +40,11 @@ def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, separator: s
         end = data.find(b"\n", exc.start)
         text = data[start : end if end >= 0 else None].decode("utf-8", errors="replace")
         header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
-        names = next(csv.reader([header], delimiter=separator))
-        fields = next(csv.reader([text.rstrip("\r")], delimiter=separator), [])
+        try:
+            names = next(csv.reader([header], delimiter=separator))
+            fields = next(csv.reader([text.rstrip("\r")], delimiter=separator), [])
+        except csv.Error:
+            names, fields = [], []
         bad = next((i for i, f in enumerate(fields) if "\ufffd" in f), None)
         if bad is not None and len(fields) == len(names):  # not inside a multi-line field
             where += f", column '{names[bad].strip()}'"
@@ -88,7 +91,10 @@ def _read_csv(path: Path, data: bytes, *, separator: str) -> pl.DataFrame:
     if b"\r" in data and b"\n" not in data:  # classic Mac line endings (CR only)
         data = data.replace(b"\r", b"\n")
     header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
-    header = next(csv.reader([header_line], delimiter=separator))
+    try:
+        header = next(csv.reader([header_line], delimiter=separator))
+    except csv.Error as exc:  # e.g. a stray carriage return inside the header
+        raise InputError(f"{path}: row 1: cannot read the header: {exc}") from None
     _check_header(path, header)
     try:
         frame = pl.read_csv(
@@ -128,7 +134,10 @@ def _drop_blank_lines(
     short = texts.filter(~pl.col("_blank") & ~pl.col("_quoted") & (pl.col("_fields") < expected))
     quoted = texts.filter(~pl.col("_blank") & pl.col("_quoted"))
     for row, line in quoted.select(ROW, "_line").iter_rows():
-        fields = len(next(csv.reader([line], delimiter=separator), []))
+        try:
+            fields = len(next(csv.reader([line], delimiter=separator), []))
+        except csv.Error as exc:
+            raise InputError(f"{path}: row {row}: cannot read the line: {exc}") from None
         if fields < expected and (short.is_empty() or row < short[ROW][0]):
             short = pl.DataFrame({ROW: [row], "_fields": [fields]})
             break
