@@ -210,19 +210,32 @@ def test_pilot_bds_without_baseline_is_a_clear_error(
     """CIBIC+ rates change itself: ADQSCIBC has no baseline record to pair with."""
     db = tmp_path / "pilot.duckdb"
     result = run_cli("import", PILOT, "--adsl", PILOT_ADSL, "--db", db)
-    source, _meta = pyreadstat.read_xport(str(PILOT), output_format="polars")
-    observed = source.with_row_index("row", offset=1).filter(
-        (pl.col("ANL01FL") == "Y") & (pl.col("DTYPE") == "")
-    )
-    first_row = f"row {observed['row'][0]}"
     one_line_error(
         result,
         str(PILOT),
-        first_row,
-        "column 'ABLFL'",
-        "parameter 'CIBICVAL' has no baseline record (ABLFL = 'Y')",
+        "row 1",
+        "parameter 'CIBICVAL' has no baseline record: the dataset has no ABLFL variable",
     )
     assert not db.exists()
+
+
+def test_parameter_without_baseline_records_names_it(
+    run_cli, one_line_error, tmp_path: Path
+) -> None:
+    subjects = adsl_frame()["USUBJID"].to_list()[:2]
+    alt = alt_bds(subjects)
+    # a second parameter measured at both visits but never flagged as baseline
+    hgb = alt.with_columns(pl.lit("HGB").alias("PARAMCD"), pl.lit("").alias("ABLFL"))
+    xpt = tmp_path / "adlb.xpt"
+    pyreadstat.write_xport(pl.concat([alt, hgb]), str(xpt))
+    result = run_cli("import", xpt, "--adsl", PILOT_ADSL, "--db", tmp_path / "t.duckdb")
+    one_line_error(
+        result,
+        str(xpt),
+        f"row {alt.height + 1}",
+        "column 'ABLFL'",
+        "parameter 'HGB' has no baseline record (ABLFL = 'Y')",
+    )
 
 
 def test_pilot_adsl_merge(run_cli, pilot_alt: Path, tmp_path: Path) -> None:

@@ -243,7 +243,11 @@ def map_bds(raw: pl.DataFrame, options: AdamOptions, found: ProblemSink) -> Adam
         n_out_subjects = outside["USUBJID"].n_unique()
         population_line = (
             f"{outside.height} records of {n_out_subjects} subjects not flagged {flag}='Y'"
+            if outside.height
+            else None
         )
+        if not outside.height:
+            summary.append(f"population {flag}='Y': every subject of the dataset is flagged")
         frame = frame.filter(inside)
     else:
         outside = frame.clear()
@@ -356,8 +360,15 @@ def _map_response(
 
 def _every_parameter_has_a_baseline(frame: pl.DataFrame, found: ProblemSink) -> bool:
     """Each parameter needs baseline records (ABLFL = 'Y') to pair changes with."""
-    has_flag = "ABLFL" in frame.columns
-    flagged = (pl.col("ABLFL") == "Y") if has_flag else pl.lit(False)
+    if "ABLFL" not in frame.columns:
+        names = ", ".join(f"'{p}'" for p in frame["PARAMCD"].unique(maintain_order=True))
+        found.add(
+            f"parameter {names} has no baseline record: the dataset has no ABLFL variable "
+            "(changes from baseline need records flagged ABLFL = 'Y')",
+            row=1,
+        )
+        return False
+    flagged = pl.col("ABLFL") == "Y"
     per_parameter = (
         frame.group_by("PARAMCD")
         .agg(flagged.any().alias("_has"), pl.col(ROW).min().alias("_row"))
