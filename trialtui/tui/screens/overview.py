@@ -9,6 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, Select, Static
 
 from trialtui.study import StudyData, StudyResults
+from trialtui.tui.messages import CatalogReady
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.views import ci_label
 from trialtui.tui.widgets.frame_table import Column, FrameTable
@@ -65,24 +66,59 @@ class OverviewScreen(ResultsScreen):
             yield Label("Paired completeness (baseline → on-treatment)", classes="section")
             yield FrameTable(id="completeness-table")
 
-    def show_results(self, data: StudyData, results: StudyResults) -> None:
+    def show_catalog(self, facts: CatalogReady) -> None:
+        """Study, arms and timepoints from the catalog, before any statistic."""
+        # after the first layout: tables choose the columns that fit their width
+        self.call_after_refresh(self._draw_catalog, facts)
+
+    def _draw_catalog(self, facts: CatalogReady) -> None:
+        if self.trial.results is not None:
+            return  # the results came first and are drawn
+        self._show_study(facts.study_id, facts.study, "")
+        self.query_one("#arms-table", FrameTable).show(
+            facts.arms,
+            [
+                Column("arm", "Arm"),
+                Column("n_patients", "Patients"),
+                Column("description", "Description"),
+            ],
+            codes={},
+        )
+        self._show_timepoints(facts.timepoints)
+
+    def _show_study(self, study_id: str, study: dict, reference: str) -> None:
         select = self.query_one("#study-select", Select)
         options = [(s, s) for s in self.trial.studies]
         with self.prevent(Select.Changed):
             select.set_options(options)
-            select.value = data.study_id
-        study = data.study
+            select.value = study_id
         title = study.get("title") or ""
         extra = " · ".join(str(v) for v in (study.get("indication"), study.get("phase")) if v)
+        self.query_one("#study-title", Static).update(
+            Text.assemble((study_id, "bold"), f" {title}\n{extra}\n{reference}")
+        )
+
+    def _show_timepoints(self, timepoints: pl.DataFrame) -> None:
+        self.query_one("#timepoints-table", FrameTable).show(
+            # nominal days are medians of whole collection days: show them as days
+            timepoints.with_columns(pl.col("nominal_day").round(0).cast(pl.Int64)),
+            [
+                Column("timepoint", "Timepoint"),
+                Column("ordinal", "#"),
+                Column("is_baseline", "Baseline"),
+                Column("nominal_day", "Day"),
+                Column("n_samples", "Samples"),
+            ],
+        )
+
+    def show_results(self, data: StudyData, results: StudyResults) -> None:
         single = results.is_single_arm
         reference = (
             "single arm"
             if single
             else f"reference: {results.reference_arm} ({results.reference_reason})"
         )
-        self.query_one("#study-title", Static).update(
-            Text.assemble((data.study_id, "bold"), f" {title}\n{extra}\n{reference}")
-        )
+        self._show_study(data.study_id, data.study, reference)
         notes = self.query_one("#unit-notes", Static)
         notes.update("\n".join(data.unit_notes))
         notes.display = bool(data.unit_notes)
@@ -102,17 +138,7 @@ class OverviewScreen(ResultsScreen):
             ],
             codes={},  # the arms' full names: this table is where they are read
         )
-        self.query_one("#timepoints-table", FrameTable).show(
-            # nominal days are medians of whole collection days: show them as days
-            data.timepoints.with_columns(pl.col("nominal_day").round(0).cast(pl.Int64)),
-            [
-                Column("timepoint", "Timepoint"),
-                Column("ordinal", "#"),
-                Column("is_baseline", "Baseline"),
-                Column("nominal_day", "Day"),
-                Column("n_samples", "Samples"),
-            ],
-        )
+        self._show_timepoints(data.timepoints)
         self._show_findings(results)
         self.query_one("#completeness-table", FrameTable).show(
             data.completeness,
@@ -125,6 +151,14 @@ class OverviewScreen(ResultsScreen):
                 Column("n_paired", "Paired"),
             ],
         )
+
+    def sync(self) -> None:
+        super().sync()
+        data = self.trial.data
+        select = self.query_one("#study-select", Select)
+        if not self.trial.computing and data is not None and select.value != data.study_id:
+            with self.prevent(Select.Changed):  # a failed switch: show the study in view
+                select.value = data.study_id
 
     def _show_findings(self, results: StudyResults) -> None:
         """Between-arm findings, or within-arm ones for a single-arm study."""
@@ -164,7 +198,8 @@ class OverviewScreen(ResultsScreen):
 
     def on_frame_table_cursor_moved(self, event: FrameTable.CursorMoved) -> None:
         """Keep the table whose cursor moves in view (the page scrolls with the keyboard)."""
-        event.table.scroll_visible(animate=False)
+        if event.table.has_focus:  # not when a table is (re)filled in the background
+            event.table.scroll_visible(animate=False)
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
         data = self.trial.data
