@@ -471,3 +471,14 @@ def test_duplicate_adsl_subject_names_the_adsl_row(
         "column 'USUBJID'",
         f"subject '{adsl['USUBJID'][0]}' appears more than once in ADSL",
     )
+
+
+def test_population_with_every_subject_flagged(run_cli, pilot_alt: Path, tmp_path: Path) -> None:
+    assert (adsl_frame()["SAFFL"] == "Y").all()  # the pilot's safety population is everyone
+    result = run_cli(
+        "validate", pilot_alt, "--adsl", PILOT_ADSL, "--population", "saffl", "--format", "adam"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "  records: 508 read, 508 kept"
+    assert lines[2] == "  population SAFFL='Y': every subject of the dataset is flagged"

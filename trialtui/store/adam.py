@@ -235,7 +235,7 @@ def map_bds(raw: pl.DataFrame, options: AdamOptions, found: ProblemSink) -> Adam
             how="left",
         )
 
-    population_line = None
+    population_line = population_note = None
     if options.population is not None:
         flag = options.population
         inside = pl.col(flag).fill_null("") == "Y"
@@ -247,7 +247,7 @@ def map_bds(raw: pl.DataFrame, options: AdamOptions, found: ProblemSink) -> Adam
             else None
         )
         if not outside.height:
-            summary.append(f"population {flag}='Y': every subject of the dataset is flagged")
+            population_note = f"population {flag}='Y': every subject of the dataset is flagged"
         frame = frame.filter(inside)
     else:
         outside = frame.clear()
@@ -283,6 +283,8 @@ def map_bds(raw: pl.DataFrame, options: AdamOptions, found: ProblemSink) -> Adam
         f"records: {read} read, {kept} kept"
         + (f"; left out: {', '.join(left_out)}" if left_out else "")
     )
+    if population_note is not None:
+        summary.append(population_note)
     summary.append(_parameters_line(mapped))
     summary.append("visits: " + ", ".join(_ordered_visits(mapped)))
     summary.append(_arms_line(mapped, arm_variable, arm_source))
