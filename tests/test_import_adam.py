@@ -482,3 +482,18 @@ def test_population_with_every_subject_flagged(run_cli, pilot_alt: Path, tmp_pat
     lines = result.stdout.splitlines()
     assert lines[1] == "  records: 508 read, 508 kept"
     assert lines[2] == "  population SAFFL='Y': every subject of the dataset is flagged"
+
+
+def test_treatment_kind_falls_back_visibly(run_cli, tmp_path: Path) -> None:
+    """Asked for the actual treatment of a dataset with only TRTP, the summary says TRTP."""
+    both = bds(GOOD).with_columns(pl.lit("Drug").alias("TRTA"))
+    xpt = tmp_path / "adlb.xpt"
+    pyreadstat.write_xport(both, str(xpt))
+    actual = run_cli("validate", xpt, "--treatment", "actual")
+    assert "  arms from TRTA in the dataset: Drug (3 subjects)" in actual.stdout
+    pyreadstat.write_xport(bds(GOOD), str(xpt))
+    fallback = run_cli("validate", xpt, "--treatment", "actual")
+    assert fallback.returncode == 0, fallback.stderr
+    assert "  arms from TRTP in the dataset: Drug (1 subjects), Placebo (2 subjects)" in (
+        fallback.stdout
+    )
