@@ -581,6 +581,18 @@ def studies_metadata() -> dict:
                 ),
                 "source": SOURCE,
                 "reference_arm": ARM_TRIPLET,
+                # the wide file has one column per biomarker and no room for definitions
+                "biomarkers": [
+                    {
+                        "biomarker": BM[m].id,
+                        "label": BM[m].label,
+                        "assay": BM[m].assay,
+                        "compartment": BM[m].compartment,
+                        "unit": BM[m].unit,
+                        "lloq": BM[m].lloq,
+                    }
+                    for m in WIDE_BIOMARKERS
+                ],
                 "arms": [
                     {
                         "arm": ARM_TRIPLET,

@@ -34,7 +34,7 @@ REL = 1e-6
 
 # The column lists (item 2), spelled out here rather than imported from trialtui.
 ARM_HEADER = (
-    "study_id, biomarker, arm, n_pairs, n_unpaired, mean_fc, gmean_fc, gmean_fc_lo, "
+    "study_id, biomarker, arm, unit, n_pairs, n_unpaired, mean_fc, gmean_fc, gmean_fc_lo, "
     "gmean_fc_hi, median_fc, fc_q1, fc_q3, p_wilcoxon, p_ttest, q_wilcoxon, q_ttest"
 )
 COMPARISON_HEADER = (

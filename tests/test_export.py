@@ -41,9 +41,9 @@ PROVENANCE_KEYS = {
 SETTINGS_KEYS = {f.name for f in fields(AnalysisSettings)}
 # The column lists (item 2)
 HEADERS = {
-    "patient": "study_id,patient_id,arm,biomarker,pre,post,fc,log2fc,pre_imputed,post_imputed",
-    "arm": "study_id,biomarker,arm,n_pairs,n_unpaired,mean_fc,gmean_fc,gmean_fc_lo,gmean_fc_hi,"
-    "median_fc,fc_q1,fc_q3,p_wilcoxon,p_ttest,q_wilcoxon,q_ttest",
+    "patient": "study_id,patient_id,arm,biomarker,unit,pre,post,fc,log2fc,pre_imputed,post_imputed",
+    "arm": "study_id,biomarker,arm,unit,n_pairs,n_unpaired,mean_fc,gmean_fc,gmean_fc_lo,"
+    "gmean_fc_hi,median_fc,fc_q1,fc_q3,p_wilcoxon,p_ttest,q_wilcoxon,q_ttest",
     "comparison": "study_id,biomarker,arm,reference_arm,n,n_reference,gmfc_ratio,gmfc_ratio_lo,"
     "gmfc_ratio_hi,hl_shift,hl_lo,hl_hi,rank_biserial,p_mannwhitney,p_welch,q_mannwhitney,q_welch",
     "correlation": "study_id,arm,biomarker_x,biomarker_y,n,spearman_rho,p,q",

@@ -43,7 +43,7 @@ def values(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
         JOIN samples s USING (study_id, sample_id)
         JOIN patients p ON p.study_id = s.study_id AND p.patient_id = s.patient_id
         JOIN timepoints t ON t.study_id = s.study_id AND t.timepoint = s.timepoint
-        JOIN biomarkers b ON b.biomarker_id = m.biomarker_id
+        JOIN biomarkers b ON b.study_id = m.study_id AND b.biomarker_id = m.biomarker_id
         WHERE m.study_id = ?
         """,
         params=[study_id],

@@ -54,7 +54,7 @@ ROWS = {
     "studies": "INSERT INTO studies (study_id) VALUES ('S1')",
     "arms": "INSERT INTO arms (study_id, arm_id) VALUES ('S1', 'A')",
     "patients": "INSERT INTO patients (study_id, patient_id, arm_id) VALUES ('S1', 'P1', 'A')",
-    "biomarkers": "INSERT INTO biomarkers (biomarker_id) VALUES ('CD8')",
+    "biomarkers": "INSERT INTO biomarkers (study_id, biomarker_id) VALUES ('S1', 'CD8')",
     "timepoints": "INSERT INTO timepoints (study_id, timepoint, ordinal, is_baseline) "
     "VALUES ('S1', 'pre', 0, true)",
     "samples": "INSERT INTO samples (study_id, sample_id, patient_id, timepoint) "
@@ -109,7 +109,12 @@ def test_schema_version_is_none_for_foreign_database(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- keys
 
 
-@pytest.mark.parametrize("table", list(ROWS))
+# measurements declares no keys (see trialtui/store/schema.py); the importer guarantees
+# them, which tests/test_import_integrity.py checks.
+KEYED_TABLES = [t for t in ROWS if t != "measurements"]
+
+
+@pytest.mark.parametrize("table", KEYED_TABLES)
 def test_duplicate_primary_key_is_rejected(new_db: Path, table: str) -> None:
     con = connect(new_db, read_only=False)
     try:
@@ -129,9 +134,7 @@ def test_duplicate_primary_key_is_rejected(new_db: Path, table: str) -> None:
         "VALUES ('S1', 'X', 'P1', 'NOPE')",
         "INSERT INTO samples (study_id, sample_id, patient_id, timepoint) "
         "VALUES ('S1', 'X', 'NOPE', 'pre')",
-        "INSERT INTO measurements (study_id, sample_id, biomarker_id) "
-        "VALUES ('S1', 'P1-pre', 'NOPE')",
-        "INSERT INTO measurements (study_id, sample_id, biomarker_id) VALUES ('S1', 'NOPE', 'CD8')",
+        "INSERT INTO biomarkers (study_id, biomarker_id) VALUES ('NOPE', 'CD8')",
     ],
 )
 def test_foreign_keys_are_enforced(new_db: Path, statement: str) -> None:
@@ -352,30 +355,158 @@ def test_locked_database_cli_one_line_error(
     one_line_error(result, str(locked_db), "locked by another process")
 
 
-# ----------------------------------------------------------------------------- version 2
+# ----------------------------------------------------------------------------- old releases
+
+# tests/data/schema_v2_database: a database written by the release with schema 2 (see the
+# README there), exported with DuckDB's EXPORT DATABASE: its DDL and rows exactly.
+SCHEMA_V2 = Path(__file__).parent / "data" / "schema_v2_database"
 
 
-def test_version_1_database_gains_timepoint_pairs_view(new_db: Path) -> None:
+@pytest.fixture
+def v2_db(tmp_path: Path) -> Path:
+    """A schema-2 database rebuilt from the release's own export."""
+    path = tmp_path / "v2.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(f"IMPORT DATABASE '{SCHEMA_V2}'")
+    finally:
+        con.close()
+    assert _version(path) == "2"
+    return path
+
+
+def _rows(path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+MEASUREMENT_ROWS = (
+    "SELECT study_id, sample_id, biomarker_id, value, below_lloq, lloq, raw_value, comment, "
+    "import_id FROM measurements ORDER BY ALL"
+)
+
+
+def test_version_1_database_gains_timepoint_pairs_view(v2_db: Path) -> None:
     """A database written before the timepoint_pairs view migrates when opened read-write."""
-    con = duckdb.connect(str(new_db))
+    con = duckdb.connect(str(v2_db))
     con.execute("DROP VIEW timepoint_pairs")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.close()
     with pytest.raises(StoreError, match="needs an upgrade"):
-        connect(new_db, read_only=True)
-    con = connect(new_db, read_only=False)
+        connect(v2_db, read_only=True)
+    con = connect(v2_db, read_only=False)
     try:
-        con.execute("INSERT INTO studies (study_id) VALUES ('S1')")
+        con.execute("INSERT INTO studies (study_id) VALUES ('S9')")
         con.execute(
-            "INSERT INTO timepoints VALUES ('S1', 'screen', 0, false, -14), "
-            "('S1', 'base', 1, true, 0), ('S1', 'w4', 2, false, 28), ('S1', 'w8', 3, false, 56)"
+            "INSERT INTO timepoints VALUES ('S9', 'screen', 0, false, -14), "
+            "('S9', 'base', 1, true, 0), ('S9', 'w4', 2, false, 28), ('S9', 'w8', 3, false, 56)"
         )
         pairs = con.execute(
             "SELECT pre_timepoint, post_timepoint, is_default FROM timepoint_pairs "
-            "ORDER BY post_ordinal"
+            "WHERE study_id = 'S9' ORDER BY post_ordinal"
         ).fetchall()
     finally:
         con.close()
-    assert _version(new_db) == "2"
+    assert _version(v2_db) == str(schema.SCHEMA_VERSION)
     # the default is the first timepoint after the baseline, not merely the first non-baseline
     assert pairs == [("base", "screen", False), ("base", "w4", True), ("base", "w8", False)]
+
+
+def test_version_2_database_keeps_every_row(v2_db: Path) -> None:
+    before = {t: _rows(v2_db, f"SELECT * FROM {t} ORDER BY ALL") for t in EXPECTED_TABLES}
+    measurements_before = _rows(v2_db, MEASUREMENT_ROWS)
+    derived_before = _rows(v2_db, "SELECT * FROM arm_summary ORDER BY ALL")
+    with pytest.raises(StoreError, match="needs an upgrade"):
+        connect(v2_db, read_only=True)
+    connect(v2_db, read_only=False).close()
+    assert _version(v2_db) == str(schema.SCHEMA_VERSION)
+    for table in ("studies", "arms", "timepoints", "samples", "imports"):
+        assert _rows(v2_db, f"SELECT * FROM {table} ORDER BY ALL") == before[table], table
+    assert _rows(v2_db, MEASUREMENT_ROWS) == measurements_before
+    assert _rows(v2_db, "SELECT * FROM arm_summary ORDER BY ALL") == derived_before
+    patients = _rows(
+        v2_db,
+        "SELECT study_id, patient_id, arm_id, sex, age, response, race FROM patients ORDER BY ALL",
+    )
+    assert patients == [(*row, None) for row in before["patients"]]
+    # each study that measured a biomarker gets the definition it was loaded with
+    assert _rows(
+        v2_db,
+        "SELECT study_id, biomarker_id, label, assay, compartment, unit, lloq, description "
+        "FROM biomarkers ORDER BY ALL",
+    ) == [
+        ("S1", "CD8", "CD8+ T cells", "IHC", "tumour", "cells/mm2", 1.0, None),
+        ("S1", "FAP", "FAP+ fibroblasts", "mIF", "stroma", "% area", None, None),
+        ("S2", "CD8", "CD8+ T cells", "IHC", "tumour", "cells/mm2", 1.0, None),
+    ]
+    assert len(before["biomarkers"]) == 2
+
+
+def test_migrated_database_takes_a_study_with_other_units(
+    v2_db: Path, run_cli, write_csv, one_line_error
+) -> None:
+    connect(v2_db, read_only=False).close()
+    other_lab = write_csv(
+        """\
+        study_id,patient_id,arm,timepoint,is_baseline,biomarker,unit,value
+        S3,R1,A,pre,true,CD8,% area,2.5
+        S3,R1,A,post,false,CD8,% area,5
+        """
+    )
+    result = run_cli("import", other_lab, "--db", v2_db)
+    assert result.returncode == 0, result.stderr
+    units = _rows(
+        v2_db, "SELECT study_id, unit FROM biomarkers WHERE biomarker_id = 'CD8' ORDER BY 1"
+    )
+    assert units == [("S1", "cells/mm2"), ("S2", "cells/mm2"), ("S3", "% area")]
+    same_study = write_csv(
+        """\
+        study_id,patient_id,arm,timepoint,is_baseline,biomarker,unit,value
+        S1,P9,Drug,pre,true,CD8,% area,2.5
+        """,
+        name="clash.csv",
+    )
+    result = run_cli("import", same_study, "--db", v2_db)
+    one_line_error(
+        result, "row 2", "column 'unit'", "biomarker 'CD8' has unit 'cells/mm2'", "study 'S1'"
+    )
+    stats = run_cli("stats", "--db", v2_db, "--study", "S1", "--level", "arm", "--format", "csv")
+    assert stats.returncode == 0, stats.stderr
+    assert "cells/mm2" in stats.stdout and "% area" in stats.stdout
+
+
+def test_migration_to_4_keeps_measurements_and_drops_their_keys(new_db: Path) -> None:
+    """A schema-3 database (measurements with primary and foreign keys) migrates to 4."""
+    con = duckdb.connect(str(new_db))
+    con.execute("DROP TABLE measurements")
+    con.execute(
+        """
+        CREATE TABLE measurements (
+            study_id VARCHAR NOT NULL, sample_id VARCHAR NOT NULL,
+            biomarker_id VARCHAR NOT NULL,
+            value DOUBLE, below_lloq BOOLEAN NOT NULL DEFAULT FALSE, lloq DOUBLE,
+            raw_value VARCHAR, comment VARCHAR, import_id INTEGER,
+            PRIMARY KEY (study_id, sample_id, biomarker_id),
+            FOREIGN KEY (study_id, sample_id) REFERENCES samples (study_id, sample_id),
+            FOREIGN KEY (study_id, biomarker_id) REFERENCES biomarkers (study_id, biomarker_id))
+        """
+    )
+    _fill(con)
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    con = connect(new_db, read_only=False)
+    try:
+        assert schema.schema_version(con) == 4
+        rows = con.execute("SELECT study_id, sample_id, biomarker_id, value FROM measurements")
+        assert rows.fetchall() == [("S1", "P1-pre", "CD8", 1.0)]
+        kinds = con.execute(
+            "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'measurements'"
+        ).fetchall()
+        assert {k for (k,) in kinds} <= {"NOT NULL"}
+        with pytest.raises(duckdb.ConstraintException):  # NOT NULL stays
+            con.execute("INSERT INTO measurements (study_id, sample_id) VALUES ('S1', 'x')")
+    finally:
+        con.close()

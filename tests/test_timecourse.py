@@ -138,3 +138,7 @@ def test_cli_every_timepoint_and_friedman(timecourse_db: Path, run_cli) -> None:
     assert done.returncode == 0, done.stderr
     frame = pl.read_csv(done.stdout.encode())
     check_rows(frame.select(FRIEDMAN_COLUMNS), FRIEDMAN, ("biomarker", "arm"))
+    for level, column in (("patient", "post_timepoint"), ("correlation", "timepoint")):
+        done = run_cli("stats", "--db", timecourse_db, "--timepoint", "all", "--level", level)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[0].split()[-1] == column

@@ -55,6 +55,10 @@ SCREENS = {
     "console": (TWO_ARMS, ("6",)),
     "settings": (TWO_ARMS, ("7",)),
     "help": (TWO_ARMS, ("question_mark",)),
+    "statistics_ancova": (TWO_ARMS, ("4", "e", "e")),
+    "statistics_volcano_single_arm": (THREE_VISITS, ("4", "v")),
+    "correlations_single_arm": (THREE_VISITS, ("5",)),
+    "timecourse": (THREE_VISITS, ("8",)),
 }
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from trialtui import __version__
 from trialtui.choices import FORMATS
-from trialtui.errors import Interrupted, TrialtuiError, UsageError
+from trialtui.cli_adam import add_adam_arguments
+from trialtui.errors import Interrupted, TrialtuiError, UsageError, first_line, printable
 from trialtui.paths import default_db_path
 
 Handler = Callable[[argparse.Namespace], int]
@@ -27,10 +28,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def database_argument(text: str) -> Path:
+    """``--db``: a local database file (not ``:memory:``, ``md:...`` or a URL)."""
+    from trialtui.store.connection import special_database_name
+
+    problem = special_database_name(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"'{text}': {problem}")
+    return Path(text)
+
+
+def output_file(text: str) -> Path:
+    """``-o FILE``: a file name (``DIR/`` with a trailing separator names a folder)."""
+    if not text or text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"'{text}' names a folder; give a file name")
+    return Path(text)
+
+
 def _add_db(parser: argparse.ArgumentParser, *, help_text: str | None = None) -> None:
     parser.add_argument(
         "--db",
-        type=Path,
+        type=database_argument,
         default=None,
         help=help_text or "database file (default: the trialtui database in your data directory)",
     )
@@ -80,6 +98,7 @@ def _open_read_only(args: argparse.Namespace):
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from trialtui.cli_adam import adam_options_from, print_adam_report
     from trialtui.store.connection import connect
     from trialtui.store.importer import import_files
 
@@ -96,6 +115,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             study=args.study,
             dry_run=args.dry_run,
             update_subject_data=args.update_subject_data,
+            adam=adam_options_from(args),
         )
     except BaseException:
         con.close()
@@ -109,12 +129,15 @@ def cmd_import(args: argparse.Namespace) -> int:
             result.status, "unchanged"
         )
         print(f"{result.path}: {verb}: {result.message}")
+        print_adam_report(result.summary, result.warnings)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from trialtui.cli_adam import adam_options_from, print_adam_report
     from trialtui.store.importer import validate_files
 
+    adam = adam_options_from(args)
     con = None
     if args.db is not None:
         from trialtui.store.connection import connect
@@ -128,6 +151,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             con=con,
             limit=args.limit,
             update_subject_data=args.update_subject_data,
+            adam=adam,
         )
     finally:
         if con is not None:
@@ -144,6 +168,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{plan.path}: valid ({plan.format} format, {plan.rows_read} rows, "
             f"study {plan.study_id})"
         )
+        print_adam_report(plan.summary, plan.warnings)
     return 0
 
 
@@ -171,7 +196,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             out.append("")
             out.append(render_table(catalog.timepoints(con, study_id).drop("study_id")))
             out.append("")
-            out.append(render_table(catalog.biomarkers(con, study_id)))
+            out.append(render_table(catalog.biomarkers(con, study_id).drop("study_id")))
+            out.extend(catalog.describe_unit_differences(con, study_id))
             out.append("")
             out.append("paired completeness (baseline vs first on-treatment timepoint):")
             out.append(render_table(catalog.completeness(con, study_id)))
@@ -202,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     _add_update_subject_data(p)
+    add_adam_arguments(p)
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("validate", help="report every problem in files without writing")
@@ -211,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("auto", "long", "wide", "adam"), default="auto")
     p.add_argument("--limit", type=int, default=50, help="stop after this many problems")
     _add_update_subject_data(p)
+    add_adam_arguments(p)
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("sample", help="write the bundled synthetic sample trial to a database")
@@ -244,6 +272,16 @@ def run_app(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_database_fault(exc: BaseException) -> bool:
+    """A DuckDB error caused by the database file (damaged, unreadable), not by trialtui."""
+    if "duckdb" not in type(exc).__module__:
+        return False
+    text = first_line(exc).lower()
+    return type(exc).__name__ == "IOException" or any(
+        word in text for word in ("corrupt", "could not read", "checksum", "not a valid duckdb")
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``trialtui`` console script."""
     parser = build_parser()
@@ -257,19 +295,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"trialtui: {exc}", file=sys.stderr)
         return exc.exit_code
     except TrialtuiError as exc:
-        print(f"trialtui: error: {exc}", file=sys.stderr)
+        print(f"trialtui: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("trialtui: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # disk full, permission denied, read-only file system
+        if os.environ.get("TRIALTUI_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"trialtui: error: {where}{exc.strerror or first_line(exc)}", file=sys.stderr)
+        return 1
     except Exception as exc:
         if os.environ.get("TRIALTUI_DEBUG"):
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if _is_database_fault(exc):
+            db = getattr(args, "db", None) or default_db_path()
+            print(
+                f"trialtui: error: {db}: the database cannot be read: {printable(first_line(exc))}",
+                file=sys.stderr,
+            )
+            return 1
         print(
-            f"trialtui: internal error: {type(exc).__name__}: {first} "
+            f"trialtui: internal error: {type(exc).__name__}: {printable(first_line(exc))} "
             "(set TRIALTUI_DEBUG=1 for details)",
             file=sys.stderr,
         )

@@ -90,8 +90,10 @@ def _flatten(frame: pl.DataFrame) -> pl.DataFrame:
     if not nested:
         return frame
     return frame.with_columns(
-        pl.col(name).map_elements(
-            lambda value: json.dumps(value, default=str), return_dtype=pl.String
+        pl.Series(
+            name,
+            [None if v is None else json.dumps(v, default=str) for v in frame[name].to_list()],
+            dtype=pl.String,
         )
         for name in nested
     )
@@ -126,9 +128,13 @@ def cmd_query(args: argparse.Namespace) -> int:
     path = _db_path(args)
     if args.db is None:
         _ensure_default_db(path)
+    if args.output:  # refuse before running anything
+        from trialtui.export import check_targets
+
+        check_targets([args.output], force=args.force, protect=[path])
     con = open_query_connection(path)
     try:
-        frame = run_query(con, query, bound)
+        frame = run_query(con, query, bound, timeout=args.timeout)
         if args.output:
             provenance = _provenance(con, path, query, bound, frame)
     finally:
@@ -137,7 +143,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.output:
         from trialtui.export import export_csv
 
-        export_csv(_flatten(frame), args.output, provenance, force=args.force)
+        export_csv(_flatten(frame), args.output, provenance, force=args.force, protect=[path])
         print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
         return 0
     sys.stdout.write(to_text(frame if args.format == "json" else _flatten(frame), args.format))
@@ -178,8 +184,18 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds >= 0")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    from trialtui.cli import _add_db
+    from trialtui.cli import _add_db, output_file
 
     p = sub.add_parser(
         "query",
@@ -199,7 +215,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="value of a query parameter (repeatable)",
     )
     p.add_argument("--format", choices=FORMATS, default="table", help="output format")
-    p.add_argument("-o", "--output", type=Path, help="write CSV + provenance JSON to this file")
+    p.add_argument(
+        "-o", "--output", type=output_file, help="write CSV + provenance JSON to this file"
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.add_argument(
         "--queries",
@@ -210,5 +228,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--list", action="store_true", help="list the available queries and their parameters"
+    )
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="stop a query that runs longer than this (default 60; 0: no limit)",
     )
     p.set_defaults(handler=cmd_query)

@@ -105,33 +105,75 @@ def store_all_studies(db_path: Path) -> None:
         store_results(db_path, result)
 
 
+def describe_columns(levels: list[str], fmt: str) -> str:
+    """The column dictionary of ``levels`` as text (table), CSV or JSON."""
+    from trialtui.columns import describe_columns as dictionary
+    from trialtui.formatting import to_text
+
+    frame = dictionary(levels)
+    if fmt != "table":
+        return to_text(frame, fmt)
+    out = []
+    for level in levels:
+        out.append(f"{level} level (--level {level}):")
+        for row in frame.filter(frame["level"] == level).iter_rows(named=True):
+            detail = "; ".join(
+                part
+                for part in (
+                    row["scale"],
+                    f"sign: {row['sign']}" if row["sign"] else "",
+                    f"R: {row['r']}" if row["r"] else "",
+                )
+                if part
+            )
+            out.append(f"  {row['column']}: {row['meaning']}" + (f" [{detail}]" if detail else ""))
+        out.append("")
+    return "\n".join(out)
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
+    from trialtui.cli import _db_path
     from trialtui.export import check_targets, export_csv, results_provenance
     from trialtui.formatting import to_text
     from trialtui.study import LEADING_COLUMNS
 
+    if args.describe_columns:
+        levels = [args.level] if args.level else list(LEVELS)
+        sys.stdout.write(describe_columns(levels, args.format))
+        return 0
+    args.level = args.level or "arm"
+    if args.emit_r and not args.output:
+        raise UsageError("--emit-r needs -o FILE.csv: the script checks the written table")
+    if args.output:  # refuse before computing anything
+        check_targets([args.output], force=args.force, protect=[_db_path(args)])
+        _check_emit_r(args)
     results, path = _results(args, (args.level,))
     frame = results.level(args.level)
     if args.output:
-        check_targets([args.output], force=args.force)  # before the database is written
-    if args.store or args.output:
-        store_results(path, results)
-    if args.output:
         export_csv(
-            frame, args.output, results_provenance(path, results, args.level), force=args.force
+            frame,
+            args.output,
+            results_provenance(path, results, args.level),
+            force=args.force,
+            protect=[path],
         )
+        store_results(path, results)  # only once the files are safely written
         print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
+        _emit_r(args, path, results, {args.level: args.output})
         return 0
+    if args.store:
+        store_results(path, results)
     if args.format == "table":
         lead = LEADING_COLUMNS[args.level]
         every = args.timepoint == TIMEPOINT_ALL and args.level != "friedman"
-        frame = frame.select(*lead, *(["timepoint"] if every else []))
+        when = "post_timepoint" if args.level == "patient" else "timepoint"
+        frame = frame.select(*lead, *([when] if every and when not in lead else []))
     sys.stdout.write(to_text(frame, args.format))
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from trialtui.export import check_targets, export_csv, results_provenance
+    from trialtui.export import check_targets, export_tables, results_provenance
 
     folder: Path = args.output
     if not folder.is_dir():
@@ -139,18 +181,49 @@ def cmd_export(args: argparse.Namespace) -> int:
     levels = tuple(args.levels or LEVELS)
     results, path = _results(args, levels)
     targets = {level: folder / f"{results.study_id}_{level}.csv" for level in levels}
-    check_targets(targets.values(), force=args.force)  # all or nothing
-    store_results(path, results)
+    check_targets(targets.values(), force=args.force, protect=[path])
+    _check_emit_r(args)
+    export_tables(
+        [
+            (results.level(level), target, results_provenance(path, results, level))
+            for level, target in targets.items()
+        ],
+        force=args.force,
+        protect=[path],
+    )  # all or nothing
+    store_results(path, results)  # only once every file is safely written
     for level, target in targets.items():
-        export_csv(
-            results.level(level), target, results_provenance(path, results, level), force=args.force
-        )
         print(f"{target}: {results.level(level).height} rows")
+    _emit_r(args, path, results, targets)
     return 0
 
 
+def _check_emit_r(args: argparse.Namespace) -> None:
+    if args.emit_r:
+        from trialtui.rscript import check_script_targets
+
+        check_script_targets(args.emit_r, force=args.force)
+
+
+def _emit_r(
+    args: argparse.Namespace, db_path: Path, results: StudyResults, tables: dict[str, Path]
+) -> None:
+    """Write the R verification script of ``--emit-r`` (after the tables)."""
+    if not args.emit_r:
+        return
+    from trialtui.rscript import write_verification
+
+    written = write_verification(
+        db_path, results, tables, args.emit_r, command=sys.argv, force=args.force
+    )
+    print(
+        f"wrote {written[0]} and {written[1].name}: check with Rscript {written[0]}",
+        file=sys.stderr,
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    from trialtui.cli import _add_db
+    from trialtui.cli import _add_db, output_file
 
     p = sub.add_parser(
         "stats",
@@ -158,10 +231,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _add_db(p)
     add_settings_arguments(p)
-    p.add_argument("--level", choices=LEVELS, default="arm", help="which table (default arm)")
+    p.add_argument("--level", choices=LEVELS, help="which table (default arm)")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format")
-    p.add_argument("-o", "--output", type=Path, help="write CSV + provenance JSON to this file")
+    p.add_argument(
+        "-o", "--output", type=output_file, help="write CSV + provenance JSON to this file"
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument(
+        "--describe-columns",
+        action="store_true",
+        help="describe every output column of --level (default: of every level) and exit",
+    )
+    _add_emit_r(p)
     p.set_defaults(handler=cmd_stats)
 
     p = sub.add_parser(
@@ -178,4 +259,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="only this level (repeatable; default all)",
     )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
+    _add_emit_r(p)
     p.set_defaults(handler=cmd_export)
+
+
+def _add_emit_r(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--emit-r",
+        type=Path,
+        metavar="FILE.R",
+        help="also write a standalone R script (and FILE.data.csv beside it) that recomputes "
+        "every numeric column with R's own functions; Rscript FILE.R exits 1 on a difference",
+    )

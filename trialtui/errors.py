@@ -10,11 +10,28 @@ Exit statuses (documented in README):
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
 
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def printable(text: str, *, limit: int = 2000) -> str:
+    """``text`` as one printable line: control characters escaped, at most ``limit`` long.
+
+    A longer text keeps its start and end around an ellipsis, so that a message naming a
+    file and row still ends with what follows a huge value.
+    """
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    if len(text) <= limit:
+        return text
+    keep = (limit - 40) // 2
+    return f"{text[:keep]}...[{len(text) - 2 * keep} characters]...{text[-keep:]}"
 
 
 class TrialtuiError(Exception):
@@ -31,6 +48,12 @@ class InputError(TrialtuiError):
 
 class StoreError(TrialtuiError):
     """The database cannot be opened, is locked or is not a trialtui database."""
+
+    exit_code = 1
+
+
+class OutputError(TrialtuiError):
+    """An output file cannot be written (disk full, no permission); names the file."""
 
     exit_code = 1
 

@@ -1,13 +1,15 @@
-"""CSV exports with a provenance sidecar, written atomically."""
+"""CSV exports with a provenance sidecar, published together and never half-written."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import shlex
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from trialtui import __version__
-from trialtui.errors import UsageError
+from trialtui.errors import OutputError, UsageError, first_line
 from trialtui.store import catalog
 from trialtui.store.connection import connect
 from trialtui.study import StudyResults
@@ -54,54 +56,193 @@ def build_provenance(
     return record
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _file_mode() -> int:
+    """Permissions for a new export file: 0666 less the process's umask (as ``open`` does)."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no other portable way to read it
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _stage(target: Path, data: bytes, mode: int) -> Path:
+    """Write ``data`` to a new temporary file beside ``target``, flushed to disk."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
 
 
-def check_targets(paths: Iterable[Path], *, force: bool = False) -> None:
-    """Check that every CSV of ``paths`` and its provenance sidecar may be written.
+def publish(staged: Path, target: Path, *, force: bool) -> None:
+    """Move a staged file to ``target``: replacing it with ``force``, else only if absent.
 
-    Commands call this before they change anything, so that a refused export writes
-    nothing at all (no partial set of files, no derived tables).
+    Without ``force`` the check and the creation are one step (a hard link, which fails if
+    ``target`` exists), so a file created meanwhile by someone else is never replaced.
 
     Raises
     ------
     UsageError
-        A folder does not exist, or a target exists and ``force`` is not set.
+        ``target`` exists and ``force`` is not set.
     """
+    if force:
+        os.replace(staged, target)
+        return
+    try:
+        os.link(staged, target)
+    except FileExistsError:
+        raise UsageError(f"{target}: already exists (use --force to overwrite)") from None
+    except OSError:  # no hard links here: reserve the name exclusively, then move
+        try:
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            raise UsageError(f"{target}: already exists (use --force to overwrite)") from None
+        os.replace(staged, target)
+        return
+    staged.unlink()
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a folder
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def check_targets(
+    paths: Iterable[Path], *, force: bool = False, protect: Iterable[Path] = ()
+) -> None:
+    """Check that every CSV of ``paths`` and its provenance sidecar may be written.
+
+    Commands call this before they compute or change anything, so that a refused export
+    writes nothing at all. ``protect`` lists files that must never be replaced (the database).
+
+    Raises
+    ------
+    UsageError
+        A folder does not exist, a target is a folder or a protected file, or a target
+        exists and ``force`` is not set.
+    """
+    protected = {Path(p).resolve() for p in protect}
+    protected |= {p.with_name(p.name + ".wal") for p in protected}
     for path in map(Path, paths):
         if not path.parent.is_dir():
             raise UsageError(f"{path}: folder {path.parent} does not exist")
         for target in (path, provenance_path(path)):
+            if target.is_dir():
+                raise UsageError(f"{target}: is a folder; give a file name")
+            if target.resolve() in protected:
+                raise UsageError(f"{target}: is the database; choose another file name")
             if target.exists() and not force:
                 raise UsageError(f"{target}: already exists (use --force to overwrite)")
 
 
-def export_csv(
-    frame: pl.DataFrame, path: str | Path, provenance: dict[str, Any], *, force: bool = False
-) -> Path:
-    """Write ``frame`` as CSV and its provenance as ``FILE.provenance.json``.
+def export_tables(
+    exports: Sequence[tuple[pl.DataFrame, Path, dict[str, Any]]],
+    *,
+    force: bool = False,
+    protect: Iterable[Path] = (),
+) -> list[Path]:
+    """Write several CSV files with their provenance sidecars, all or nothing.
 
-    Both files go to a temporary name first and are renamed into place. Existing files are
-    replaced only with ``force``.
+    Every file is first written in full to a temporary name beside its target and flushed
+    to disk; only then are they renamed into place, each provenance file before its CSV.
+    Each provenance records the CSV's name, size and sha256, so that a reader can check
+    that a pair belongs together. A failure while writing (disk full, no permission)
+    publishes nothing and leaves no temporary file. Without ``force`` a target that exists
+    (checked again at the rename, so no race) is never replaced.
 
     Raises
     ------
     UsageError
-        A target exists and ``force`` is not set, or the folder does not exist.
+        A target exists and ``force`` is not set, a folder is missing, a target is a folder
+        or a protected file.
+    OutputError
+        The files cannot be written (one line naming the file).
+    """
+    paths = [Path(path) for _, path, _ in exports]
+    check_targets(paths, force=force, protect=protect)
+    mode = _file_mode()
+    staged: list[tuple[Path, Path]] = []  # (temporary file, target), publishing order
+    published: list[Path] = []
+    current = paths[0] if paths else Path()
+    try:
+        for frame, path, provenance in exports:
+            current = path
+            data = frame.write_csv().encode("utf-8")
+            record = dict(provenance)
+            record["file"] = {
+                "name": path.name,
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+            text = json.dumps(record, indent=2, default=str) + "\n"
+            current = provenance_path(path)
+            staged.append((_stage(current, text.encode("utf-8"), mode), current))
+            current = path
+            staged.append((_stage(path, data, mode), path))
+        for tmp, target in staged:
+            current = target
+            publish(tmp, target, force=force)
+            published.append(target)
+        for folder in {p.parent for p in paths}:
+            _fsync_folder(folder)
+    except BaseException as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        if not force:  # files this call created; with force the old ones are gone anyway
+            for target in published:
+                target.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(
+                f"{current}: cannot write: {exc.strerror or first_line(exc)}; nothing was exported"
+            ) from None
+        raise
+    return paths
+
+
+def export_csv(
+    frame: pl.DataFrame,
+    path: str | Path,
+    provenance: dict[str, Any],
+    *,
+    force: bool = False,
+    protect: Iterable[Path] = (),
+) -> Path:
+    """Write ``frame`` as CSV and its provenance as ``FILE.provenance.json``.
+
+    See :func:`export_tables` (this is the one-file case).
+    """
+    return export_tables([(frame, Path(path), provenance)], force=force, protect=protect)[0]
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a temporary file beside ``path``, flushed, then renamed into
+    place (replacing ``path``; callers check their targets first).
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written (one line naming it).
     """
     path = Path(path)
-    check_targets([path], force=force)
-    _atomic_write(path, frame.write_csv())
-    _atomic_write(provenance_path(path), json.dumps(provenance, indent=2, default=str) + "\n")
-    return path
+    try:
+        publish(_stage(path, text.encode("utf-8"), _file_mode()), path, force=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or first_line(exc)}") from None
 
 
 def imported_sources(db_path: Path, study_id: str | None) -> pl.DataFrame:
@@ -174,10 +315,17 @@ def results_provenance(
     The source files are the imports the results were computed from (read with the data),
     not whatever the database holds at export time.
     """
+    full = results.frames.get(level)
     rows = frame if frame is not None else results.level(level)
     sources = results.sources
     if sources is None:
         sources = imported_sources(db_path, results.study_id)
+    extra = None
+    if full is not None and rows.height != full.height:
+        extra = {
+            "rows_note": f"{rows.height} of the {full.height} rows the command writes "
+            "(chosen on screen)"
+        }
     return build_provenance(
         db_path=db_path,
         study_id=results.study_id,
@@ -186,6 +334,7 @@ def results_provenance(
         source_files=sources,
         row_count=rows.height,
         command=stats_command(db_path, results, level),
+        extra=extra,
     )
 
 

@@ -23,6 +23,7 @@ from trialtui.analysis import (
     pair_samples,
     summarise_arms,
 )
+from trialtui.analysis.common import settings_columns
 from trialtui.analysis.compare import COMPARISON_COLUMNS
 from trialtui.analysis.correlation import CORRELATION_COLUMNS
 from trialtui.analysis.friedman import FRIEDMAN_COLUMNS, friedman_test
@@ -75,6 +76,7 @@ class StudyData:
     measurements: pl.DataFrame
     sources: pl.DataFrame | None = None
     data_version: tuple[int, int] | None = None
+    unit_notes: tuple[str, ...] = ()  # biomarkers other studies measure in other units
 
     @property
     def flagged_reference(self) -> str | None:
@@ -111,6 +113,7 @@ def _read_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
         measurements=catalog.measurements(con, study_id),
         sources=catalog.source_files(con, study_id),
         data_version=catalog.data_version(con),
+        unit_notes=tuple(catalog.describe_unit_differences(con, study_id)),
     )
 
 
@@ -131,7 +134,7 @@ def fit_settings(data: StudyData, settings: AnalysisSettings) -> tuple[AnalysisS
         ("reference_arm", arms, "arm"),
     ):
         value = getattr(settings, field)
-        if value is not None and value not in known:
+        if value is not None and value not in known and value != ALL_TIMEPOINTS:
             changes[field] = None
             notes.append(
                 f"{data.study_id} has no {what} '{value}': "
@@ -253,7 +256,9 @@ def _level_frame(level: str, results: StudyResults) -> pl.DataFrame:
 def _pairing_frame(level: str, pairing: Pairing, results: StudyResults) -> pl.DataFrame:
     settings = results.settings
     if level == "patient":
-        return pairing.fold_changes
+        return pairing.fold_changes.with_columns(
+            settings_columns(settings, pairing.baseline_timepoint, pairing.timepoint)
+        )
     if level == "arm":
         return summarise_arms(pairing, settings)
     if level == "comparison":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from trialtui.analysis.common import MIN_N_FOR_P, nan_to_null, settings_columns
 from trialtui.analysis.multiplicity import adjust_within
@@ -24,27 +24,24 @@ FRIEDMAN_COLUMNS = (
 )
 
 
-def log2_by_timepoint(pairings: list[Pairing]) -> pl.DataFrame:
-    """log2 of the analysed value of every patient, biomarker and timepoint of ``pairings``.
+def complete_log2_matrix(pairings: list[Pairing]) -> pl.DataFrame:
+    """log2 values of the patients with a value at the baseline and every later timepoint.
 
-    Columns: study_id, biomarker, arm, patient_id, timepoint, log2_value. The baseline
-    value comes from the pairs (so the LLOQ and zero rules are the same as everywhere).
+    One row per (study_id, biomarker, arm, patient_id) with columns ``_t0`` (baseline),
+    ``_t1`` ... (the timepoints of ``pairings`` in order). The values come from the pairs,
+    so the LLOQ and zero rules are the same as everywhere.
     """
-    parts = []
-    for pairing in pairings:
-        fc = pairing.fold_changes
-        for column, point in (("pre", pairing.baseline_timepoint), ("post", pairing.timepoint)):
-            parts.append(
-                fc.select(
-                    *KEYS,
-                    "patient_id",
-                    pl.lit(point).alias("timepoint"),
-                    pl.col(column)
-                    .map_batches(np.log2, return_dtype=pl.Float64)
-                    .alias("log2_value"),
-                )
-            )
-    return pl.concat(parts).unique(subset=[*KEYS, "patient_id", "timepoint"], keep="first")
+    patient = [*KEYS, "patient_id"]
+
+    def log2(column: str) -> pl.Expr:
+        return pl.col(column).map_batches(np.log2, return_dtype=pl.Float64)
+
+    first = pairings[0].fold_changes
+    wide = first.select(*patient, log2("pre").alias("_t0"), log2("post").alias("_t1"))
+    for i, pairing in enumerate(pairings[1:], start=2):
+        later = pairing.fold_changes.select(*patient, log2("post").alias(f"_t{i}"))
+        wide = wide.join(later, on=patient, how="inner")
+    return wide
 
 
 def friedman_test(pairings: list[Pairing], settings: AnalysisSettings) -> pl.DataFrame:
@@ -81,33 +78,29 @@ def friedman_test(pairings: list[Pairing], settings: AnalysisSettings) -> pl.Dat
     ----------
     Hollander, M. and Wolfe, D. A. (1973). Nonparametric Statistical Methods, 139-146.
     """
-    values = log2_by_timepoint(pairings)
     k = len(pairings) + 1
-    patient = [*KEYS, "patient_id"]
-    complete = values.filter(pl.len().over(patient) == k)
-    ranked = complete.with_columns(
-        pl.col("log2_value").rank("average").over(patient).alias("_rank")
+    groups = pl.concat([p.fold_changes.select(KEYS).unique() for p in pairings]).unique()
+    wide = complete_log2_matrix(pairings)
+    matrix = wide.select([f"_t{j}" for j in range(k)]).to_numpy()
+    from scipy import stats  # this level only; the eager levels need no scipy.stats
+
+    ranks = stats.rankdata(matrix, axis=1)  # average ranks within each patient
+    tied = (matrix[:, :, None] == matrix[:, None, :]).sum(axis=2)  # equal values per cell
+    per_patient = wide.select(KEYS).with_columns(
+        *[pl.Series(f"_r{j}", ranks[:, j]) for j in range(k)],
+        pl.Series("_ties", (tied.astype(float) ** 2 - 1).sum(axis=1)),  # sum t^3 - t
     )
-    n_complete = ranked.group_by(KEYS).agg(pl.col("patient_id").n_unique().alias("n_complete"))
-    rank_sums = (
-        ranked.group_by([*KEYS, "timepoint"])
-        .agg(pl.col("_rank").sum().alias("_r"))
-        .join(n_complete, on=KEYS)
-        .group_by(KEYS)
-        .agg(((pl.col("_r") - pl.col("n_complete") * (k + 1) / 2) ** 2).sum().alias("_ss"))
+    sums = per_patient.group_by(KEYS).agg(
+        pl.len().alias("n_complete"),
+        *[pl.col(f"_r{j}").sum() for j in range(k)],
+        pl.col("_ties").sum(),
     )
-    ties = (
-        ranked.group_by([*patient, "_rank"])
-        .agg(pl.len().cast(pl.Float64).alias("_t"))
-        .group_by(KEYS)
-        .agg((pl.col("_t") ** 3 - pl.col("_t")).sum().alias("_ties"))
+    centre = pl.col("n_complete") * (k + 1) / 2
+    sums = sums.with_columns(
+        pl.sum_horizontal([(pl.col(f"_r{j}") - centre) ** 2 for j in range(k)]).alias("_ss")
     )
     frame = (
-        values.select(KEYS)
-        .unique()
-        .join(n_complete, on=KEYS, how="left")
-        .join(rank_sums, on=KEYS, how="left")
-        .join(ties, on=KEYS, how="left")
+        groups.join(sums.select(*KEYS, "n_complete", "_ss", "_ties"), on=KEYS, how="left")
         .with_columns(pl.col("n_complete").fill_null(0).cast(pl.Int64))
         .sort(KEYS)
     )
@@ -117,7 +110,7 @@ def friedman_test(pairings: list[Pairing], settings: AnalysisSettings) -> pl.Dat
     with np.errstate(invalid="ignore", divide="ignore"):
         denominator = n * k * (k + 1) - tie_term / (k - 1)
         chisq = np.where((n > 0) & (denominator > 0), 12 * ss / denominator, np.nan)
-        p = np.where(n >= MIN_N_FOR_P, stats.chi2.sf(chisq, k - 1), np.nan)
+        p = np.where(n >= MIN_N_FOR_P, special.chdtrc(k - 1, chisq), np.nan)
     frame = nan_to_null(
         frame.with_columns(
             pl.lit(k, dtype=pl.Int64).alias("n_timepoints"),

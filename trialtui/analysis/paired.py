@@ -21,6 +21,7 @@ ARM_COLUMNS = (
     "study_id",
     "biomarker",
     "arm",
+    "unit",
     "n_pairs",
     "n_unpaired",
     "mean_fc",
@@ -70,13 +71,14 @@ def summarise_arms(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFrame
     Returns
     -------
     polars.DataFrame
-        One row per (study_id, biomarker, arm) with columns: study_id, biomarker, arm,
-        n_pairs, n_unpaired, mean_fc (arithmetic mean of FC), gmean_fc (2^mean log2FC),
-        gmean_fc_lo, gmean_fc_hi (t-interval), median_fc, fc_q1, fc_q3 (R type-7
-        quartiles), p_wilcoxon (signed-rank test of log2FC = 0), p_ttest (paired t-test on
-        the log scale), q_wilcoxon, q_ttest (adjusted across the biomarkers of one
-        study and arm), then mean_log2fc, sd_log2fc, v_wilcoxon, exact_wilcoxon, t_ttest,
-        df_ttest, n_imputed, n_excluded and the settings columns.
+        One row per (study_id, biomarker, arm) with columns: study_id, biomarker, arm, unit
+        (the study's unit of the biomarker; FC itself has none), n_pairs, n_unpaired,
+        mean_fc (arithmetic mean of FC), gmean_fc (2^mean log2FC), gmean_fc_lo, gmean_fc_hi
+        (t-interval), median_fc, fc_q1, fc_q3 (R type-7 quartiles), p_wilcoxon (signed-rank
+        test of log2FC = 0), p_ttest (paired t-test on the log scale), q_wilcoxon, q_ttest
+        (adjusted across the biomarkers of one study and arm), then mean_log2fc, sd_log2fc,
+        v_wilcoxon, exact_wilcoxon, t_ttest, df_ttest, n_imputed, n_excluded and the
+        settings columns.
 
     Notes
     -----
@@ -94,8 +96,11 @@ def summarise_arms(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFrame
         pl.col("fc").quantile(0.25, interpolation="linear").alias("fc_q1"),
         pl.col("fc").quantile(0.75, interpolation="linear").alias("fc_q3"),
     )
+    counts = pairing.counts
+    if "unit" not in counts.columns:  # pairings built by hand may not name a unit
+        counts = counts.with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
     frame = (
-        pairing.counts.join(stats_frame, on=KEYS, how="left")
+        counts.join(stats_frame, on=KEYS, how="left")
         .join(_signed_rank_terms(fc), on=KEYS, how="left")
         .sort(KEYS)
     )

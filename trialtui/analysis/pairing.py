@@ -15,6 +15,7 @@ PATIENT_COLUMNS = (
     "patient_id",
     "arm",
     "biomarker",
+    "unit",
     "pre",
     "post",
     "fc",
@@ -34,11 +35,11 @@ class Pairing:
     ----------
     fold_changes
         One row per paired patient and biomarker. Columns: study_id, patient_id, arm,
-        biomarker, pre, post, fc, log2fc, pre_imputed, post_imputed, response,
-        pre_timepoint, post_timepoint.
+        biomarker, unit (the study's unit of the biomarker), pre, post, fc, log2fc,
+        pre_imputed, post_imputed, response, pre_timepoint, post_timepoint.
     counts
-        One row per (study_id, biomarker, arm): n_pairs, n_unpaired, n_imputed (values of
-        the pairs substituted below LLOQ or for zeros), n_excluded (values of the two
+        One row per (study_id, biomarker, arm): unit, n_pairs, n_unpaired, n_imputed (values
+        of the pairs substituted below LLOQ or for zeros), n_excluded (values of the two
         timepoints left out below LLOQ).
     baseline_timepoint, timepoint
         The timepoints that were paired.
@@ -160,12 +161,15 @@ def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pair
     [4.0, 0.1]
     """
     baseline, timepoint = resolve_timepoints(measurements, settings)
+    if "unit" not in measurements.columns:
+        measurements = measurements.with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
     values = usable_values(measurements, settings)
     patient_keys = ["study_id", "patient_id", "arm", "biomarker"]
 
     def at(point: str, prefix: str) -> pl.DataFrame:
         return values.filter(pl.col("timepoint") == point).select(
             *patient_keys,
+            "unit",
             "response",
             pl.col("used").alias(prefix),
             pl.col("imputed").alias(f"{prefix}_imputed"),
@@ -173,12 +177,13 @@ def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pair
 
     paired = (
         at(baseline, "pre")
-        .join(at(timepoint, "post").drop("response"), on=patient_keys, how="inner")
+        .join(at(timepoint, "post").drop("response", "unit"), on=patient_keys, how="inner")
         .filter(pl.col("pre").is_not_null() & pl.col("post").is_not_null())
     )
     fold_changes = paired.select(
         *patient_keys[:3],
         "biomarker",
+        "unit",
         "pre",
         "post",
         (pl.col("post") / pl.col("pre")).alias("fc"),
@@ -191,7 +196,10 @@ def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pair
     ).sort("study_id", "biomarker", "arm", "patient_id")
 
     in_window = values.filter(pl.col("timepoint").is_in([baseline, timepoint]))
-    seen = values.group_by(KEYS).agg(pl.col("patient_id").n_unique().alias("n_patients"))
+    seen = values.group_by(KEYS).agg(
+        pl.col("patient_id").n_unique().alias("n_patients"),
+        pl.col("unit").drop_nulls().first().alias("unit"),
+    )
     window_counts = in_window.group_by(KEYS).agg(pl.col("excluded").sum().alias("n_excluded"))
     pair_counts = fold_changes.group_by(KEYS).agg(
         pl.len().alias("n_pairs"),
@@ -202,7 +210,7 @@ def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pair
         .join(window_counts, on=KEYS, how="left")
         .with_columns(pl.col("n_pairs", "n_imputed", "n_excluded").fill_null(0).cast(pl.Int64))
         .with_columns((pl.col("n_patients") - pl.col("n_pairs")).alias("n_unpaired"))
-        .select(*KEYS, "n_pairs", "n_unpaired", "n_imputed", "n_excluded")
+        .select(*KEYS, "unit", "n_pairs", "n_unpaired", "n_imputed", "n_excluded")
         .sort(KEYS)
     )
     return Pairing(fold_changes, counts, baseline, timepoint)

@@ -61,3 +61,12 @@ def per_timepoint(
     are per timepoint.
     """
     return pl.concat([result_of(p) for p in pairings], how="vertical_relaxed")
+
+
+def summarise_every_timepoint(pairings: list[Pairing], settings: AnalysisSettings) -> pl.DataFrame:
+    """Per-arm summaries (:func:`trialtui.analysis.paired.summarise_arms`) at every
+    on-treatment timepoint, one block of rows per timepoint (its ``timepoint`` column);
+    q-values are adjusted within each timepoint."""
+    from trialtui.analysis.paired import summarise_arms
+
+    return per_timepoint(pairings, lambda pairing: summarise_arms(pairing, settings))

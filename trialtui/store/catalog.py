@@ -6,7 +6,7 @@ import duckdb
 import polars as pl
 
 from trialtui.errors import UsageError
-from trialtui.store.sql import fetch_frame
+from trialtui.store.sql import fetch_frame, fetch_row
 
 
 def studies(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -71,27 +71,68 @@ def timepoints(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
 
 
 def biomarkers(con: duckdb.DuckDBPyConnection, study_id: str | None = None) -> pl.DataFrame:
-    """Columns: biomarker, label, assay, compartment, unit, lloq, n_values (in the study)."""
+    """The biomarkers measured in a study (``study_id`` None: in every study).
+
+    Columns: study_id, biomarker, label, assay, compartment, unit, lloq, n_values (values
+    in that study). Each study keeps its own definition of a biomarker.
+    """
     return fetch_frame(
         con,
         """
-        SELECT b.biomarker_id AS biomarker, b.label, b.assay, b.compartment, b.unit, b.lloq,
-               count(m.value) + count_if(m.below_lloq) AS n_values
+        SELECT b.study_id, b.biomarker_id AS biomarker, b.label, b.assay, b.compartment,
+               b.unit, b.lloq, count(m.value) + count_if(m.below_lloq) AS n_values
         FROM biomarkers b
-        JOIN measurements m ON m.biomarker_id = b.biomarker_id
-        WHERE ? IS NULL OR m.study_id = ?
-        GROUP BY ALL ORDER BY b.biomarker_id
+        JOIN measurements m ON m.study_id = b.study_id AND m.biomarker_id = b.biomarker_id
+        WHERE ? IS NULL OR b.study_id = ?
+        GROUP BY ALL ORDER BY b.biomarker_id, b.study_id
         """,
         [study_id, study_id],
     )
 
 
-def patients(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
-    """Columns: study_id, patient_id, arm, sex, age, response, n_samples."""
+def unit_differences(con: duckdb.DuckDBPyConnection, study_id: str | None = None) -> pl.DataFrame:
+    """Biomarker ids that two studies measure in different units (both known).
+
+    Columns: biomarker, study_id, unit, other_study_id, other_unit; with ``study_id``,
+    only the rows of that study (each pair of studies appears from both sides).
+    """
     return fetch_frame(
         con,
         """
-        SELECT p.study_id, p.patient_id, p.arm_id AS arm, p.sex, p.age, p.response,
+        SELECT a.biomarker_id AS biomarker, a.study_id, a.unit,
+               b.study_id AS other_study_id, b.unit AS other_unit
+        FROM biomarkers a
+        JOIN biomarkers b ON b.biomarker_id = a.biomarker_id AND b.study_id <> a.study_id
+        WHERE a.unit <> b.unit AND (? IS NULL OR a.study_id = ?)
+        ORDER BY 1, 2, 4
+        """,
+        [study_id, study_id],
+    )
+
+
+def describe_unit_differences(con: duckdb.DuckDBPyConnection, study_id: str) -> list[str]:
+    """One line per biomarker of ``study_id`` that another study measures in another unit."""
+    lines = []
+    differences = unit_differences(con, study_id)
+    for (marker,), group in differences.group_by("biomarker", maintain_order=True):
+        unit = group["unit"][0]
+        others = ", ".join(
+            f"'{u}' in {s}"
+            for s, u in zip(group["other_study_id"], group["other_unit"], strict=True)
+        )
+        lines.append(
+            f"note: biomarker {marker} is in '{unit}' here but {others}; "
+            "compare across studies with care"
+        )
+    return lines
+
+
+def patients(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
+    """Columns: study_id, patient_id, arm, sex, age, race, response, n_samples."""
+    return fetch_frame(
+        con,
+        """
+        SELECT p.study_id, p.patient_id, p.arm_id AS arm, p.sex, p.age, p.race, p.response,
                count(s.sample_id) AS n_samples
         FROM patients p LEFT JOIN samples s USING (study_id, patient_id)
         WHERE p.study_id = ? GROUP BY ALL ORDER BY p.patient_id
@@ -104,20 +145,20 @@ def measurements(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
     """Every measurement of a study with its patient, arm and timepoint.
 
     Columns: study_id, patient_id, arm, response, timepoint, ordinal, is_baseline,
-    biomarker, value (null when below LLOQ), below_lloq, lloq (the measurement's LLOQ, else
-    the biomarker's).
+    biomarker, unit (the study's unit of the biomarker), value (null when below LLOQ),
+    below_lloq, lloq (the measurement's LLOQ, else the study's LLOQ of the biomarker).
     """
     return fetch_frame(
         con,
         """
         SELECT m.study_id, s.patient_id, p.arm_id AS arm, p.response, s.timepoint,
-               t.ordinal, t.is_baseline, m.biomarker_id AS biomarker, m.value, m.below_lloq,
-               coalesce(m.lloq, b.lloq) AS lloq
+               t.ordinal, t.is_baseline, m.biomarker_id AS biomarker, b.unit, m.value,
+               m.below_lloq, coalesce(m.lloq, b.lloq) AS lloq
         FROM measurements m
         JOIN samples s USING (study_id, sample_id)
         JOIN patients p ON p.study_id = s.study_id AND p.patient_id = s.patient_id
         JOIN timepoints t ON t.study_id = s.study_id AND t.timepoint = s.timepoint
-        JOIN biomarkers b ON b.biomarker_id = m.biomarker_id
+        JOIN biomarkers b ON b.study_id = m.study_id AND b.biomarker_id = m.biomarker_id
         WHERE m.study_id = ?
         ORDER BY m.biomarker_id, s.patient_id, t.ordinal
         """,
@@ -190,6 +231,7 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """A token that changes whenever an import is recorded: (number of import records,
     the last import id). The app compares it before computing or exporting to notice
     imports made by another process."""
-    row = con.execute("SELECT count(*), coalesce(max(import_id), 0) FROM imports").fetchone()
+    # fetch_row reads the whole result: DuckDB refuses more work while one is unfinished
+    row = fetch_row(con, "SELECT count(*), coalesce(max(import_id), 0) FROM imports")
     assert row is not None
     return int(row[0]), int(row[1])

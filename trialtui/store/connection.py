@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,22 @@ def _describe(exc: duckdb.Error, path: Path) -> str:
     return f"{path}: cannot open database: {text}"
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # md:, s3://, https:// (not C:)
+
+
+def special_database_name(text: str) -> str | None:
+    """Why ``text`` is not a local database file (DuckDB reads some names specially), or None.
+
+    ``:memory:`` would hold the data only until the command ends; ``md:``, ``s3://`` and
+    other prefixes make DuckDB reach the network or install extensions.
+    """
+    if text.startswith(":memory:") or text == ":memory":
+        return "an in-memory database keeps nothing; give a database file"
+    if _SCHEME.match(text):
+        return "not a local file (remote and extension databases are not supported)"
+    return None
+
+
 def connect(path: str | Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """Open the trialtui database at ``path``.
 
@@ -32,6 +49,10 @@ def connect(path: str | Path, *, read_only: bool = True) -> duckdb.DuckDBPyConne
         The file is missing (read-only), locked by another process, not a DuckDB file, not a
         trialtui database, or written by a newer trialtui.
     """
+    if str(path) != ":memory:":  # only an explicit in-memory database (dry runs)
+        problem = special_database_name(str(path))
+        if problem:
+            raise StoreError(f"{path}: {problem}")
     path = Path(path)
     if read_only and not path.exists():
         raise StoreError(f"{path}: no such database (create one with `trialtui sample` or import)")
@@ -43,6 +64,9 @@ def connect(path: str | Path, *, read_only: bool = True) -> duckdb.DuckDBPyConne
         raise StoreError(_describe(exc, path)) from None
     try:
         _check_schema(con, path, read_only=read_only)
+    except duckdb.Error as exc:  # a damaged file can open and fail on the first read
+        con.close()
+        raise StoreError(_describe(exc, path)) from None
     except BaseException:
         con.close()
         raise
@@ -50,7 +74,12 @@ def connect(path: str | Path, *, read_only: bool = True) -> duckdb.DuckDBPyConne
 
 
 def _check_schema(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> None:
-    version = schema_version(con)
+    try:
+        version = schema_version(con)
+    except ValueError:
+        raise StoreError(
+            f"{path}: not a trialtui database (its schema version is not a number)"
+        ) from None
     if version is None:
         has_tables = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"

@@ -6,10 +6,11 @@ biomarkers and measurements, and fill in an attribute the database has no value 
 not contradict the database:
 
 - a patient's arm (an import never moves a patient to another arm);
-- a patient's sex, age or response: changed only when the import is asked to
+- a patient's sex, age, race or response: changed only when the import is asked to
   (``update_subject_data``); each change is listed in the import audit;
 - a sample's patient or timepoint (a sample never moves), collection day, tissue or QC flag;
-- a biomarker's unit, assay, compartment or LLOQ;
+- a biomarker's unit, assay, compartment or LLOQ within its study (another study may
+  measure the same biomarker differently);
 - a measurement's value (checked here) and the study's baseline timepoint (checked with the
   timepoints in :mod:`trialtui.store.validate`).
 
@@ -65,6 +66,7 @@ PATIENT = Entity(
         Attribute("patient", "sex", "sex", changeable=True),
         Attribute("patient", "age", "age", changeable=True),
         Attribute("patient", "response", "response", changeable=True),
+        Attribute("patient", "race", "race", changeable=True),
     ),
 )
 SAMPLE = Entity(
@@ -82,7 +84,8 @@ SAMPLE = Entity(
 BIOMARKER = Entity(
     "biomarker",
     "biomarkers",
-    (("biomarker", "biomarker_id"),),
+    # a biomarker's definition belongs to its study: another study may measure it differently
+    (("study_id", "study_id"), ("biomarker", "biomarker_id")),
     (
         Attribute("biomarker", "unit", "unit"),
         Attribute("biomarker", "assay", "assay"),
@@ -138,7 +141,7 @@ def entity_frames(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
         pl.col("visit_day").min(),
         *[_first_row(a.column) for a in SAMPLE.attributes],
     )
-    biomarkers = ordered.group_by("biomarker", maintain_order=True).agg(
+    biomarkers = ordered.group_by("study_id", "biomarker", maintain_order=True).agg(
         pl.col(ROW).first(),
         *[_first(c) for c in ("biomarker_label", "assay", "compartment", "unit", "description")],
         _first("_declared_lloq").alias("lloq"),
@@ -192,7 +195,7 @@ def _check_entity(
 ) -> list[Change]:
     changes: list[Change] = []
     name = f"incoming_{entity.name}"
-    con.register(name, incoming.to_arrow())
+    con.register(name, incoming.to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         join = " AND ".join(f"s.{stored} = e.{column}" for column, stored in entity.keys)
         key = entity.keys[-1][0]
@@ -201,13 +204,13 @@ def _check_entity(
             rows = con.execute(
                 f"""
                 SELECT e."{column}{ROW}", e.{key}, CAST(s.{stored} AS VARCHAR),
-                       CAST(e.{column} AS VARCHAR)
+                       CAST(e.{column} AS VARCHAR), e.study_id
                 FROM {name} e JOIN {entity.table} s ON {join}
                 WHERE e.{column} IS NOT NULL AND s.{stored} IS DISTINCT FROM e.{column}
                 ORDER BY e."{column}{ROW}"
                 """
             ).fetchall()
-            for row, ident, old, new in rows:
+            for row, ident, old, new, study in rows:
                 if old is None or (attribute.changeable and update_subject_data):
                     changes.append(Change(entity.name, ident, column, old, new))
                     continue
@@ -216,8 +219,12 @@ def _check_entity(
                     if attribute.changeable
                     else ""
                 )
+                # a biomarker is defined per study: say which study's definition differs
+                stored_in = (
+                    f"the database (study '{study}')" if entity is BIOMARKER else "the database"
+                )
                 found.add(
-                    f"{entity.name} '{ident}' {attribute.says} '{old}' in the database but "
+                    f"{entity.name} '{ident}' {attribute.says} '{old}' in {stored_in} but "
                     f"'{new}' here{hint}",
                     row,
                     column,
@@ -231,6 +238,14 @@ def _check_entity(
 
 def _check_values(frame: pl.DataFrame, found: Problems, con: duckdb.DuckDBPyConnection) -> None:
     """A measurement already loaded for the patient, timepoint and biomarker must agree."""
+    studies = frame["study_id"].unique().to_list()
+    stored = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM measurements WHERE list_contains(?, study_id) "
+        "LIMIT 1)",
+        [studies],
+    ).fetchall()
+    if not stored[0][0]:
+        return  # a new study: nothing to disagree with
     con.register(
         "incoming_values",
         frame.select(
@@ -242,7 +257,7 @@ def _check_values(frame: pl.DataFrame, found: Problems, con: duckdb.DuckDBPyConn
             "biomarker",
             "value",
             "below_lloq",
-        ).to_arrow(),
+        ).to_arrow(compat_level=pl.CompatLevel.newest()),
     )
     try:
         value_clash = con.execute(

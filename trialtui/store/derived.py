@@ -75,7 +75,7 @@ def write_study_derived(
 def _replace_rows(
     con: duckdb.DuckDBPyConnection, table: str, study_id: str, frame: pl.DataFrame
 ) -> None:
-    con.register("derived_rows", frame.to_arrow())
+    con.register("derived_rows", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         exists = fetch_value(
             con,
@@ -93,7 +93,9 @@ def _replace_rows(
                 ).fetchall()
             ]
             if columns != frame.columns:
+                # the other studies' rows go with the old columns: forget their runs too
                 con.execute(f'DROP TABLE "{table}"')
+                con.execute("DELETE FROM derived_runs WHERE table_name = ?", [table])
                 exists = 0
         if not exists:
             con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM derived_rows LIMIT 0')

@@ -25,9 +25,13 @@ This module knows nothing of the command line or the TUI.
 
 from __future__ import annotations
 
+import atexit
 import difflib
 import math
 import re
+import shutil
+import tempfile
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -40,7 +44,7 @@ import polars as pl
 from trialtui.errors import InputError, StoreError, UsageError
 from trialtui.paths import user_queries_dir
 from trialtui.resources import queries_dir
-from trialtui.store.connection import _check_schema, _describe
+from trialtui.store.connection import _check_schema, _describe, special_database_name
 
 PARAM_TYPES: tuple[str, ...] = ("text", "integer", "number", "boolean", "date")
 
@@ -66,9 +70,10 @@ _PARAM = re.compile(
         (?P<default>'(?:[^']|'')*'|"[^"]*"|\S+)(?:\s+(?P<description>.*))?$""",
     re.VERBOSE,
 )
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits only: Python's \d and int() also accept other scripts' digits ('٣').
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _TRUE = frozenset({"true", "t", "yes", "y", "on", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "off", "0"})
 _INT64 = 2**63
@@ -89,6 +94,7 @@ _STATEMENT_WORDS = {
     "CREATE_FUNC": "CREATE FUNCTION",
     "MERGE_INTO": "MERGE INTO",
     "MULTI": "multi-part (e.g. PIVOT)",
+    "OTHER": "UPDATE EXTENSIONS and other non-query",
 }
 
 
@@ -106,6 +112,10 @@ class QueryRefused(QueryError):
 
 class QueryInterrupted(QueryError):
     """The query was stopped by ``con.interrupt()`` from another thread."""
+
+
+class QueryTimeout(QueryError):
+    """The query ran longer than its time limit and was stopped."""
 
 
 @dataclass(frozen=True)
@@ -468,6 +478,9 @@ def open_query_connection(db_path: str | Path) -> duckdb.DuckDBPyConnection:
         The file is missing, locked by a writer, not a DuckDB file or not a trialtui
         database.
     """
+    problem = special_database_name(str(db_path))
+    if problem:
+        raise StoreError(f"{db_path}: {problem}")
     path = Path(db_path)
     if not path.exists():
         raise StoreError(f"{path}: no such database (create one with `trialtui sample` or import)")
@@ -483,6 +496,10 @@ def open_query_connection(db_path: str | Path) -> duckdb.DuckDBPyConnection:
             raise StoreError(_describe(exc, path)) from None
         con.execute(f"USE {DATABASE_ALIAS}")
         _check_schema(con, path, read_only=True)
+        # DuckDB lets queries read its temporary folder even without external access; the
+        # default is ./.tmp under the working directory, so give it a private one.
+        temp = _private_temp_dir().replace("'", "''")
+        con.execute(f"SET temp_directory = '{temp}'")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:
@@ -491,12 +508,28 @@ def open_query_connection(db_path: str | Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+_TEMP_DIR: str | None = None
+
+
+def _private_temp_dir() -> str:
+    """A folder only this process uses (mode 0700) for DuckDB's spill files, removed at exit."""
+    global _TEMP_DIR
+    if _TEMP_DIR is None:
+        _TEMP_DIR = tempfile.mkdtemp(prefix="trialtui-duckdb-")
+        atexit.register(shutil.rmtree, _TEMP_DIR, True)
+    return _TEMP_DIR
+
+
 def run_query(
     con: duckdb.DuckDBPyConnection,
     query_or_sql: QueryFile | str,
     params: Mapping[str, Any] | None = None,
+    *,
+    timeout: float | None = None,
 ) -> pl.DataFrame:
     """Run one query file (or SQL text) on a connection from :func:`open_query_connection`.
+
+    ``timeout``: stop the query after this many seconds (None or 0: no limit).
 
     ``params`` are bound values, usually from :func:`bind_params`; declared parameters left
     out take their defaults. Only parameters the SQL refers to are bound.
@@ -536,13 +569,7 @@ def run_query(
         count = "no SQL statement" if not statements else f"{len(statements)} statements"
         raise QueryError(f"{where}: holds {count}; a query holds exactly one statement")
     statement = statements[0]
-    kind = statement.type.name
-    if kind not in ALLOWED_STATEMENTS:
-        word = _STATEMENT_WORDS.get(kind, kind)
-        raise QueryRefused(
-            f"{where}: refused: {word} statements are not allowed; queries run read-only "
-            f"(allowed: {', '.join(ALLOWED_STATEMENTS)})"
-        )
+    _check_statement(con, statement, text, where)
 
     used = set(statement.named_parameters)
     values = dict(params or {})
@@ -558,11 +585,108 @@ def run_query(
                 values.setdefault(param.name, param.default)
     bound = {name: value for name, value in values.items() if name in used}
 
+    expired = threading.Event()
+
+    def stop() -> None:
+        expired.set()
+        con.interrupt()
+
+    timer = threading.Timer(timeout, stop) if timeout else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     try:
         relation = con.sql(text, params=bound or None)
-        return relation.pl() if relation is not None else pl.DataFrame()
+        return _plain_columns(relation).pl() if relation is not None else pl.DataFrame()
     except duckdb.Error as exc:
-        raise _query_error(exc, where, offset) from None
+        error = _query_error(exc, where, offset)
+        if isinstance(error, QueryInterrupted) and expired.is_set():
+            raise QueryTimeout(
+                f"{where}: stopped after the time limit of {timeout:g} s "
+                "(raise it with --timeout SECONDS, 0 for none)"
+            ) from None
+        raise error from None
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def _statement_kind(statement: Any) -> str:
+    """The statement type's name as DuckDB's parser sees it (``OTHER`` if Python lacks it)."""
+    try:
+        return statement.type.name
+    except ValueError:  # a type newer than the Python enum (e.g. UPDATE EXTENSIONS)
+        return "OTHER"
+
+
+def _check_statement(con: duckdb.DuckDBPyConnection, statement: Any, text: str, where: str) -> None:
+    """Refuse every statement but a query, judged by DuckDB's own parser.
+
+    ``EXPLAIN ANALYZE`` runs the statement it explains, so an ``EXPLAIN`` (with or without
+    ``ANALYZE`` and options) is allowed only around a ``SELECT``.
+    """
+    kind = _statement_kind(statement)
+    if kind not in ALLOWED_STATEMENTS:
+        word = _STATEMENT_WORDS.get(kind, kind)
+        raise QueryRefused(
+            f"{where}: refused: {word} statements are not allowed; queries run read-only "
+            f"(allowed: {', '.join(ALLOWED_STATEMENTS)})"
+        )
+    if kind != "EXPLAIN":
+        return
+    inner = _explained(text)
+    try:
+        parsed = con.extract_statements(inner) if inner is not None else []
+    except duckdb.Error:
+        parsed = []
+    inner_kind = _statement_kind(parsed[0]) if len(parsed) == 1 else "OTHER"
+    if inner_kind != "SELECT":
+        word = _STATEMENT_WORDS.get(inner_kind, inner_kind)
+        raise QueryRefused(
+            f"{where}: refused: EXPLAIN is allowed for SELECT statements only (here: {word}); "
+            "EXPLAIN ANALYZE runs the statement it explains"
+        )
+
+
+def _explained(text: str) -> str | None:
+    """The statement after ``EXPLAIN [ANALYZE] [(options)]``, found with DuckDB's tokenizer."""
+    found = duckdb.tokenize(text)
+    bounds = [pos for pos, _ in found[1:]] + [len(text)]
+    tokens = [
+        (pos, text[pos:end].strip().upper())
+        for (pos, kind), end in zip(found, bounds, strict=True)
+        if kind != duckdb.token_type.comment
+    ]
+    if not tokens or tokens[0][1] != "EXPLAIN":
+        return None
+    index = 1
+    if index < len(tokens) and tokens[index][1] in ("ANALYZE", "ANALYSE"):
+        index += 1
+    if index < len(tokens) and tokens[index][1].startswith("("):  # (FORMAT json, ...)
+        depth = 0
+        while index < len(tokens):
+            depth += tokens[index][1].count("(") - tokens[index][1].count(")")
+            index += 1
+            if depth <= 0:
+                break
+    return text[tokens[index][0] :] if index < len(tokens) else None
+
+
+# DuckDB types that Polars cannot hold or CSV cannot show; a query returns them as text.
+_TEXT_TYPES = ("VARIANT", "BLOB", "BIT", "INTERVAL", "UNION", "GEOMETRY")
+
+
+def _plain_columns(relation: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
+    """The relation with columns of :data:`_TEXT_TYPES` cast to text."""
+    types = [str(t).upper() for t in relation.types]
+    if not any(t.startswith(_TEXT_TYPES) for t in types):
+        return relation
+    columns = []
+    for name, kind in zip(relation.columns, types, strict=True):
+        quoted = '"' + name.replace('"', '""') + '"'
+        text = f"CAST({quoted} AS VARCHAR) AS {quoted}"
+        columns.append(text if kind.startswith(_TEXT_TYPES) else quoted)
+    return relation.project(", ".join(columns))
 
 
 def _query_error(exc: duckdb.Error, where: str, offset: int) -> QueryError:

@@ -85,8 +85,11 @@ def _read_csv(path: Path, data: bytes, *, separator: str) -> pl.DataFrame:
         raise _decode_error(path, data, exc, separator) from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if b"\r" in data and b"\n" not in data:  # classic Mac line endings (CR only)
+        data = data.replace(b"\r", b"\n")
     header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
-    _check_header(path, next(csv.reader([header_line], delimiter=separator)))
+    header = next(csv.reader([header_line], delimiter=separator))
+    _check_header(path, header)
     try:
         frame = pl.read_csv(
             data,
@@ -98,7 +101,45 @@ def _read_csv(path: Path, data: bytes, *, separator: str) -> pl.DataFrame:
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         raise InputError(f"{path}: cannot parse CSV: {first_line(exc)}") from None
     frame = frame.rename({c: c.strip() for c in frame.columns})
-    return frame.with_row_index(ROW, offset=2)
+    frame = frame.with_row_index(ROW, offset=2)
+    return _drop_blank_lines(path, frame, data, separator, len(header))
+
+
+def _drop_blank_lines(
+    path: Path, frame: pl.DataFrame, data: bytes, separator: str, expected: int
+) -> pl.DataFrame:
+    """Drop blank lines; refuse a short row (fewer fields than the header).
+
+    The CSV parser fills the missing fields of a short row with nulls, as it does for a blank
+    line, so rows whose last field is empty are looked at as lines of the file.
+    """
+    last = frame.columns[-2]  # the last column of the file (ROW comes last)
+    candidates = frame.filter(pl.col(last).is_null())[ROW]
+    if candidates.is_empty():
+        return frame
+    lines = data.decode("utf-8").split("\n")
+    texts = pl.DataFrame(
+        {ROW: candidates, "_line": [lines[r - 1].rstrip("\r") for r in candidates]}
+    ).with_columns(
+        (pl.col("_line").str.strip_chars() == "").alias("_blank"),
+        pl.col("_line").str.contains('"', literal=True).alias("_quoted"),
+        (pl.col("_line").str.count_matches(separator, literal=True) + 1).alias("_fields"),
+    )
+    short = texts.filter(~pl.col("_blank") & ~pl.col("_quoted") & (pl.col("_fields") < expected))
+    quoted = texts.filter(~pl.col("_blank") & pl.col("_quoted"))
+    for row, line in quoted.select(ROW, "_line").iter_rows():
+        fields = len(next(csv.reader([line], delimiter=separator), []))
+        if fields < expected and (short.is_empty() or row < short[ROW][0]):
+            short = pl.DataFrame({ROW: [row], "_fields": [fields]})
+            break
+    if not short.is_empty():
+        row, fields = int(short[ROW][0]), int(short["_fields"][0])
+        raise InputError(
+            f"{path}: row {row}: {fields} field(s) but the header has {expected} "
+            "(a short row: a separator or a value is missing)"
+        )
+    blank = texts.filter(pl.col("_blank"))[ROW]
+    return frame.filter(~pl.col(ROW).is_in(blank.implode()))
 
 
 def _read_parquet(path: Path) -> pl.DataFrame:
@@ -107,6 +148,12 @@ def _read_parquet(path: Path) -> pl.DataFrame:
     except Exception as exc:  # polars raises several types for corrupt files
         raise InputError(f"{path}: cannot read Parquet: {first_line(exc)}") from None
     _check_header(path, frame.columns)
+    for name, dtype in frame.schema.items():
+        if dtype.is_nested() or dtype == pl.Binary or dtype == pl.Object:
+            raise InputError(
+                f"{path}: column '{name.strip()}': type {dtype} cannot be imported "
+                "(columns must hold text, numbers, booleans or dates)"
+            )
     frame = frame.select(pl.all().cast(pl.String))
     return frame.with_row_index(ROW, offset=1)
 

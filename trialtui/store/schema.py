@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 # Every (baseline, other timepoint) pair of a study; is_default marks the first timepoint
 # after the baseline, the analysis default. Query files and catalog queries share it.
@@ -19,6 +19,47 @@ TIMEPOINT_PAIRS_VIEW = """
     FROM timepoints b
     JOIN timepoints t ON t.study_id = b.study_id AND NOT t.is_baseline
     WHERE b.is_baseline
+"""
+
+# A biomarker is defined per study: two trials (or two labs) may measure the same marker
+# with another assay, unit or LLOQ.
+BIOMARKERS_TABLE = """
+    CREATE TABLE IF NOT EXISTS biomarkers (
+        study_id VARCHAR NOT NULL REFERENCES studies (study_id),
+        biomarker_id VARCHAR NOT NULL,
+        label VARCHAR,
+        assay VARCHAR,
+        compartment VARCHAR,
+        unit VARCHAR,
+        lloq DOUBLE CHECK (lloq IS NULL OR lloq > 0),
+        description VARCHAR,
+        PRIMARY KEY (study_id, biomarker_id)
+    )
+"""
+
+# The one table that grows to millions of rows declares no keys: a primary-key index and
+# foreign-key checks made loading it nine times slower and held gigabytes of memory.
+# What they protected is guaranteed by the importer, the only writer:
+# - (study_id, sample_id, biomarker_id) is unique: validation keeps one row per (study,
+#   patient, timepoint, biomarker) of a file and refuses sample ids that name another
+#   patient or timepoint (also against the database), and the insert skips a (study,
+#   patient, timepoint, biomarker) the database already holds;
+# - every (study_id, sample_id) is a sample and every (study_id, biomarker_id) a biomarker
+#   of the study: both are inserted, in the same transaction, from the validated file the
+#   measurements come from.
+# ``tests/test_import_integrity.py`` checks these guarantees on real imports.
+MEASUREMENTS_TABLE = """
+    CREATE TABLE IF NOT EXISTS measurements (
+        study_id VARCHAR NOT NULL,
+        sample_id VARCHAR NOT NULL,
+        biomarker_id VARCHAR NOT NULL,
+        value DOUBLE,
+        below_lloq BOOLEAN NOT NULL DEFAULT FALSE,
+        lloq DOUBLE,
+        raw_value VARCHAR,
+        comment VARCHAR,
+        import_id INTEGER
+    )
 """
 
 # Tables in dependency order: a table only references tables above it.
@@ -57,21 +98,12 @@ SCHEMA_SQL: tuple[str, ...] = (
         sex VARCHAR,
         age DOUBLE,
         response VARCHAR CHECK (response IS NULL OR response IN ('CR', 'PR', 'SD', 'PD', 'NE')),
+        race VARCHAR,
         PRIMARY KEY (study_id, patient_id),
         FOREIGN KEY (study_id, arm_id) REFERENCES arms (study_id, arm_id)
     )
     """,
-    """
-    CREATE TABLE IF NOT EXISTS biomarkers (
-        biomarker_id VARCHAR PRIMARY KEY,
-        label VARCHAR,
-        assay VARCHAR,
-        compartment VARCHAR,
-        unit VARCHAR,
-        lloq DOUBLE CHECK (lloq IS NULL OR lloq > 0),
-        description VARCHAR
-    )
-    """,
+    BIOMARKERS_TABLE,
     """
     CREATE TABLE IF NOT EXISTS timepoints (
         study_id VARCHAR NOT NULL REFERENCES studies (study_id),
@@ -112,21 +144,7 @@ SCHEMA_SQL: tuple[str, ...] = (
         message VARCHAR
     )
     """,
-    """
-    CREATE TABLE IF NOT EXISTS measurements (
-        study_id VARCHAR NOT NULL,
-        sample_id VARCHAR NOT NULL,
-        biomarker_id VARCHAR NOT NULL REFERENCES biomarkers (biomarker_id),
-        value DOUBLE,
-        below_lloq BOOLEAN NOT NULL DEFAULT FALSE,
-        lloq DOUBLE,
-        raw_value VARCHAR,
-        comment VARCHAR,
-        import_id INTEGER,
-        PRIMARY KEY (study_id, sample_id, biomarker_id),
-        FOREIGN KEY (study_id, sample_id) REFERENCES samples (study_id, sample_id)
-    )
-    """,
+    MEASUREMENTS_TABLE,
     """
     CREATE TABLE IF NOT EXISTS derived_runs (
         table_name VARCHAR NOT NULL,
@@ -143,8 +161,65 @@ SCHEMA_SQL: tuple[str, ...] = (
 
 # Migration hook: MIGRATIONS[v] upgrades a database at schema version v to v + 1.
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def _biomarkers_per_study(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 3: biomarker definitions per (study, biomarker); patients gain ``race``.
+
+    Each study that measured a biomarker gets a copy of its database-wide definition; a
+    definition without measurements is kept for every study. Measurements are copied
+    unchanged (their foreign key now names the study too, so both tables are rebuilt).
+    """
+    con.execute("CREATE TEMP TABLE v2_biomarkers AS SELECT * FROM biomarkers")
+    con.execute("CREATE TEMP TABLE v2_measurements AS SELECT * FROM measurements")
+    con.execute("DROP TABLE measurements")
+    con.execute("DROP TABLE biomarkers")
+    con.execute(BIOMARKERS_TABLE)
+    con.execute(MEASUREMENTS_TABLE)
+    con.execute(
+        """
+        INSERT INTO biomarkers (study_id, biomarker_id, label, assay, compartment, unit, lloq,
+                                description)
+        SELECT s.study_id, b.biomarker_id, b.label, b.assay, b.compartment, b.unit, b.lloq,
+               b.description
+        FROM v2_biomarkers b
+        JOIN (SELECT DISTINCT study_id, biomarker_id FROM v2_measurements) s USING (biomarker_id)
+        UNION ALL
+        SELECT st.study_id, b.biomarker_id, b.label, b.assay, b.compartment, b.unit, b.lloq,
+               b.description
+        FROM v2_biomarkers b CROSS JOIN studies st
+        WHERE b.biomarker_id NOT IN (SELECT biomarker_id FROM v2_measurements)
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO measurements (study_id, sample_id, biomarker_id, value, below_lloq, lloq,
+                                  raw_value, comment, import_id)
+        SELECT study_id, sample_id, biomarker_id, value, below_lloq, lloq, raw_value, comment,
+               import_id
+        FROM v2_measurements
+        """
+    )
+    con.execute("DROP TABLE v2_measurements")
+    con.execute("DROP TABLE v2_biomarkers")
+    con.execute("ALTER TABLE patients ADD COLUMN race VARCHAR")
+
+
+def _measurements_without_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 4: measurements copied into a table without key constraints."""
+    con.execute(MEASUREMENTS_TABLE.replace("EXISTS measurements", "EXISTS measurements_v4"))
+    con.execute(
+        "INSERT INTO measurements_v4 SELECT study_id, sample_id, biomarker_id, value, "
+        "below_lloq, lloq, raw_value, comment, import_id FROM measurements"
+    )
+    con.execute("DROP TABLE measurements")
+    con.execute("ALTER TABLE measurements_v4 RENAME TO measurements")
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: lambda con: con.execute(TIMEPOINT_PAIRS_VIEW),
+    2: _biomarkers_per_study,
+    3: _measurements_without_keys,
 }
 
 

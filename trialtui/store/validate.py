@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from trialtui.errors import printable
+from trialtui.store.adam import AdamOptions, map_bds
 from trialtui.store.crossimport import VALUE_COL, Change, check_against_database, entity_frames
 from trialtui.store.readers import ROW, SourceTable
 
@@ -28,6 +30,7 @@ SAMPLE_COLUMNS = (
     "sex",
     "age",
     "response",
+    "race",
     "tissue",
     "qc_flag",
     "comment",
@@ -42,22 +45,25 @@ BIOMARKER_COLUMNS = (
     "below_lloq",
     "description",
 )
-# CDISC ADaM BDS variables and the long-format columns they fill.
-ADAM_COLUMNS = {
-    "STUDYID": "study_id",
-    "USUBJID": "patient_id",
-    "AVISIT": "timepoint",
-    "PARAMCD": "biomarker",
-    "PARAM": "biomarker_label",
-    "AVAL": "value",
-    "AVALU": "unit",
-    "ADY": "visit_day",
-    "ABLFL": "is_baseline",
-    "AGE": "age",
-    "SEX": "sex",
-}
-ADAM_ARM_COLUMNS = ("TRTP", "TRTA", "TRT01P", "TRT01A", "ARM", "ACTARM")
-ADAM_REQUIRED = ("USUBJID", "PARAMCD", "AVAL", "AVISIT")
+# IDs and labels that go into CSV exports: a leading =, +, -, @, tab or CR would make a
+# spreadsheet run the cell as a formula. Numbers are parsed, not checked here.
+TEXT_COLUMNS = (
+    "study_id",
+    "patient_id",
+    "arm",
+    "timepoint",
+    "sample_id",
+    "biomarker",
+    "biomarker_label",
+    "assay",
+    "compartment",
+    "unit",
+    "sex",
+    "tissue",
+    "qc_flag",
+)
+FORMULA_START = r"^[=+\-@\t\r]"
+MESSAGE_LIMIT = 300  # characters of a problem's message (values in it can be megabytes)
 MISSING_TOKENS = ("", "NA", "N/A", ".", "ND")
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 TRUE_TOKENS = ("true", "t", "yes", "y", "1")
@@ -74,13 +80,14 @@ class Problem:
     column: str | None = None
 
     def __str__(self) -> str:
+        message = printable(self.message, limit=MESSAGE_LIMIT)
         where = []
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
         location = f" {', '.join(where)}:" if where else ""
-        return f"{self.path}:{location} {self.message}"
+        return f"{self.path}:{location} {message}"
 
 
 @dataclass
@@ -99,7 +106,10 @@ class ImportPlan:
     changes: list[Change] = field(default_factory=list)  # stored attributes it sets
     rows_skipped: int = 0  # rows without a value (empty / NA)
     rows_duplicate: int = 0  # exact duplicate rows collapsed
-    rows_derived: int = 0  # ADaM records left out (derived DTYPE or not flagged ANL01FL)
+    rows_derived: int = 0  # ADaM records left out (derived, non-analysis, population)
+    summary: list[str] = field(default_factory=list)  # how an ADaM dataset was mapped
+    warnings: list[str] = field(default_factory=list)  # e.g. BASE/CHG disagreements
+    adsl: SourceTable | None = None  # the ADSL merged into an ADaM dataset
 
     @property
     def ok(self) -> bool:
@@ -119,10 +129,30 @@ class _Collector:
     def full(self) -> bool:
         return len(self.problems) >= self.limit
 
-    def add(self, message: str, row: int | None = None, column: str | None = None) -> None:
+    def add(
+        self,
+        message: str,
+        row: int | None = None,
+        column: str | None = None,
+        path: Path | None = None,
+    ) -> None:
+        """Record a problem; ``path`` names another file than the one validated (ADSL)."""
         if not self.full:
             column = self.aliases.get(column, column) if column is not None else None
-            self.problems.append(Problem(self.path, message, row, column))
+            self.problems.append(Problem(path or self.path, message, row, column))
+
+    def add_where(
+        self, frame: pl.DataFrame, checks: list[tuple[pl.Expr, str | pl.Expr, pl.Expr]]
+    ) -> None:
+        """:meth:`add_rows` for the rows of ``frame`` meeting each (condition, column,
+        message) of ``checks``, in order; one pass over ``frame`` finds which conditions
+        hold anywhere, and only those are filtered for their rows."""
+        if self.full or not checks:
+            return
+        hits = frame.select([c.any().alias(f"_{i}") for i, (c, _, _) in enumerate(checks)])
+        for hit, (condition, column, message) in zip(hits.row(0), checks, strict=True):
+            if hit:
+                self.add_rows(frame.filter(condition), column, message)
 
     def add_rows(self, bad: pl.DataFrame, column: str | pl.Expr, message: pl.Expr) -> None:
         """Add one problem per row of ``bad`` (which has ROW), in row order."""
@@ -153,44 +183,19 @@ def _number(expr: pl.Expr) -> pl.Expr:
 def detect_format(columns: list[str], requested: str) -> str:
     """Resolve ``auto`` to ``long``, ``wide`` or ``adam`` from the column names.
 
-    A file with ``USUBJID``, ``PARAMCD`` and ``AVAL`` is a CDISC ADaM BDS dataset. A file
+    A file with ``USUBJID`` (and no ``patient_id``) or with two BDS variables (``USUBJID``,
+    ``PARAMCD``, ``PARAM``, ``AVAL``, ``AVISIT``, ``ADY``, ``ABLFL``) is a CDISC ADaM BDS
+    dataset, so that one missing ``AVAL`` is told so in ADaM terms. A file
     with a ``biomarker`` or a ``value`` column is long (so that a long file missing one of
     them is told so, not read as a wide file).
     """
     if requested != "auto":
         return requested
-    if {"USUBJID", "PARAMCD", "AVAL"} <= set(columns):
-        return "adam"
+    names = set(columns)
+    adam = names & {"USUBJID", "PARAMCD", "PARAM", "AVAL", "AVISIT", "ADY", "ABLFL"}
+    if len(adam) >= 2 or ("USUBJID" in names and "patient_id" not in names):
+        return "adam"  # missing variables are then named as ADaM variables
     return "long" if {"biomarker", "value"} & set(columns) else "wide"
-
-
-def _from_adam(raw: pl.DataFrame, found: _Collector) -> tuple[pl.DataFrame, int] | None:
-    """Rename a BDS dataset to long-format columns, keeping observed analysis records.
-
-    Returns the renamed frame and the number of records left out, or None (with a
-    problem recorded) when required variables are missing.
-    """
-    missing = [c for c in ADAM_REQUIRED if c not in raw.columns]
-    arm = next((c for c in ADAM_ARM_COLUMNS if c in raw.columns), None)
-    if arm is None:
-        missing.append("/".join(ADAM_ARM_COLUMNS))
-    if missing:
-        names = ", ".join(f"'{c}'" for c in missing)
-        found.add(f"missing required ADaM variable(s) {names}", row=1)
-        return None
-    # Observed analysis records only: derived records (DTYPE, e.g. LOCF) are imputations,
-    # and records without the analysis flag (ANL01FL) are superseded within their window.
-    derived = 0
-    left_out = pl.lit(False)
-    if "DTYPE" in raw.columns:
-        left_out = left_out | (pl.col("DTYPE").str.strip_chars().fill_null("") != "")
-    if "ANL01FL" in raw.columns and (raw["ANL01FL"] == "Y").any():
-        left_out = left_out | (pl.col("ANL01FL").fill_null("") != "Y")
-    derived = raw.filter(left_out).height
-    raw = raw.filter(~left_out)
-    renames = {c: n for c, n in ADAM_COLUMNS.items() if c in raw.columns} | {arm: "arm"}
-    found.aliases = {internal: source for source, internal in renames.items()}
-    return raw.select(ROW, *[pl.col(c).alias(n) for c, n in renames.items()]), derived
 
 
 def _to_long(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:
@@ -227,6 +232,7 @@ def validate_source(
     con: duckdb.DuckDBPyConnection | None = None,
     limit: int = 50,
     update_subject_data: bool = False,
+    adam: AdamOptions | None = None,
 ) -> ImportPlan:
     """Check one input file and normalise it to one measurement per row.
 
@@ -244,7 +250,9 @@ def validate_source(
     limit
         Stop collecting problems after this many.
     update_subject_data
-        Let the file change patients' sex, age and response stored by earlier imports.
+        Let the file change patients' sex, age, race and response stored by earlier imports.
+    adam
+        How a CDISC ADaM BDS dataset is mapped (ADSL, population, response, treatment).
     """
     path = source.path
     raw = source.frame
@@ -253,12 +261,22 @@ def validate_source(
     # ADaM datasets are validated as long files; the plan keeps the format's name.
     found = _Collector(path, limit)
     derived = 0
+    if fmt != "adam" and adam is not None and adam != AdamOptions():
+        found.add(
+            f"--adsl, --population, --response-var and --treatment apply to CDISC ADaM BDS "
+            f"datasets; this file is in the {fmt} format",
+            row=1,
+        )
+        plan.problems = found.problems
+        return plan
     if fmt == "adam":
-        adam = _from_adam(raw, found)
-        if adam is None:
+        mapping = map_bds(raw, adam or AdamOptions(), found)
+        if mapping is None:
             plan.problems = found.problems
             return plan
-        raw, derived = adam
+        raw, derived = mapping.frame, mapping.rows_left_out
+        plan.summary, plan.warnings = mapping.summary, mapping.warnings
+        plan.adsl = adam.adsl if adam is not None else None
         fmt = "long"  # a BDS dataset is long: one AVAL per subject, visit and parameter
 
     required = LONG_REQUIRED if fmt == "long" else WIDE_REQUIRED
@@ -289,11 +307,16 @@ def validate_source(
     if study is not None:
         frame = frame.with_columns(pl.col("study_id").fill_null(study))
 
-    for col in ("study_id", *required):
-        if col == "value":
-            continue
-        found.add_rows(frame.filter(pl.col(col).is_null()), col, pl.lit("empty value"))
+    found.add_where(
+        frame,
+        [
+            (pl.col(col).is_null(), col, pl.lit("empty value"))
+            for col in ("study_id", *required)
+            if col != "value"
+        ],
+    )
 
+    _check_formula_starts(frame, found)
     frame = _parse_values(frame, found)
     frame = _parse_attributes(frame, found)
     if found.problems:
@@ -309,11 +332,12 @@ def validate_source(
         pl.coalesce("biomarker_label", "biomarker").alias("biomarker_label"),
     )
 
-    _check_consistency(frame, found)
+    repeated = _check_consistency(frame, found)
     before = frame.height
-    frame = frame.unique(
-        subset=["study_id", "patient_id", "timepoint", "biomarker"], keep="first"
-    ).sort(ROW)
+    if repeated:
+        frame = frame.unique(subset=MEASUREMENT_KEY, keep="first")
+    if not frame[ROW].is_sorted():
+        frame = frame.sort(ROW)
     plan.rows_duplicate = before - frame.height
     if found.problems:
         plan.problems = found.problems
@@ -335,6 +359,26 @@ def validate_source(
     return plan
 
 
+def _check_formula_starts(frame: pl.DataFrame, found: _Collector) -> None:
+    """IDs and labels must not start like a spreadsheet formula (they end up in CSV exports)."""
+    found.add_where(
+        frame,
+        [
+            (
+                pl.col(column).str.contains(FORMULA_START),
+                column,
+                pl.format(
+                    "'{}' starts with '{}', which spreadsheets run as a formula (IDs and "
+                    "labels may not start with =, +, -, @, tab or CR)",
+                    pl.col(column),
+                    pl.col(column).str.slice(0, 1),
+                ),
+            )
+            for column in TEXT_COLUMNS
+        ],
+    )
+
+
 def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
     text = pl.col("value").str.strip_chars()
     censored_text = text.str.starts_with("<")
@@ -349,26 +393,6 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
     )
     present = ~pl.col("_missing")
     col = pl.col(VALUE_COL)
-    found.add_rows(
-        frame.filter(present & pl.col("_number").is_null()),
-        col,
-        pl.format("not a number: '{}'", pl.col("raw_value")),
-    )
-    found.add_rows(
-        frame.filter(present & (pl.col("_number").is_nan() | pl.col("_number").is_infinite())),
-        col,
-        pl.format("not a finite number: '{}'", pl.col("raw_value")),
-    )
-    found.add_rows(
-        frame.filter(present & (pl.col("_number") < 0)),
-        col,
-        pl.format("negative value {} (biomarker values must be >= 0)", pl.col("raw_value")),
-    )
-    found.add_rows(
-        frame.filter(present & pl.col("_censored_text") & (pl.col("_number") == 0)),
-        col,
-        pl.format("below-LLOQ value '{}' needs a positive LLOQ", pl.col("raw_value")),
-    )
     lloq_given = pl.col("lloq").is_not_null()
     bad_lloq = lloq_given & (
         pl.col("_lloq").is_null()
@@ -376,15 +400,47 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         | pl.col("_lloq").is_infinite()
         | (pl.col("_lloq") <= 0)
     )
-    found.add_rows(
-        frame.filter(bad_lloq),
-        "lloq",
-        pl.format("LLOQ must be a positive number, got '{}'", pl.col("lloq")),
-    )
-    found.add_rows(
-        frame.filter(pl.col("below_lloq").is_not_null() & pl.col("_below").is_null()),
-        "below_lloq",
-        pl.format("expected true or false, got '{}'", pl.col("below_lloq")),
+    found.add_where(
+        frame,
+        [
+            (
+                present & pl.col("_number").is_null(),
+                col,
+                pl.format("not a number: '{}'", pl.col("raw_value")),
+            ),
+            (
+                present & (pl.col("_number").is_nan() | pl.col("_number").is_infinite()),
+                col,
+                pl.format("not a finite number: '{}'", pl.col("raw_value")),
+            ),
+            (
+                present & (pl.col("_number") == 0) & number_text.str.contains(r"^[^eE]*[1-9]"),
+                col,
+                pl.format(
+                    "value '{}' is too small to store (it would become 0)", pl.col("raw_value")
+                ),
+            ),
+            (
+                present & (pl.col("_number") < 0),
+                col,
+                pl.format("negative value {} (biomarker values must be >= 0)", pl.col("raw_value")),
+            ),
+            (
+                present & pl.col("_censored_text") & (pl.col("_number") == 0),
+                col,
+                pl.format("below-LLOQ value '{}' needs a positive LLOQ", pl.col("raw_value")),
+            ),
+            (
+                bad_lloq,
+                "lloq",
+                pl.format("LLOQ must be a positive number, got '{}'", pl.col("lloq")),
+            ),
+            (
+                pl.col("below_lloq").is_not_null() & pl.col("_below").is_null(),
+                "below_lloq",
+                pl.format("expected true or false, got '{}'", pl.col("below_lloq")),
+            ),
+        ],
     )
     below = pl.col("_censored_text") | pl.col("_below").fill_null(False)
     # A censored value carries its LLOQ: '<0.5', or below_lloq=true with the lloq column
@@ -411,6 +467,7 @@ def _parse_attributes(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         _parse_bool("is_baseline").alias("_is_baseline"),
         pl.col("response").str.to_uppercase().alias("_response"),
     )
+    checks = []
     for name, parsed, what in (
         ("visit_day", "_visit_day", "a day number"),
         ("age", "_age", "an age in years"),
@@ -419,20 +476,21 @@ def _parse_attributes(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         bad = given & (
             pl.col(parsed).is_null() | pl.col(parsed).is_nan() | pl.col(parsed).is_infinite()
         )
-        found.add_rows(
-            frame.filter(bad), name, pl.format(f"expected {what}, got '{{}}'", pl.col(name))
-        )
-    found.add_rows(
-        frame.filter(pl.col("is_baseline").is_not_null() & pl.col("_is_baseline").is_null()),
-        "is_baseline",
-        pl.format("expected true or false, got '{}'", pl.col("is_baseline")),
-    )
+        checks.append((bad, name, pl.format(f"expected {what}, got '{{}}'", pl.col(name))))
     response_given = pl.col("response").is_not_null() & ~_is_missing(pl.col("response"))
-    found.add_rows(
-        frame.filter(response_given & ~pl.col("_response").is_in(RESPONSES)),
-        "response",
-        pl.format("expected one of CR, PR, SD, PD, NE, got '{}'", pl.col("response")),
-    )
+    checks += [
+        (
+            pl.col("is_baseline").is_not_null() & pl.col("_is_baseline").is_null(),
+            "is_baseline",
+            pl.format("expected true or false, got '{}'", pl.col("is_baseline")),
+        ),
+        (
+            response_given & ~pl.col("_response").is_in(RESPONSES),
+            "response",
+            pl.format("expected one of CR, PR, SD, PD, NE, got '{}'", pl.col("response")),
+        ),
+    ]
+    found.add_where(frame, checks)
     return frame.with_columns(
         pl.col("_visit_day").alias("visit_day"),
         pl.col("_age").alias("age"),
@@ -472,20 +530,37 @@ def _conflicts(
     )
 
 
-def _check_consistency(frame: pl.DataFrame, found: _Collector) -> None:
-    patient = ["study_id", "patient_id"]
-    _conflicts(frame, patient, "arm", found, "patient")
-    for attribute in ("sex", "age", "response"):
-        _conflicts(frame, patient, attribute, found, "patient")
-    _conflicts(frame, ["biomarker"], "unit", found, "biomarker")
-    _conflicts(frame, ["biomarker"], "assay", found, "biomarker")
-    _conflicts(frame, ["biomarker"], "compartment", found, "biomarker")
-    _conflicts(frame, ["study_id", "timepoint"], "is_baseline", found, "timepoint")
-    _conflicts(frame, ["study_id", "sample_id"], "patient_id", found, "sample")
-    _conflicts(frame, ["study_id", "sample_id"], "timepoint", found, "sample")
+# The attributes that must take one value per key within a file.
+CONSISTENT = (
+    (("study_id", "patient_id"), ("arm", "sex", "age", "race", "response"), "patient"),
+    # a biomarker's definition is per study: another study may measure it differently
+    (("study_id", "biomarker"), ("unit", "assay", "compartment"), "biomarker"),
+    (("study_id", "timepoint"), ("is_baseline",), "timepoint"),
+    (("study_id", "sample_id"), ("patient_id", "timepoint"), "sample"),
+)
+MEASUREMENT_KEY = ["study_id", "patient_id", "timepoint", "biomarker"]
+
+
+def _check_consistency(frame: pl.DataFrame, found: _Collector) -> bool:
+    """Report conflicting attributes and duplicate measurements; True if rows repeat.
+
+    One group-by per key finds the attributes that take more than one value; only those
+    are searched row by row for the messages, so a clean file costs a few passes.
+    """
+    for keys, attributes, what in CONSISTENT:
+        counts = frame.group_by(keys).agg(
+            [pl.col(a).drop_nulls().n_unique().max().alias(a) for a in attributes]
+        )
+        varying = counts.select(pl.col(attributes).max()).row(0)
+        for attribute, most in zip(attributes, varying, strict=True):
+            if most is not None and most > 1:
+                _conflicts(frame, list(keys), attribute, found, what)
     if found.full:
-        return
-    key = ["study_id", "patient_id", "timepoint", "biomarker"]
+        return False
+    repeated = frame.select(pl.struct(MEASUREMENT_KEY).is_duplicated().any()).item()
+    if not repeated:
+        return False
+    key = MEASUREMENT_KEY
     dupes = (
         frame.sort(ROW)
         .with_columns(
@@ -518,6 +593,7 @@ def _check_consistency(frame: pl.DataFrame, found: _Collector) -> None:
             "_first_row",
         ),
     )
+    return True
 
 
 def _resolve_timepoints(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -26,7 +27,7 @@ from trialtui.study import (
     with_levels,
 )
 from trialtui.tui.commands import TrialCommands
-from trialtui.tui.messages import ComputeFailed, ComputeProgress, ResultsReady
+from trialtui.tui.messages import CatalogReady, ComputeFailed, ComputeProgress, ResultsReady
 from trialtui.tui.screens.arms import ArmsScreen
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.screens.console import ConsoleScreen
@@ -38,6 +39,7 @@ from trialtui.tui.screens.overview import OverviewScreen
 from trialtui.tui.screens.patients import PatientsScreen
 from trialtui.tui.screens.settings import SettingsScreen
 from trialtui.tui.screens.statistics import StatisticsScreen
+from trialtui.tui.screens.timecourse import TimecourseScreen
 
 # Levels computed when a study opens; correlations (quadratic in the number of
 # biomarkers) wait until the Correlations screen asks for them.
@@ -51,6 +53,7 @@ SCREENS = {
     "correlations": "Correlations",
     "console": "SQL",
     "settings": "Settings",
+    "timecourse": "Timecourse",
 }
 
 
@@ -67,6 +70,7 @@ class TrialApp(App):
         "correlations": CorrelationsScreen,
         "console": ConsoleScreen,
         "settings": SettingsScreen,
+        "timecourse": TimecourseScreen,
     }
     DEFAULT_MODE = "overview"
     COMMANDS = App.COMMANDS | {TrialCommands}
@@ -88,9 +92,17 @@ class TrialApp(App):
         *,
         study: str | None = None,
         settings: AnalysisSettings | None = None,
+        read_only: bool | None = None,
     ) -> None:
         super().__init__()
         self.db_path = Path(db_path)
+        # read-only: Apply recomputes the screens but cannot store the results (default:
+        # whether the file is writable)
+        self.read_only = (
+            read_only
+            if read_only is not None
+            else self.db_path.exists() and not os.access(self.db_path, os.W_OK)
+        )
         self.study_id = study
         # one AnalysisSettings per study; a study not yet opened gets the defaults (the
         # settings given here are those of the study opened first)
@@ -99,6 +111,7 @@ class TrialApp(App):
         self.store_error: str | None = None  # why Apply could not store the results
         self.data: StudyData | None = None
         self.results: StudyResults | None = None
+        self.catalog: CatalogReady | None = None  # the open study's facts, before results
         self.studies: list[str] = []
         self.generation = 0
         self.computing = False
@@ -166,6 +179,7 @@ class TrialApp(App):
                 studies = listing["study_id"].to_list()
                 if study is None and studies:
                     study = _default_study(listing)
+                self._post_catalog(con, listing, study, studies)
                 data = load_study(con, study)
             finally:
                 con.close()
@@ -177,7 +191,9 @@ class TrialApp(App):
             notes += unfit
             levels = LEVELS if store else EAGER_LEVELS
             results = compute(data, settings, levels=levels, progress=progress)
-            if store and not worker.is_cancelled:
+            if store and self.read_only:
+                store_error = f"{self.db_path}: opened read-only; results not stored"
+            elif store and not worker.is_cancelled:
                 progress("storing the results", 0.98)
                 try:
                     store_results(self.db_path, results)
@@ -196,6 +212,31 @@ class TrialApp(App):
                 )
             )
 
+    def _post_catalog(
+        self, con, listing: pl.DataFrame, study: str | None, studies: list[str]
+    ) -> None:
+        """Post the study's name, arms and timepoints before loading its measurements."""
+        study_id = catalog.resolve_study(con, study)
+        row = listing.filter(pl.col("study_id") == study_id)
+        if row.is_empty():
+            return
+        self.post_message(
+            CatalogReady(
+                study_id,
+                row.row(0, named=True),
+                catalog.arms(con, study_id),
+                catalog.timepoints(con, study_id),
+                studies,
+            )
+        )
+
+    def on_catalog_ready(self, message: CatalogReady) -> None:
+        if self.results is not None and self.results.study_id == message.study_id:
+            return  # the screens already show this study's results
+        self.catalog = message
+        self.studies = message.studies
+        self._refresh_screen()
+
     def ensure_level(self, level: str) -> None:
         """Compute a result level the current results lack, in a worker."""
         if self.results is None or self.data is None or self.computing:
@@ -206,13 +247,16 @@ class TrialApp(App):
         self._extend(self.data, self.results, level)
 
     def database_changed(self) -> str | None:
-        """A note if imports were recorded since the open study was loaded, else None."""
+        """A note if imports were recorded since the open study was loaded, else None.
+
+        Raises
+        ------
+        TrialtuiError
+            The database cannot be opened now (e.g. another process is writing to it).
+        """
         if self.data is None or self.data.data_version is None:
             return None
-        try:
-            con = connect(self.db_path, read_only=True)
-        except TrialtuiError as exc:
-            return str(exc)
+        con = connect(self.db_path, read_only=True)
         try:
             now = catalog.data_version(con)
         finally:
@@ -242,6 +286,9 @@ class TrialApp(App):
                 self.call_from_thread(self.recompute)
                 return
             extended = with_levels(results, (level,), progress=progress)
+        except TrialtuiError as exc:
+            self.post_message(ComputeFailed(str(exc)))
+            return
         except Exception as exc:  # a bug: show it as one line, keep the app alive
             self.post_message(ComputeFailed(f"{type(exc).__name__}: {exc}"))
             return
@@ -271,6 +318,8 @@ class TrialApp(App):
     def on_compute_failed(self, message: ComputeFailed) -> None:
         self.computing = False
         self.last_error = message.error
+        if self.data is not None:  # the screens still show this study
+            self.study_id = self.data.study_id
         self.notify(message.error, title="Cannot compute", severity="error", timeout=10)
         self._refresh_screen()
 
@@ -287,15 +336,21 @@ class TrialApp(App):
         if self.results is None:
             return "loading…"
         r = self.results
+        reference = "single arm" if r.is_single_arm else f"ref {r.reference_arm}"
         return (
             f"{r.study_id} · {r.pairing.baseline_timepoint} → {r.pairing.timepoint} · "
-            f"LLOQ {r.settings.lloq_policy} · FDR {r.settings.fdr} · ref {r.reference_arm}"
+            f"LLOQ {r.settings.lloq_policy} · FDR {r.settings.fdr} · {reference}"
         )
 
     # ------------------------------------------------------------------ actions
 
     def action_show(self, mode: str) -> None:
         self.switch_mode(mode)
+
+    def open_study(self, study: str) -> None:
+        """Open ``study`` with the settings kept for it (command palette, Overview)."""
+        if study != self.study_id or self.results is None:
+            self.recompute(study=study)
 
     def open_patient(self, patient_id: str) -> None:
         """Show one patient (command palette, Enter on the patients table)."""
@@ -335,7 +390,11 @@ class TrialApp(App):
         self.notify(line, title="Command (copied)", timeout=20)
 
     def action_export(self) -> None:
-        changed = self.database_changed()
+        try:
+            changed = self.database_changed()
+        except TrialtuiError as exc:
+            self.notify(str(exc), title="Cannot export now", severity="error", timeout=10)
+            return
         if changed is not None:
             self.notify(
                 f"{changed}; reloading: export again when the screens are updated",

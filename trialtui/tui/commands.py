@@ -1,4 +1,5 @@
-"""Command palette: jump to a screen, a patient or a biomarker."""
+"""Command palette: jump to a screen, a study, a patient or a biomarker; show the command
+that reproduces the view."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from textual.command import Hit, Hits, Provider
 
 
 class TrialCommands(Provider):
-    """Screens, patients and biomarkers of the open study."""
+    """Screens, studies, and the patients and biomarkers of the open study."""
 
     def _entries(self) -> list[tuple[str, object, str]]:
         app = self.app
@@ -17,6 +18,17 @@ class TrialCommands(Provider):
 
         for mode, label in SCREENS.items():
             entries.append((f"Screen: {label}", partial(app.switch_mode, mode), "go to screen"))
+        for study in getattr(app, "studies", []):
+            entries.append(
+                (f"Study: {study}", partial(app.open_study, study), "open study with its settings")
+            )
+        entries.append(
+            (
+                "Show command",
+                app.action_show_command,
+                "the trialtui command line that reproduces the table in view",
+            )
+        )
         data = getattr(app, "data", None)
         if data is not None:
             for patient in data.patients["patient_id"].to_list():

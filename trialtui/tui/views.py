@@ -54,6 +54,10 @@ COMPARISON_EFFECTS = {
         "q_mannwhitney",
         log_scale=False,
     ),
+    # baseline-adjusted: lm(log2 post ~ log2 pre + arm), 2^arm coefficient
+    "ANCOVA": Effect(
+        "ANCOVA", "ANCOVA ratio", "ancova_ratio", "ancova_lo", "ancova_hi", "p_ancova", "q_ancova"
+    ),
 }
 
 WITHIN_EFFECTS = {

@@ -40,7 +40,7 @@ the legend of arm codes; the top edge says how the table is sorted.
 | screen | key | |
 |---|---|---|
 | Statistics | `s` | sort by q, p, effect size or name |
-| | `e` | lead with another effect (Welch ratio, Mann-Whitney shift) |
+| | `e` | lead with another effect (Welch ratio, Mann-Whitney shift, ANCOVA ratio) |
 | | `v` | volcano plot (the cursor's biomarker is marked) |
 | Biomarker | `n` `b` `l` | numbers, box/strip, slope (pre → post on a log axis) |
 | | `w` `t` | waterfall, trajectory (three or more timepoints) |

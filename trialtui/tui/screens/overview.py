@@ -9,11 +9,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, Select, Static
 
 from trialtui.study import StudyData, StudyResults
+from trialtui.tui.messages import CatalogReady
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.views import ci_label
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 
 TOP_FINDINGS = 8
+FINDINGS_BETWEEN_ARMS = "Top findings (between arms, q < 0.05, largest |log2 GMFC ratio| first)"
 
 
 def top_within_arm(arm_summary: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.DataFrame:
@@ -50,35 +52,76 @@ class OverviewScreen(ResultsScreen):
                 yield Label("Study ", id="study-label")
                 yield Select([], id="study-select", allow_blank=True, prompt="study")
             yield Static("", id="study-title")
+            yield Static("", id="unit-notes")
             yield Label("Arms", classes="section")
             yield FrameTable(id="arms-table", classes="compact")
             yield Label("Timepoints", classes="section")
             yield FrameTable(id="timepoints-table", classes="compact")
             yield Label(
-                "Top findings (between arms, q < 0.05)", id="findings-label", classes="section"
+                FINDINGS_BETWEEN_ARMS,
+                id="findings-label",
+                classes="section",
             )
             yield FrameTable(id="findings-table", classes="compact")
             yield Label("Paired completeness (baseline → on-treatment)", classes="section")
             yield FrameTable(id="completeness-table")
 
-    def show_results(self, data: StudyData, results: StudyResults) -> None:
+    def show_catalog(self, facts: CatalogReady) -> None:
+        """Study, arms and timepoints from the catalog, before any statistic."""
+        # after the first layout: tables choose the columns that fit their width
+        self.call_after_refresh(self._draw_catalog, facts)
+
+    def _draw_catalog(self, facts: CatalogReady) -> None:
+        if self.trial.results is not None:
+            return  # the results came first and are drawn
+        self._show_study(facts.study_id, facts.study, "")
+        self.query_one("#arms-table", FrameTable).show(
+            facts.arms,
+            [
+                Column("arm", "Arm"),
+                Column("n_patients", "Patients"),
+                Column("description", "Description"),
+            ],
+            codes={},
+        )
+        self._show_timepoints(facts.timepoints)
+
+    def _show_study(self, study_id: str, study: dict, reference: str) -> None:
         select = self.query_one("#study-select", Select)
         options = [(s, s) for s in self.trial.studies]
         with self.prevent(Select.Changed):
             select.set_options(options)
-            select.value = data.study_id
-        study = data.study
+            select.value = study_id
         title = study.get("title") or ""
         extra = " · ".join(str(v) for v in (study.get("indication"), study.get("phase")) if v)
+        self.query_one("#study-title", Static).update(
+            Text.assemble((study_id, "bold"), f" {title}\n{extra}\n{reference}")
+        )
+
+    def _show_timepoints(self, timepoints: pl.DataFrame) -> None:
+        self.query_one("#timepoints-table", FrameTable).show(
+            # nominal days are medians of whole collection days: show them as days
+            timepoints.with_columns(pl.col("nominal_day").round(0).cast(pl.Int64)),
+            [
+                Column("timepoint", "Timepoint"),
+                Column("ordinal", "#"),
+                Column("is_baseline", "Baseline"),
+                Column("nominal_day", "Day"),
+                Column("n_samples", "Samples"),
+            ],
+        )
+
+    def show_results(self, data: StudyData, results: StudyResults) -> None:
         single = results.is_single_arm
         reference = (
             "single arm"
             if single
             else f"reference: {results.reference_arm} ({results.reference_reason})"
         )
-        self.query_one("#study-title", Static).update(
-            Text.assemble((data.study_id, "bold"), f" {title}\n{extra}\n{reference}")
-        )
+        self._show_study(data.study_id, data.study, reference)
+        notes = self.query_one("#unit-notes", Static)
+        notes.update("\n".join(data.unit_notes))
+        notes.display = bool(data.unit_notes)
         arms = data.arms.with_columns(
             pl.when((pl.col("arm") == results.reference_arm) & pl.lit(not single))
             .then(pl.lit(f"reference ({results.reference_reason})"))
@@ -95,17 +138,7 @@ class OverviewScreen(ResultsScreen):
             ],
             codes={},  # the arms' full names: this table is where they are read
         )
-        self.query_one("#timepoints-table", FrameTable).show(
-            # nominal days are medians of whole collection days: show them as days
-            data.timepoints.with_columns(pl.col("nominal_day").round(0).cast(pl.Int64)),
-            [
-                Column("timepoint", "Timepoint"),
-                Column("ordinal", "#"),
-                Column("is_baseline", "Baseline"),
-                Column("nominal_day", "Day"),
-                Column("n_samples", "Samples"),
-            ],
-        )
+        self._show_timepoints(data.timepoints)
         self._show_findings(results)
         self.query_one("#completeness-table", FrameTable).show(
             data.completeness,
@@ -119,13 +152,24 @@ class OverviewScreen(ResultsScreen):
             ],
         )
 
+    def sync(self) -> None:
+        super().sync()
+        data = self.trial.data
+        select = self.query_one("#study-select", Select)
+        if not self.trial.computing and data is not None and select.value != data.study_id:
+            with self.prevent(Select.Changed):  # a failed switch: show the study in view
+                select.value = data.study_id
+
     def _show_findings(self, results: StudyResults) -> None:
         """Between-arm findings, or within-arm ones for a single-arm study."""
         table = self.query_one("#findings-table", FrameTable)
         label = self.query_one("#findings-label", Label)
         ci = ci_label(results.settings.conf_level)
         if results.is_single_arm:
-            label.update("Top findings (within arm, Wilcoxon signed-rank q < 0.05)")
+            label.update(
+                "Top findings (within arm, Wilcoxon signed-rank q < 0.05, "
+                "largest |log2 GMFC| first)"
+            )
             findings = top_within_arm(results.level("arm"))
             columns = [
                 Column("biomarker", "Biomarker"),
@@ -135,7 +179,7 @@ class OverviewScreen(ResultsScreen):
                 Column("q_ttest", "q (t)"),
             ]
         else:
-            label.update("Top findings (between arms, q < 0.05)")
+            label.update(FINDINGS_BETWEEN_ARMS)
             findings = top_findings(results.level("comparison"))
             columns = [
                 Column("biomarker", "Biomarker"),
@@ -153,7 +197,7 @@ class OverviewScreen(ResultsScreen):
         chosen = event.value
         is_new = isinstance(chosen, str) and chosen != self.trial.study_id
         if event.select.id == "study-select" and is_new:
-            self.trial.recompute(study=str(chosen))
+            self.trial.open_study(str(chosen))
 
     def on_frame_table_cursor_moved(self, event: FrameTable.CursorMoved) -> None:
         """Keep the table whose cursor moves in view (the page scrolls with the keyboard)."""

@@ -111,11 +111,36 @@ class StatisticsScreen(ResultsScreen):
     def _draw_volcano(self) -> None:
         table = self.query_one("#comparison-table", FrameTable)
         row = table.selected()
+        highlight = row["biomarker"] if row else None
+        if self.comparison.height == 0 and "gmean_fc" in self.frame.columns:
+            # single arm: the within-arm change takes the place of the comparison
+            draw_volcano(
+                self.query_one("#volcano", PlotextPlot),
+                self.frame,
+                "Volcano: change within the arm",
+                highlight=highlight,
+                estimate="gmean_fc",
+                q="q_wilcoxon",
+                p="p_wilcoxon",
+                xlabel="log2 geometric mean FC (post / pre)",
+                ylabel="-log10 q (Wilcoxon signed-rank)",
+            )
+            return
+        effect = self.effect if self.effects is COMPARISON_EFFECTS else COMPARISON_EFFECTS["Welch"]
+        axis = f"log2 {effect.label}" if effect.log_scale else effect.label
+        if effect is COMPARISON_EFFECTS["Welch"]:
+            axis = "log2 ratio of geometric mean FC"
         draw_volcano(
             self.query_one("#volcano", PlotextPlot),
             self.comparison,
             f"Volcano: each arm vs {self.reference_arm}",
-            highlight=row["biomarker"] if row else None,
+            highlight=highlight,
+            estimate=effect.estimate,
+            q=effect.q,
+            p=effect.p,
+            log_scale=effect.log_scale,
+            xlabel=f"{axis} (arm / reference)" if effect.log_scale else f"{axis} (arm - reference)",
+            ylabel=f"-log10 q ({effect.name})",
         )
 
     def action_cycle_sort(self) -> None:
@@ -127,6 +152,8 @@ class StatisticsScreen(ResultsScreen):
         current = next(k for k, v in self.effects.items() if v is self.effect)
         self.effect_name = names[(names.index(current) + 1) % len(names)]
         self._show()
+        if self.query_one("#statistics").has_class("-volcano"):
+            self._draw_volcano()
 
     def action_toggle_volcano(self) -> None:
         self.query_one("#statistics").toggle_class("-volcano")

@@ -364,32 +364,44 @@ def draw_volcano(
     *,
     highlight: str | None = None,
     labels: int = VOLCANO_LABELS,
+    estimate: str = "gmfc_ratio",
+    q: str = "q_welch",
+    p: str = "p_welch",
+    log_scale: bool = True,
+    xlabel: str = "log2 ratio of geometric mean FC (arm / reference)",
+    ylabel: str = "-log10 q (Welch)",
 ) -> None:
     """log2 ratio of geometric mean FCs against -log10 q (Welch), one point per biomarker.
+
+    Another effect: ``estimate`` (a ratio when ``log_scale``, drawn as log2, else drawn
+    as it is) with its test's ``q`` and ``p`` columns and the axis labels. A single-arm
+    study passes its within-arm geometric mean FC with the Wilcoxon signed-rank p and q.
 
     Significant points (q < 0.05) are red; the ``labels`` smallest q are named beside their
     point (never on it, never over another label); q values that underflow to 0 are drawn
     as triangles at the top with their own legend entry; ``highlight`` is circled in yellow.
     """
-    rows = comparison.filter(pl.col("gmfc_ratio").is_not_null() & pl.col("q_welch").is_not_null())
+    rows = comparison.filter(pl.col(estimate).is_not_null() & pl.col(q).is_not_null())
     if rows.is_empty():
         return _empty(widget, title, "no between-arm tests")
     rows = rows.with_columns(
-        pl.col("gmfc_ratio").log(2).alias("_x"),
-        (-pl.col("q_welch").clip(lower_bound=1e-308).log10()).alias("_y"),
+        (pl.col(estimate).log(2) if log_scale else pl.col(estimate)).alias("_x"),
+        (-pl.col(q).clip(lower_bound=1e-308).log10()).alias("_y"),
+        pl.col(q).alias("_q"),
+        pl.col(p).alias("_p"),
     )
-    finite_top = rows.filter(pl.col("q_welch") > 0)["_y"].max()
+    finite_top = rows.filter(pl.col("_q") > 0)["_y"].max()
     cap = (float(finite_top) if finite_top is not None else 10.0) * 1.15 + 1  # type: ignore[arg-type]
     rows = rows.with_columns(
-        pl.when(pl.col("q_welch") == 0).then(cap).otherwise(pl.col("_y")).alias("_y")
+        pl.when(pl.col("_q") == 0).then(cap).otherwise(pl.col("_y")).alias("_y")
     )
-    n_sig = rows.filter(pl.col("q_welch") < 0.05).height
+    n_sig = rows.filter(pl.col("_q") < 0.05).height
     _reset(widget, f"{title} · n = {rows.height} biomarkers, {n_sig} with q < 0.05")
     plt = widget.plt
     groups = (
-        ("q ≥ 0.05", (pl.col("q_welch") >= 0.05), "gray", POINT),
-        ("q < 0.05", (pl.col("q_welch") < 0.05) & (pl.col("q_welch") > 0), "red", POINT),
-        (f"q {P_VALUE_FLOOR} (capped)", pl.col("q_welch") == 0, "red", "▲"),
+        ("q ≥ 0.05", (pl.col("_q") >= 0.05), "gray", POINT),
+        ("q < 0.05", (pl.col("_q") < 0.05) & (pl.col("_q") > 0), "red", POINT),
+        (f"q {P_VALUE_FLOOR} (capped)", pl.col("_q") == 0, "red", "▲"),
     )
     for label, condition, color, marker in groups:
         part = rows.filter(condition)
@@ -417,8 +429,8 @@ def draw_volcano(
     plt.hline(-math.log10(0.05), "gray")
     plt.vline(0, "gray")
     _label_points(widget, rows, labels, (x_low, x_high), (0, y_high), highlight)
-    plt.xlabel("log2 ratio of geometric mean FC (arm / reference)")
-    plt.ylabel("-log10 q (Welch)")
+    plt.xlabel(xlabel)
+    plt.ylabel(ylabel)
     widget.refresh()
 
 
@@ -443,7 +455,7 @@ def _label_points(
     # row, first col, last col; the legend (top left, up to four entries) is taken
     taken: list[tuple[int, int, int]] = [(height - k, 0, 22) for k in range(5)]
     points = {cell(x, y) for x, y in rows.select("_x", "_y").iter_rows()}
-    chosen = rows.sort("q_welch", "p_welch").head(count)
+    chosen = rows.sort("_q", "_p").head(count)
     if highlight is not None:
         marked = rows.filter(pl.col("biomarker") == highlight)
         if marked.height:
@@ -561,7 +573,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
 
 
 HEATMAP_MAX_BIOMARKERS = 40
-SCALE_STEPS = (-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0)
+SCALE_STEPS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 
 
 def heatmap_biomarkers(
@@ -634,7 +646,7 @@ def heatmap_text(
     out.append("\n")
     out.append("scale ")
     for step in SCALE_STEPS:
-        out.append(f"{step:+.2f}"[:5].center(6), style=_cell_style(step))
+        out.append(f"{step:+.1f}".replace("+0.0", "0").center(5), style=_cell_style(step))
     out.append("\n")
     if total is not None and total > n:
         out.append(

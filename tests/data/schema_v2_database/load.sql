@@ -1,0 +1,11 @@
+COPY arm_summary FROM 'export/arm_summary.csv' (FORMAT 'csv', allow_quoted_nulls false, quote '"', delimiter ',', header 1);
+COPY biomarkers FROM 'export/biomarkers.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null 'biomarker_id', quote '"', delimiter ',', header 1);
+COPY derived_runs FROM 'export/derived_runs.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('table_name', 'study_id', 'settings_json', 'trialtui_version', 'computed_at', 'row_count'), quote '"', delimiter ',', header 1);
+COPY imports FROM 'export/imports.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('started_at', 'source_file', 'sha256', 'format', 'rows_read', 'rows_loaded', 'rows_rejected', 'status', 'import_id'), quote '"', delimiter ',', header 1);
+COPY meta FROM 'export/meta.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('value', 'key'), quote '"', delimiter ',', header 1);
+COPY studies FROM 'export/studies.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null 'study_id', quote '"', delimiter ',', header 1);
+COPY arms FROM 'export/arms.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('study_id', 'arm_id', 'is_reference'), quote '"', delimiter ',', header 1);
+COPY patients FROM 'export/patients.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('study_id', 'patient_id', 'arm_id'), quote '"', delimiter ',', header 1);
+COPY timepoints FROM 'export/timepoints.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('study_id', 'timepoint', 'ordinal', 'is_baseline'), quote '"', delimiter ',', header 1);
+COPY samples FROM 'export/samples.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('study_id', 'sample_id', 'patient_id', 'timepoint'), quote '"', delimiter ',', header 1);
+COPY measurements FROM 'export/measurements.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('study_id', 'sample_id', 'biomarker_id', 'below_lloq'), quote '"', delimiter ',', header 1);

@@ -1,0 +1,598 @@
+"""One source of truth in the app: per-study settings, stored results that follow Apply,
+the SQL console's note on stored settings, truthful provenance and commands, the heatmap,
+single-arm studies, and noticing a database changed by another process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from textual.widgets import Input, Select, Static, TextArea
+
+from trialtui.analysis import AnalysisSettings
+from trialtui.store.connection import connect
+from trialtui.store.importer import import_files
+from trialtui.study import compute, load_study, store_results
+from trialtui.tui.app import TrialApp
+from trialtui.tui.screens.console import ConsoleScreen
+from trialtui.tui.screens.correlations import CorrelationsScreen
+from trialtui.tui.screens.settings import SettingsScreen
+from trialtui.tui.widgets.frame_table import FrameTable
+from trialtui.tui.widgets.plots import heatmap_text
+
+SIZE = (120, 36)
+STUDY = "PDAC-DEF-2"
+SINGLE = "PDAC-DEF-1"
+COMBINATION = "Defactinib + Pembrolizumab"
+
+
+@pytest.fixture(autouse=True)
+def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQL history goes to tmp, never to the real home."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+@pytest.fixture
+def db(sample_db: Path, tmp_path: Path) -> Path:
+    """A private copy of the sample (Apply writes to it), with each study's results under
+    the default settings stored as ``trialtui sample`` stores them."""
+    path = Path(shutil.copy(sample_db, tmp_path / "trial.duckdb"))
+    for study in (STUDY, SINGLE):
+        con = connect(path, read_only=True)
+        try:
+            data = load_study(con, study)
+        finally:
+            con.close()
+        store_results(path, compute(data, AnalysisSettings()))
+    return path
+
+
+def expected(path: Path, study: str, settings: AnalysisSettings) -> dict[str, pl.DataFrame]:
+    con = connect(path, read_only=True)
+    try:
+        data = load_study(con, study)
+    finally:
+        con.close()
+    return compute(data, settings).frames
+
+
+def stored(path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+async def settle(app: TrialApp, pilot) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def apply_settings(app: TrialApp, pilot, **values: str) -> None:
+    await pilot.press("7")
+    await settle(app, pilot)
+    assert isinstance(app.screen, SettingsScreen)
+    for field, value in values.items():
+        app.screen.query_one(f"#set-{field}", Select).value = value
+    await pilot.click("#apply")
+    await settle(app, pilot)
+
+
+async def run_sql(app: TrialApp, pilot, sql: str) -> ConsoleScreen:
+    await pilot.press("6")
+    await settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, ConsoleScreen)
+    screen.query_one("#sql-editor", TextArea).text = sql
+    await pilot.press("ctrl+r")
+    await settle(app, pilot)
+    return screen
+
+
+ARM_N_SQL = (
+    "SELECT biomarker, n_pairs, gmean_fc FROM arm_summary "
+    f"WHERE study_id = '{STUDY}' AND arm = '{COMBINATION}' ORDER BY biomarker"
+)
+
+
+async def test_apply_stores_results_the_sql_console_reads(db: Path, tmp_path: Path) -> None:
+    exclude = AnalysisSettings(lloq_policy="exclude")
+    want = expected(db, STUDY, exclude)["arm"].filter(pl.col("arm") == COMBINATION)
+    before = stored(db, ARM_N_SQL)
+    assert [r[1] for r in before] != want.sort("biomarker")["n_pairs"].to_list()
+    app = TrialApp(db, study=STUDY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await apply_settings(app, pilot, lloq="exclude")
+        assert app.store_error is None
+        screen = await run_sql(app, pilot, ARM_N_SQL)
+        shown = screen.query_one("#sql-results", FrameTable).frame
+        assert shown["n_pairs"].to_list() == want.sort("biomarker")["n_pairs"].to_list()
+        assert not screen.query_one("#stored-banner", Static).display  # same settings
+        target = tmp_path / "sql.csv"
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#export-ok")
+        await pilot.pause()
+    # every derived table of the study was written by one Apply, with the same settings
+    runs = stored(
+        db, "SELECT table_name, settings_json FROM derived_runs WHERE study_id = ?", [STUDY]
+    )
+    assert {r[0] for r in runs} == {
+        "fold_changes",
+        "arm_summary",
+        "arm_comparison",
+        "change_correlation",
+        "response_comparison",
+        "timepoint_friedman",
+    }
+    assert {json.loads(r[1])["lloq_policy"] for r in runs} == {"exclude"}
+    correlation = stored(db, "SELECT count(*) FROM change_correlation WHERE study_id = ?", [STUDY])
+    assert correlation[0][0] == expected(db, STUDY, exclude)["correlation"].height
+    # the export says what the stored rows were made with, not what the screen shows
+    record = json.loads(target.with_name("sql.csv.provenance.json").read_text())
+    assert record["settings"] == {}
+    assert record["query"]["sql"] == ARM_N_SQL
+    assert record["derived_tables_read"] == ["arm_summary"]
+    runs_read = {r["study_id"]: r for r in record["derived_runs"]}
+    assert runs_read[STUDY]["table_name"] == "arm_summary"
+    assert runs_read[STUDY]["settings"]["lloq_policy"] == "exclude"
+    assert runs_read[SINGLE]["settings"]["lloq_policy"] == "half"  # untouched study
+    assert len(record["source_files"]) == 2
+
+
+async def test_read_only_database_says_so_and_console_shows_stored_settings(db: Path) -> None:
+    app = TrialApp(db, study=STUDY, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await apply_settings(app, pilot, lloq="exclude")
+        assert app.results is not None and app.results.settings.lloq_policy == "exclude"
+        assert app.store_error is not None and "read-only" in app.store_error
+        assert "\n" not in app.store_error
+        screen = await run_sql(app, pilot, ARM_N_SQL)
+        banner = screen.query_one("#stored-banner", Static)
+        assert banner.display
+        text = str(banner.render())
+        assert "arm_summary holds other settings for PDAC-DEF-2" in text
+        assert "lloq_policy half (screen: exclude)" in text
+    assert {
+        json.loads(r[0])["lloq_policy"]
+        for r in stored(db, "SELECT settings_json FROM derived_runs")
+    } == {"half"}
+
+
+async def test_each_study_keeps_its_own_settings(db: Path) -> None:
+    app = TrialApp(db, study=STUDY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await apply_settings(app, pilot, lloq="exclude", reference=COMBINATION)
+        assert app.results.reference_arm == COMBINATION
+        await pilot.press("1")
+        await settle(app, pilot)
+        app.screen.query_one("#study-select", Select).value = SINGLE
+        await settle(app, pilot)
+        assert app.last_error is None
+        assert app.results.study_id == SINGLE
+        assert app.results.settings == AnalysisSettings()  # its defaults, nothing carried
+        await pilot.press("7")
+        await settle(app, pilot)
+        options = app.screen.query_one("#set-reference", Select)._options
+        assert [v for _, v in options if isinstance(v, str)] == [
+            "Defactinib + Pembrolizumab + Gemcitabine"
+        ]
+        points = app.screen.query_one("#set-timepoint", Select)._options
+        assert [v for _, v in points if isinstance(v, str)] == ["C2D1", "Surgery"]
+        await apply_settings(app, pilot, timepoint="Surgery")
+        assert app.results.pairing.timepoint == "Surgery"
+        await pilot.press("1")
+        await settle(app, pilot)
+        app.screen.query_one("#study-select", Select).value = STUDY
+        await settle(app, pilot)
+        assert app.last_error is None
+        assert app.results.study_id == STUDY
+        assert app.results.settings.lloq_policy == "exclude"
+        assert app.results.reference_arm == COMBINATION
+        assert app.results.reference_reason == "chosen"
+        app.screen.query_one("#study-select", Select).value = SINGLE
+        await settle(app, pilot)
+        assert app.results.pairing.timepoint == "Surgery"
+
+
+async def test_command_palette_opens_a_study(db: Path) -> None:
+    app = TrialApp(db, study=STUDY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Study: PDAC-DEF-1")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.results.study_id == SINGLE
+
+
+async def test_show_command_reproduces_the_arms_table(db: Path, tmp_path: Path) -> None:
+    app = TrialApp(db, study=STUDY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await apply_settings(app, pilot, lloq="exclude", fdr="holm")
+        await pilot.press("3")
+        await settle(app, pilot)
+        shown = app.screen.query_one("#arms-summary", FrameTable).frame
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        notes = [n.message for n in app._notifications]
+    line = next(n for n in notes if n.startswith("trialtui stats"))
+    argv = line.split()
+    assert argv[argv.index("--level") + 1] == "arm"
+    assert argv[argv.index("--lloq") + 1] == "exclude"
+    import shlex
+
+    command = shlex.split(line)
+    result = subprocess.run(
+        [sys.executable, "-m", "trialtui", *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    from io import StringIO
+
+    rerun = pl.read_csv(StringIO(result.stdout))
+    assert rerun["n_pairs"].to_list() == shown["n_pairs"].to_list()
+    assert rerun["q_wilcoxon"].to_list() == pytest.approx(
+        shown["q_wilcoxon"].to_list(), rel=1e-12, nan_ok=True
+    )
+
+
+def test_heatmap_labels_meet_at_the_strong_cell() -> None:
+    """Only A-C is strongly correlated (and B-D strongly anti-correlated): the rendered
+    text must put the strong cells where row A meets column C's number and vice versa."""
+    names = ["A", "B", "C", "D"]
+    rho = {
+        ("A", "B"): 0.01,
+        ("A", "C"): 0.93,
+        ("A", "D"): 0.02,
+        ("B", "C"): 0.03,
+        ("B", "D"): -0.81,
+        ("C", "D"): 0.04,
+    }
+    corr = pl.DataFrame(
+        [(x, y, r) for (x, y), r in rho.items()],
+        schema=["biomarker_x", "biomarker_y", "spearman_rho"],
+        orient="row",
+    )
+    lines = heatmap_text(corr, names, "rho, arm X", width=60).plain.splitlines()
+    assert lines[0] == "rho, arm X"
+    header = lines[1].split()
+    assert header == ["1", "2", "3", "4"]
+    rows = {}
+    for line in lines[2:6]:
+        number, name, *cells = line.split()
+        rows[name] = (int(number), cells)
+    assert [rows[n][0] for n in names] == [1, 2, 3, 4]  # numbered top to bottom
+
+    def meet(value: str) -> set[tuple[str, str]]:
+        return {
+            (name, names[int(header[j]) - 1])
+            for name, (_, cells) in rows.items()
+            for j, cell in enumerate(cells)
+            if cell == value
+        }
+
+    assert meet("+.93") == {("A", "C"), ("C", "A")}
+    assert meet("-.81") == {("B", "D"), ("D", "B")}
+    assert meet("1.0") == {(n, n) for n in names}
+    assert lines[-1].split() == ["scale", "-1.0", "-0.5", "0", "+0.5", "+1.0"]
+
+
+def test_heatmap_of_many_biomarkers_shows_the_strongest() -> None:
+    from trialtui.tui.widgets.plots import heatmap_biomarkers
+
+    names = [f"M{i:02d}" for i in range(60)]
+    pairs = [
+        (a, b, 0.9 if (a, b) == ("M10", "M50") else 0.01)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+    ]
+    corr = pl.DataFrame(pairs, schema=["biomarker_x", "biomarker_y", "spearman_rho"], orient="row")
+    shown = heatmap_biomarkers(corr, names, limit=40)
+    assert len(shown) == 40 and "M10" in shown and "M50" in shown
+    text = heatmap_text(corr, shown, "t", width=200, total=60).plain
+    assert "40 of 60 biomarkers" in text
+
+
+async def test_correlations_screen_opens_on_first_arm_with_heatmap(
+    db: Path, tmp_path: Path
+) -> None:
+    app = TrialApp(db, study=STUDY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("5")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, CorrelationsScreen)
+        assert screen.arm == COMBINATION
+        heatmap = screen.query_one("#corr-heatmap", Static)
+        assert heatmap.display
+        text = str(heatmap.render())
+        assert f"Spearman rho of log2FC, {COMBINATION}" in text and "scale" in text
+        values = [v for _, v in screen.query_one("#corr-arm", Select)._options]
+        assert "pooled (arm-adjusted)" in values
+        target = tmp_path / "corr.csv"
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#export-ok")
+        await pilot.pause()
+    record = json.loads(target.with_name("corr.csv.provenance.json").read_text())
+    assert record["row_count"] == 45
+    assert record["rows_note"] == "45 of the 135 rows the command writes (chosen on screen)"
+    assert record["command"][record["command"].index("--level") + 1] == "correlation"
+
+
+async def test_single_arm_study_through_every_screen(db: Path) -> None:
+    app = TrialApp(db, study=SINGLE)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        overview = app.screen
+        title = str(overview.query_one("#study-title", Static).render())
+        assert "single arm" in title and "reference" not in title
+        arms = overview.query_one("#arms-table", FrameTable).frame
+        assert arms["role"].to_list() == [""]
+        assert "within arm" in str(overview.query_one("#findings-label").render())
+        findings = overview.query_one("#findings-table", FrameTable).frame
+        assert findings.height > 0 and (findings["q_wilcoxon"] < 0.05).all()
+        for keys in ("2", "3", "4", "v", "5", "6", "7"):
+            await pilot.press(keys)
+            await settle(app, pilot)
+            assert app.last_error is None, keys
+            assert app.is_running, keys
+        await pilot.press("5")
+        await settle(app, pilot)
+        values = [
+            v for _, v in app.screen.query_one("#corr-arm", Select)._options if isinstance(v, str)
+        ]
+        assert values == ["Defactinib + Pembrolizumab + Gemcitabine"]
+        assert set(app.results.level("correlation")["arm"]) == {
+            "Defactinib + Pembrolizumab + Gemcitabine"
+        }
+        await pilot.press("7")
+        await settle(app, pilot)
+        assert app.screen.query_one("#set-reference", Select).disabled
+
+
+CONTROL_CSV = """\
+study_id,patient_id,arm,timepoint,is_baseline,biomarker,value
+T,P1,Drug,pre,true,M,10
+T,P1,Drug,post,false,M,20
+T,P2,Placebo,pre,true,M,10
+T,P2,Placebo,post,false,M,9
+T,P3,Drug,pre,true,M,12
+T,P3,Drug,post,false,M,30
+T,P4,Placebo,pre,true,M,9
+T,P4,Placebo,post,false,M,10
+T,P5,Drug,pre,true,M,8
+T,P5,Drug,post,false,M,20
+T,P6,Placebo,pre,true,M,11
+T,P6,Placebo,post,false,M,11
+"""
+
+
+async def test_overview_shows_the_reference_arm_with_its_reason(tmp_path: Path) -> None:
+    source = tmp_path / "t.csv"
+    source.write_text(CONTROL_CSV, encoding="utf-8")
+    path = tmp_path / "t.duckdb"
+    con = connect(path, read_only=False)
+    try:
+        import_files(con, [source])
+    finally:
+        con.close()
+    app = TrialApp(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        title = str(app.screen.query_one("#study-title", Static).render())
+        assert "reference: Placebo (name)" in title
+        roles = app.screen.query_one("#arms-table", FrameTable).frame
+        assert dict(zip(roles["arm"], roles["role"], strict=True)) == {
+            "Drug": "",
+            "Placebo": "reference (name)",
+        }
+        comparison = app.results.level("comparison")
+        assert comparison["arm"].to_list() == ["Drug"]  # Drug vs Placebo, not inverted
+
+
+NEW_BIOMARKER_CSV = """\
+study_id,patient_id,arm,timepoint,is_baseline,biomarker,value
+PDAC-DEF-2,{p1},{arm},Baseline,true,NEWMARK,10
+PDAC-DEF-2,{p1},{arm},Surgery,false,NEWMARK,20
+"""
+
+
+async def test_app_notices_an_import_by_another_process(db: Path, tmp_path: Path) -> None:
+    app = TrialApp(db, study=STUDY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        patient = app.data.patients.row(0, named=True)
+        assert "NEWMARK" not in app.data.biomarkers["biomarker"].to_list()
+        before = len(app.results.sources)
+        source = tmp_path / "new.csv"
+        source.write_text(
+            NEW_BIOMARKER_CSV.format(p1=patient["patient_id"], arm=patient["arm"]),
+            encoding="utf-8",
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "trialtui", "import", str(source), "--db", str(db)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        await pilot.press("3")
+        await settle(app, pilot)
+        await pilot.press("ctrl+e")  # export refuses stale numbers and reloads
+        await settle(app, pilot)
+        notes = [n.message for n in app._notifications]
+        assert any("the database changed: 1 new import" in n for n in notes), notes
+        assert not app.screen.is_modal
+        assert "NEWMARK" in app.data.biomarkers["biomarker"].to_list()
+        assert len(app.results.sources) == before + 1
+        target = tmp_path / "arms.csv"
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#export-ok")
+        await pilot.pause()
+    exported = pl.read_csv(target)
+    assert "NEWMARK" in exported["biomarker"].to_list()
+    record = json.loads(target.with_name("arms.csv.provenance.json").read_text())
+    assert [s["source_file"] for s in record["source_files"]][-1].endswith("new.csv")
+    assert len(record["source_files"]) == before + 1
+    assert record["command"][:2] == ["trialtui", "stats"]
+    assert record["settings"]["reference_arm_reason"] == "study metadata"
+
+
+async def test_apply_after_an_import_reloads_with_a_note(db: Path, tmp_path: Path) -> None:
+    app = TrialApp(db, study=STUDY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        patient = app.data.patients.row(0, named=True)
+        source = tmp_path / "new.csv"
+        source.write_text(
+            NEW_BIOMARKER_CSV.format(p1=patient["patient_id"], arm=patient["arm"]),
+            encoding="utf-8",
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "trialtui", "import", str(source), "--db", str(db)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        await apply_settings(app, pilot, fdr="holm")
+        notes = [n.message for n in app._notifications]
+        assert any("1 new import" in n for n in notes), notes
+        assert "NEWMARK" in app.results.level("arm")["biomarker"].to_list()
+        want = expected(db, STUDY, AnalysisSettings(fdr="holm"))["arm"]
+        assert_frame_equal(app.results.level("arm"), want)
+
+
+async def test_a_setting_the_study_lacks_is_reset_with_a_note(db: Path) -> None:
+    chosen = AnalysisSettings(reference_arm="Pembrolizumab", timepoint="Surgery", fdr="holm")
+    app = TrialApp(db, study=SINGLE, settings=chosen)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.last_error is None
+        assert app.results.settings == chosen.with_changes(reference_arm=None)
+        notes = [n.message for n in app._notifications]
+        assert any(
+            "PDAC-DEF-1 has no arm 'Pembrolizumab'" in n and "default" in n for n in notes
+        ), notes
+
+
+HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_storing_into_a_locked_database_is_one_line(db: Path) -> None:
+    con = connect(db, read_only=True)
+    try:
+        results = compute(load_study(con, STUDY), AnalysisSettings(lloq_policy="exclude"))
+    finally:
+        con.close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        from trialtui.errors import StoreError
+
+        with pytest.raises(StoreError) as caught:
+            store_results(db, results)
+        assert "locked by another process" in str(caught.value)
+        assert "\n" not in str(caught.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    runs = stored(db, "SELECT DISTINCT settings_json FROM derived_runs")
+    assert {json.loads(r[0])["lloq_policy"] for r in runs} == {"half"}
+
+
+def test_cli_provenance_command_reproduces_the_export(db: Path, tmp_path: Path) -> None:
+    def trialtui(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "trialtui", *args],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+            cwd=tmp_path,
+        )
+
+    out = tmp_path / "cmp.csv"
+    done = trialtui(
+        "stats",
+        "--db",
+        str(db),
+        "--study",
+        STUDY,
+        "--level",
+        "comparison",
+        "--lloq",
+        "exclude",
+        "-o",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    record = json.loads(out.with_name("cmp.csv.provenance.json").read_text())
+    command = record["command"]
+    assert command[:2] == ["trialtui", "stats"]
+    assert command[command.index("--reference-arm") + 1] == "Pembrolizumab"
+    assert record["settings"]["reference_arm_reason"] == "study metadata"
+    rerun = trialtui(*command[1:])
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout == out.read_text()
+
+
+async def test_a_locked_database_keeps_the_open_study(db: Path) -> None:
+    app = TrialApp(db, study=STUDY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOCK, str(db)], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+            app.screen.query_one("#study-select", Select).value = SINGLE
+            await settle(app, pilot)
+            assert app.last_error is not None and "locked by another process" in app.last_error
+            assert "\n" not in app.last_error
+            assert app.study_id == STUDY and app.results.study_id == STUDY
+            assert app.screen.query_one("#study-select", Select).value == STUDY
+        finally:
+            holder.kill()
+            holder.wait()
+        app.open_study(SINGLE)
+        await settle(app, pilot)
+        assert app.results.study_id == SINGLE and app.last_error is None
