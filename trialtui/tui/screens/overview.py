@@ -43,7 +43,7 @@ def top_findings(comparison: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.Data
 
 class OverviewScreen(ResultsScreen):
     SUB_TITLE = "Overview"
-    AUTO_FOCUS = "#arms-table"  # start at the top; tab walks down through the sections
+    AUTO_FOCUS = "#study-select"  # start at the top; tab walks down through the sections
     CSS_PATH = "overview.tcss"
 
     def compose_body(self) -> ComposeResult:
