@@ -317,9 +317,11 @@ def draw_trajectory(
     """
     if changes.is_empty() or changes["day"].n_unique() < 2:
         return _empty(widget, title, "fewer than two timepoints with values")
-    _reset(widget, f"{title} · n = {changes['patient_id'].n_unique()} patients")
+    patients = changes["patient_id"].n_unique()
+    summarise = patients > MAX_LINES
+    note = " · arm medians only" if summarise else " · grey: each patient"
+    _reset(widget, f"{title} · n = {format_count(patients)} patients{note}")
     plt = widget.plt
-    summarise = changes["patient_id"].n_unique() > MAX_LINES
     for _key, part in changes.sort("day").group_by(["patient_id", "arm"], maintain_order=True):
         if summarise:
             break
@@ -421,7 +423,7 @@ def draw_volcano(
     plt.xlim(x_low, x_high)
     plt.ylim(0, y_high)
     y_ticks = nice_ticks(0, max(y_all), 4)
-    x_ticks = nice_ticks(min(*x_all, 0.0), max(*x_all, 0.0), 6)
+    x_ticks = nice_ticks(x_low, x_high, 6)
     plt.yticks(y_ticks, [_tick_label(t) for t in y_ticks])
     plt.xticks(x_ticks, [_tick_label(t) for t in x_ticks])
     plt.hline(-math.log10(0.05), "gray")
