@@ -55,10 +55,12 @@ async def probe(db: Path) -> dict[str, float]:
         first = None
         while True:
             now = time.perf_counter() - STARTED
-            if first is None and all(f in screen_text(app) for f in facts):
+            shown = app.catalog is not None or app.results is not None
+            # screenshots are costly: look only once the facts can be on screen
+            if first is None and shown and all(f in screen_text(app) for f in facts):
                 first = now
             if app.results is not None and not app.computing:
-                ready = now
+                ready = time.perf_counter() - STARTED
                 break
             if app.last_error is not None:
                 raise RuntimeError(app.last_error)

@@ -180,14 +180,15 @@ def run_size(
             trialtui("export", "--db", str(db), "-o", str(out), "--force", *levels, *settings),
         )
     )
-    add(
-        run_timed(
-            "stats correlation",
-            trialtui(
-                "stats", "--db", str(db), "--level", "correlation", "--format", "csv", *settings
-            ),
+    if rows_m <= args.correlation_up_to:
+        add(
+            run_timed(
+                "stats correlation",
+                trialtui(
+                    "stats", "--db", str(db), "--level", "correlation", "--format", "csv", *settings
+                ),
+            )
         )
-    )
     add(run_timed("--version", trialtui("--version")))
     probe = folder / "probe.json"
     add(run_timed("app", [sys.executable, str(BENCH / "app_probe.py"), str(db), str(probe)]))
@@ -234,7 +235,9 @@ def print_table(size: dict) -> None:
     for label, ours_name, ref_name, ref_label, floor in pairs:
         ours = seconds(size, ours_name)
         ref = seconds(size, ref_name) if ref_name else None
-        if ref is None:
+        if ours is None:
+            print(f"| {label} | not run at this size | | |")
+        elif ref is None:
             print(f"| {label} | {ours:.2f} | | |")
         elif floor:
             print(f"| {label} | {ours:.2f} | {ref_label} {ref:.2f} | {ours / ref:.1f}x the floor |")
@@ -298,6 +301,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--naive-up-to", type=float, default=math.inf, help="run the naive baseline up to M rows"
+    )
+    parser.add_argument(
+        "--correlation-up-to",
+        type=float,
+        default=math.inf,
+        help="time the correlation level up to M rows",
     )
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--workdir", type=Path, help="folder for the generated files")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from trialtui.analysis.ancova import ANCOVA_COLUMNS, ancova
 from trialtui.analysis.common import (
@@ -16,7 +16,7 @@ from trialtui.analysis.common import (
 )
 from trialtui.analysis.multiplicity import adjust_within
 from trialtui.analysis.pairing import KEYS, Pairing
-from trialtui.analysis.ranktests import rank_sum
+from trialtui.analysis.ranktests import rank_sum_groups
 from trialtui.analysis.settings import AnalysisSettings
 
 COMPARISON_COLUMNS = (
@@ -107,26 +107,26 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
     Hodges, J. L. and Lehmann, E. L. (1963). Ann. Math. Statist. 34, 598-611.
     Kerby, D. S. (2014). The simple difference formula. Compr. Psychol. 3.
     """
-    fc = pairing.fold_changes
-    lists = fc.group_by("study_id", "biomarker", "arm").agg(
-        pl.col("log2fc").alias("values"),
+    keys = ["study_id", "biomarker", "arm"]
+    fc = pairing.fold_changes.select(*keys, "log2fc").sort(*keys, "log2fc")
+    values = fc["log2fc"].to_numpy().astype(float)
+    lists = fc.group_by(keys, maintain_order=True).agg(
         pl.len().alias("n"),
         pl.col("log2fc").mean().alias("mean"),
         pl.col("log2fc").var(ddof=1).alias("var"),
     )
+    lists = lists.with_columns((pl.col("n").cum_sum() - pl.col("n")).cast(pl.Int64).alias("start"))
     reference = lists.filter(pl.col("arm") == reference_arm).select(
         "study_id",
         "biomarker",
-        pl.col("values").alias("ref_values"),
+        pl.col("start").alias("ref_start"),
         pl.col("n").alias("n_reference"),
         pl.col("mean").alias("ref_mean"),
         pl.col("var").alias("ref_var"),
     )
     others = lists.filter(pl.col("arm") != reference_arm)
-    frame = others.join(reference, on=["study_id", "biomarker"], how="left").sort(
-        "study_id", "biomarker", "arm"
-    )
-    frame = frame.with_columns(pl.col("n_reference").fill_null(0))
+    frame = others.join(reference, on=["study_id", "biomarker"], how="left").sort(keys)
+    frame = frame.with_columns(pl.col("n_reference", "ref_start").fill_null(0))
     n = frame["n"].to_numpy().astype(float)
     n_ref = frame["n_reference"].to_numpy().astype(float)
     w = welch(
@@ -139,32 +139,26 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
         settings.conf_level,
     )
     testable = (n >= MIN_N_FOR_P) & (n_ref >= MIN_N_FOR_P)
-    rank_rows = [
-        rank_sum(
-            np.asarray(x), np.asarray(y if y is not None else []), conf_level=settings.conf_level
-        )
-        for x, y in zip(frame["values"], frame["ref_values"], strict=True)
-    ]
-
-    def field(name: str) -> np.ndarray:
-        return np.array([getattr(r, name) for r in rank_rows], dtype=float)
+    x, x_offsets = _segments(values, frame["start"].to_numpy(), frame["n"].to_numpy())
+    y, y_offsets = _segments(values, frame["ref_start"].to_numpy(), frame["n_reference"].to_numpy())
+    ranks = rank_sum_groups(x, x_offsets, y, y_offsets, conf_level=settings.conf_level)
 
     frame = frame.with_columns(
         pl.lit(reference_arm).alias("reference_arm"),
         pl.Series("gmfc_ratio", np.exp2(w["diff"])),
         pl.Series("gmfc_ratio_lo", np.exp2(w["lo"])),
         pl.Series("gmfc_ratio_hi", np.exp2(w["hi"])),
-        pl.Series("hl_shift", field("estimate")),
-        pl.Series("hl_lo", field("conf_low")),
-        pl.Series("hl_hi", field("conf_high")),
-        pl.Series("rank_biserial", field("rank_biserial")),
-        pl.Series("p_mannwhitney", np.where(testable, field("p_value"), np.nan)),
+        pl.Series("hl_shift", ranks["estimate"]),
+        pl.Series("hl_lo", ranks["conf_low"]),
+        pl.Series("hl_hi", ranks["conf_high"]),
+        pl.Series("rank_biserial", ranks["rank_biserial"]),
+        pl.Series("p_mannwhitney", np.where(testable, ranks["p_value"], np.nan)),
         pl.Series("p_welch", np.where(testable, w["p"], np.nan)),
-        pl.Series("exact_mannwhitney", np.array([r.exact for r in rank_rows], dtype=bool)),
+        pl.Series("exact_mannwhitney", ranks["exact"]),
         pl.Series("t_welch", w["t"]),
         pl.Series("df_welch", w["df"]),
     )
-    frame = frame.join(_kruskal(lists), on=["study_id", "biomarker"], how="left")
+    frame = frame.join(_kruskal(fc), on=["study_id", "biomarker"], how="left")
     frame = nan_to_null(frame)
     by = ["study_id", "arm"]
     frame = adjust_within(frame, "p_mannwhitney", "q_mannwhitney", by, settings.fdr)
@@ -181,19 +175,47 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
     )
 
 
-def _kruskal(lists: pl.DataFrame) -> pl.DataFrame:
-    """Kruskal-Wallis p per biomarker when more than two arms have data (R's kruskal.test)."""
-    rows = []
-    for (study_id, biomarker), group in lists.group_by("study_id", "biomarker"):
-        samples = [np.asarray(v) for v in group["values"] if len(v) > 0]
-        p = float("nan")
-        if len(samples) > 2 and sum(len(s) for s in samples) >= MIN_N_FOR_P:
-            pooled = np.concatenate(samples)
-            if np.ptp(pooled) > 0:
-                p = float(stats.kruskal(*samples).pvalue)
-        rows.append((study_id, biomarker, p))
-    return pl.DataFrame(
-        rows,
-        schema={"study_id": pl.String, "biomarker": pl.String, "p_kruskal": pl.Float64},
-        orient="row",
+def _segments(
+    values: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The slices values[start:start + length], one after another, with their offsets."""
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    index = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return values[index], offsets
+
+
+def _kruskal(fold_changes: pl.DataFrame) -> pl.DataFrame:
+    """Kruskal-Wallis p per biomarker when more than two arms have data (R's kruskal.test).
+
+    H = (12 / (N (N + 1)) sum_k R_k^2 / n_k - 3 (N + 1)) / (1 - sum (t^3 - t) / (N^3 - N)),
+    referred to chi-squared with (arms - 1) degrees of freedom; computed for every
+    biomarker at once from ranks within (study, biomarker).
+    """
+    by = ["study_id", "biomarker"]
+    ranked = fold_changes.with_columns(pl.col("log2fc").rank("average").over(by).alias("_rank"))
+    per_arm = ranked.group_by(*by, "arm").agg(
+        (pl.col("_rank").sum() ** 2 / pl.len()).alias("_term")
     )
+    ties = (
+        fold_changes.group_by(*by, "log2fc")
+        .agg(pl.len().cast(pl.Float64).alias("_t"))
+        .group_by(by)
+        .agg((pl.col("_t") ** 3 - pl.col("_t")).sum().alias("_ties"))
+    )
+    sizes = fold_changes.group_by(by).agg(
+        pl.len().cast(pl.Float64).alias("_n"),
+        pl.col("arm").n_unique().alias("_k"),
+        (pl.col("log2fc").max() > pl.col("log2fc").min()).alias("_varies"),
+    )
+    terms = per_arm.group_by(by).agg(pl.col("_term").sum().alias("_sum"))
+    frame = sizes.join(terms, on=by).join(ties, on=by)
+    n = frame["_n"].to_numpy()
+    k = frame["_k"].to_numpy().astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = 12.0 / (n * (n + 1.0)) * frame["_sum"].to_numpy() - 3.0 * (n + 1.0)
+        h = h / (1.0 - frame["_ties"].to_numpy() / (n**3 - n))
+        p = special.chdtrc(k - 1.0, h)  # what scipy.stats.chi2.sf computes
+    usable = (k > 2) & (n >= MIN_N_FOR_P) & frame["_varies"].to_numpy()
+    return frame.select(*by).with_columns(pl.Series("p_kruskal", np.where(usable, p, np.nan)))

@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from trialtui.analysis.common import MIN_N_FOR_P, nan_to_null, settings_columns, t_two_sided_p
 from trialtui.analysis.multiplicity import adjust_within
@@ -28,6 +27,8 @@ CORRELATION_COLUMNS = (
 
 def _masked_ranks(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Column-wise average ranks of ``values`` where ``mask`` holds, NaN elsewhere."""
+    from scipy import stats  # only correlations rank this way; keep start-up light
+
     masked = np.where(mask, values, np.nan)
     return stats.rankdata(masked, axis=0, nan_policy="omit")
 
@@ -62,6 +63,8 @@ def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _standardised_ranks(block: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
     """Column ranks centred (within ``groups``) and scaled to unit norm (NaN if constant)."""
+    from scipy import stats
+
     centred = _centre_within(stats.rankdata(block, axis=0), groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         return centred / np.sqrt((centred**2).sum(axis=0))

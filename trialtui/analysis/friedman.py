@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from trialtui.analysis.common import MIN_N_FOR_P, nan_to_null, settings_columns
 from trialtui.analysis.multiplicity import adjust_within
@@ -82,6 +82,8 @@ def friedman_test(pairings: list[Pairing], settings: AnalysisSettings) -> pl.Dat
     groups = pl.concat([p.fold_changes.select(KEYS).unique() for p in pairings]).unique()
     wide = complete_log2_matrix(pairings)
     matrix = wide.select([f"_t{j}" for j in range(k)]).to_numpy()
+    from scipy import stats  # this level only; the eager levels need no scipy.stats
+
     ranks = stats.rankdata(matrix, axis=1)  # average ranks within each patient
     tied = (matrix[:, :, None] == matrix[:, None, :]).sum(axis=2)  # equal values per cell
     per_patient = wide.select(KEYS).with_columns(
@@ -108,7 +110,7 @@ def friedman_test(pairings: list[Pairing], settings: AnalysisSettings) -> pl.Dat
     with np.errstate(invalid="ignore", divide="ignore"):
         denominator = n * k * (k + 1) - tie_term / (k - 1)
         chisq = np.where((n > 0) & (denominator > 0), 12 * ss / denominator, np.nan)
-        p = np.where(n >= MIN_N_FOR_P, stats.chi2.sf(chisq, k - 1), np.nan)
+        p = np.where(n >= MIN_N_FOR_P, special.chdtrc(k - 1, chisq), np.nan)
     frame = nan_to_null(
         frame.with_columns(
             pl.lit(k, dtype=pl.Int64).alias("n_timepoints"),

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 EXACT_LIMIT = 50
 DBL_EPSILON = float(np.finfo(float).eps)
@@ -214,7 +214,7 @@ def qnorm(p: float, *, lower_tail: bool = True) -> float:
 
 def _normal_p(z: np.ndarray | float) -> np.ndarray | float:
     """Two-sided p from a standard normal z, as R: 2 * min(pnorm(z), pnorm(-z))."""
-    return 2.0 * stats.norm.sf(np.abs(z))
+    return 2.0 * special.ndtr(-np.abs(z))  # what scipy.stats.norm.sf computes
 
 
 def signrank_p(v: np.ndarray, n: np.ndarray, tie_term: np.ndarray, exact: np.ndarray) -> np.ndarray:
@@ -234,13 +234,10 @@ def signrank_p(v: np.ndarray, n: np.ndarray, tie_term: np.ndarray, exact: np.nda
     v = np.asarray(v, dtype=float)
     n = np.asarray(n, dtype=float)
     p = np.full(v.shape, np.nan)
-    for i in np.flatnonzero(exact & (n > 0)):
-        ni = int(n[i])
-        if v[i] > ni * (ni + 1) / 4:
-            tail = psignrank(v[i] - 1, ni, lower_tail=False)
-        else:
-            tail = psignrank(v[i], ni)
-        p[i] = min(1.0, 2.0 * tail)
+    on_exact = exact & (n > 0)
+    for size in np.unique(n[on_exact]).astype(int).tolist():
+        rows = np.flatnonzero(on_exact & (n == size))
+        p[rows] = _exact_two_sided(v[rows], size * (size + 1) / 2, *_psignrank_tails(size))
     approx = ~exact & (n > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = v - n * (n + 1) / 4
@@ -263,6 +260,28 @@ class RankSumResult:
     rank_biserial: float  # 2 W / (n_x n_y) - 1: P(x > y) - P(x < y)
 
 
+RANK_SUM_FIELDS = (
+    "statistic",
+    "p_value",
+    "estimate",
+    "conf_low",
+    "conf_high",
+    "exact",
+    "rank_biserial",
+)
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank (R's ``rank``)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1], [True])))
+    average = (starts[:-1] + starts[1:] + 1) / 2.0  # mean of ranks start+1..end
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(average, np.diff(starts))
+    return ranks
+
+
 def _tie_term(values: np.ndarray) -> float:
     _, counts = np.unique(values, return_counts=True)
     return float(np.sum(counts.astype(float) ** 3 - counts))
@@ -275,6 +294,7 @@ def rank_sum(x: np.ndarray, y: np.ndarray, *, conf_level: float = 0.95) -> RankS
     Fewer than one value in either sample gives NaN throughout. Where R cannot go on
     (every value tied: p-value NaN; both samples constant: R stops while computing the
     interval), the p-value is NaN and the estimate and limits are the common difference.
+    One group of :func:`rank_sum_groups`, which tests many pairs of samples at once.
 
     Examples
     --------
@@ -284,153 +304,408 @@ def rank_sum(x: np.ndarray, y: np.ndarray, *, conf_level: float = 0.95) -> RankS
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    nx, ny = len(x), len(y)
-    if nx == 0 or ny == 0:
-        nan = float("nan")
-        return RankSumResult(nan, nan, nan, nan, nan, False, nan)
-    pooled = np.concatenate([x, y])
-    ranks = stats.rankdata(pooled)
-    w = float(np.sum(ranks[:nx]) - nx * (nx + 1) / 2)
-    tie_term = _tie_term(pooled)
-    has_ties = tie_term > 0
-    exact = nx < EXACT_LIMIT and ny < EXACT_LIMIT and not has_ties
-    alpha = 1.0 - conf_level
-    if exact:
-        upper = w > nx * ny / 2
-        tail = pwilcox(w - 1, nx, ny, lower_tail=False) if upper else pwilcox(w, nx, ny)
-        p = min(1.0, 2.0 * tail)
-        diffs = np.sort(np.subtract.outer(x, y).ravel())
-        qu = qwilcox(alpha / 2, nx, ny)
-        if qu == 0:
-            qu = 1
-        ql = nx * ny - qu
-        low, high = float(diffs[qu - 1]), float(diffs[ql])
-        estimate = float(np.median(diffs))
-    else:
-        z = w - nx * ny / 2
-        sigma = math.sqrt((nx * ny / 12) * ((nx + ny + 1) - tie_term / ((nx + ny) * (nx + ny - 1))))
-        if sigma > 0:
-            p = float(min(1.0, _normal_p((z - math.copysign(0.5, z) * (z != 0)) / sigma)))
-        else:  # every value tied: R's z is 0 / 0 and its p-value NaN
-            p = float("nan")
-        estimate, low, high = _hodges_lehmann_approx(x, y, conf_level)
-    return RankSumResult(
-        statistic=w,
-        p_value=p,
-        estimate=estimate,
-        conf_low=low,
-        conf_high=high,
-        exact=exact,
-        rank_biserial=2.0 * w / (nx * ny) - 1.0,
+    out = rank_sum_groups(x, np.array([0, len(x)]), y, np.array([0, len(y)]), conf_level=conf_level)
+    values = {name: out[name][0] for name in RANK_SUM_FIELDS}
+    return RankSumResult(**{k: bool(v) if k == "exact" else float(v) for k, v in values.items()})
+
+
+class _Samples:
+    """Pairs of samples (x_g, y_g), each sorted, stored flat with offsets.
+
+    :meth:`counts` gives, for shifts d_g, R's rank-sum statistic of (x_g - d_g, y_g) and
+    the tie term of the pooled values, by counting with ``searchsorted`` in the sorted
+    samples instead of ranking: W(d) = sum_i #(y < x_i - d) + #(y = x_i - d) / 2, which
+    is exactly the rank sum of x - d minus n_x (n_x + 1) / 2 (integers and halves).
+    """
+
+    def __init__(
+        self, x: np.ndarray, x_offsets: np.ndarray, y: np.ndarray, y_offsets: np.ndarray
+    ) -> None:
+        self.x = _sort_within(x, x_offsets)
+        self.y = _sort_within(y, y_offsets)
+        self.x_offsets = np.asarray(x_offsets, dtype=np.int64)
+        self.y_offsets = np.asarray(y_offsets, dtype=np.int64)
+        self.nx = np.diff(self.x_offsets).astype(float)
+        self.ny = np.diff(self.y_offsets).astype(float)
+        self.y_ties = _segment_tie_terms(self.y, self.y_offsets)
+
+    # Mean sample size from which counting group by group (binary searches in small,
+    # cache-resident arrays) beats counting all groups in one call (searches in arrays
+    # of every group's values, without a Python call per group).
+    PER_GROUP_FROM = 400
+
+    def counts(self, groups: np.ndarray, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """W(d) and the pooled tie term for each (group, shift)."""
+        if len(groups) == 0:
+            return np.empty(0), np.empty(0)
+        if self.nx[groups].mean() >= self.PER_GROUP_FROM:
+            return self._counts_per_group(groups, shifts)
+        return self._counts_flat(groups, shifts)
+
+    def _counts_per_group(
+        self, groups: np.ndarray, shifts: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        w = np.empty(len(groups))
+        ties = np.empty(len(groups))
+        for k, (g, d) in enumerate(zip(groups.tolist(), shifts.tolist(), strict=True)):
+            xs = self.x[self.x_offsets[g] : self.x_offsets[g + 1]]
+            ys = self.y[self.y_offsets[g] : self.y_offsets[g + 1]]
+            shifted = xs - d
+            below = np.searchsorted(ys, shifted, side="left")
+            equal = np.searchsorted(ys, shifted, side="right") - below
+            w[k] = float(below.sum()) + 0.5 * float(equal.sum())
+            # Runs of equal shifted x (x - d is sorted, as x is); a run of a values equal
+            # to e values of y is one tie group of a + e in the pooled sample.
+            starts = np.flatnonzero(np.concatenate(([True], shifted[1:] != shifted[:-1], [True])))
+            a = np.diff(starts).astype(float)
+            e = equal[starts[:-1]].astype(float)
+            merged = a + e
+            ties[k] = float(np.sum(merged**3 - merged)) - float(np.sum(e**3 - e)) + self.y_ties[g]
+        return w, ties
+
+    def _flat_keys(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Every y as one sorted integer key: group * stride + 2 * (rank among all y) + 1."""
+        if not hasattr(self, "_keys"):
+            unique = np.unique(self.y)
+            stride = 2 * len(unique) + 2
+            segment = np.repeat(np.arange(len(self.ny)), np.diff(self.y_offsets))
+            rank = np.searchsorted(unique, self.y)
+            self._keys = (unique, segment * stride + 2 * rank + 1, stride)
+        return self._keys
+
+    def _counts_flat(self, groups: np.ndarray, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # s = x - d of every problem, one problem after another.
+        unique, keys, stride = self._flat_keys()
+        lengths = (self.x_offsets[groups + 1] - self.x_offsets[groups]).astype(np.int64)
+        offsets = np.concatenate(([0], np.cumsum(lengths)))
+        problem = np.repeat(np.arange(len(groups)), lengths)
+        index = np.repeat(self.x_offsets[groups] - offsets[:-1], lengths) + np.arange(offsets[-1])
+        shifted = self.x[index] - shifts[problem]
+        # y_g < s  <=>  rank of y_g among all y < first rank of a value >= s
+        position = np.searchsorted(unique, shifted, side="left")
+        query = groups[problem] * stride + 2 * position + 1
+        below = np.searchsorted(keys, query, side="left")
+        matches = np.flatnonzero(unique[np.minimum(position, len(unique) - 1)] == shifted)
+        equal = np.zeros(len(shifted), dtype=np.int64)
+        equal[matches] = np.searchsorted(keys, query[matches], side="right") - below[matches]
+        below -= self.y_offsets[groups][problem]
+        n = len(groups)
+        w = np.bincount(problem, weights=below, minlength=n) + 0.5 * np.bincount(
+            problem, weights=equal, minlength=n
+        )
+        change = np.ones(len(shifted) + 1, dtype=bool)
+        change[1:-1] = (shifted[1:] != shifted[:-1]) | (problem[1:] != problem[:-1])
+        starts = np.flatnonzero(change)
+        a = np.diff(starts).astype(float)
+        e = equal[starts[:-1]].astype(float)
+        merged = a + e
+        runs = problem[starts[:-1]]
+        ties = np.bincount(runs, weights=(merged**3 - merged) - (e**3 - e), minlength=n)
+        return w, ties + self.y_ties[groups]
+
+
+def _segment_tie_terms(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Sum of t^3 - t over runs of equal values in each sorted segment."""
+    segments = len(offsets) - 1
+    segment = np.repeat(np.arange(segments), np.diff(offsets))
+    change = np.ones(len(values) + 1, dtype=bool)
+    change[1:-1] = (values[1:] != values[:-1]) | (segment[1:] != segment[:-1])
+    starts = np.flatnonzero(change)
+    t = np.diff(starts).astype(float)
+    return np.bincount(segment[starts[:-1]], weights=t**3 - t, minlength=segments)
+
+
+def _sort_within(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``values`` sorted within each segment offsets[g]:offsets[g + 1]."""
+    values = np.asarray(values, dtype=float)
+    segment = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    return values[np.lexsort((values, segment))]
+
+
+@lru_cache(maxsize=256)
+def _psignrank_tails(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P(V <= q) and P(V > q) for q = 0..n(n+1)/2, from exact counts, cached by n."""
+    return _tails(_signrank_counts(n), 2**n)
+
+
+def _tails(counts: tuple[int, ...], total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper tail probabilities from exact integer counts (one rounding each)."""
+    lower, upper, running = [], [], 0
+    for c in counts:
+        running += c
+        lower.append(running / total)
+        upper.append((total - running) / total)
+    return np.array(lower), np.array(upper)
+
+
+def _exact_two_sided(
+    statistic: np.ndarray, top: float, lower: np.ndarray, upper: np.ndarray
+) -> np.ndarray:
+    """R's two-sided exact p: 2 P(S >= s) above the centre top / 2, else 2 P(S <= s)."""
+    is_upper = statistic > top / 2
+    # P(S >= s) = P(S > s - 1); indices floor(q + 1e-7) as R's psignrank and pwilcox
+    k_upper = np.floor(statistic - 1 + 1e-7).astype(np.int64)
+    k_lower = np.floor(statistic + 1e-7).astype(np.int64)
+    last = len(lower) - 1
+    tail = np.where(
+        is_upper,
+        np.where(k_upper < 0, 1.0, upper[np.clip(k_upper, 0, last)]),
+        np.where(k_lower < 0, 0.0, lower[np.clip(k_lower, 0, last)]),
     )
+    return np.minimum(1.0, 2.0 * tail)
+
+
+@lru_cache(maxsize=1024)
+def _pwilcox_tails(m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P(W <= q) and P(W > q) for q = 0..m*n, from exact counts, cached by (m, n)."""
+    return _tails(_ranksum_counts(m, n), math.comb(m + n, m))
+
+
+def _exact_rank_sum_p(w: np.ndarray, nx: np.ndarray, ny: np.ndarray) -> np.ndarray:
+    """R's exact two-sided p-value from W, by (n_x, n_y) with cached distributions."""
+    p = np.empty(len(w))
+    sizes = np.stack([nx, ny], axis=1).astype(np.int64)
+    for m, n in {tuple(row) for row in sizes.tolist()}:
+        rows = np.flatnonzero((sizes[:, 0] == m) & (sizes[:, 1] == n))
+        p[rows] = _exact_two_sided(w[rows], m * n, *_pwilcox_tails(m, n))
+    return p
+
+
+def rank_sum_groups(
+    x: np.ndarray,
+    x_offsets: np.ndarray,
+    y: np.ndarray,
+    y_offsets: np.ndarray,
+    *,
+    conf_level: float = 0.95,
+) -> dict[str, np.ndarray]:
+    """:func:`rank_sum` for many pairs of samples at once.
+
+    Parameters
+    ----------
+    x, y
+        Values of every group's first and second sample, one group after another.
+    x_offsets, y_offsets
+        Group g is ``x[x_offsets[g]:x_offsets[g + 1]]`` against
+        ``y[y_offsets[g]:y_offsets[g + 1]]`` (so each has one entry more than groups).
+    conf_level
+        Level of the Hodges-Lehmann interval.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        One value per group for each of :data:`RANK_SUM_FIELDS` (``exact`` boolean).
+
+    Notes
+    -----
+    W and the tie terms come from counting in sorted samples (:class:`_Samples`). Exact
+    p-values use the null distribution of W cached by (n_x, n_y). On the normal
+    approximation the estimate and both limits are found by R's ``uniroot`` run for all
+    groups and all three roots together (:func:`zeroin_many`), each with its own state,
+    so every group reaches the point R reaches.
+    """
+    samples = _Samples(x, x_offsets, y, y_offsets)
+    nx, ny = samples.nx, samples.ny
+    nan = np.full(len(nx), np.nan)
+    out = {name: nan.copy() for name in RANK_SUM_FIELDS}
+    out["exact"] = np.zeros(len(nx), dtype=bool)
+    present = np.flatnonzero((nx > 0) & (ny > 0))
+    if len(present) == 0:
+        return out
+    w, ties = samples.counts(present, np.zeros(len(present)))
+    out["statistic"][present] = w
+    out["rank_biserial"][present] = 2.0 * w / (nx[present] * ny[present]) - 1.0
+    exact = (nx[present] < EXACT_LIMIT) & (ny[present] < EXACT_LIMIT) & (ties == 0)
+    out["exact"][present] = exact
+    alpha = 1.0 - conf_level
+
+    on_exact = present[exact]
+    if len(on_exact):
+        out["p_value"][on_exact] = _exact_rank_sum_p(w[exact], nx[on_exact], ny[on_exact])
+        for g in on_exact.tolist():
+            xs = samples.x[samples.x_offsets[g] : samples.x_offsets[g + 1]]
+            ys = samples.y[samples.y_offsets[g] : samples.y_offsets[g + 1]]
+            m, n = len(xs), len(ys)
+            diffs = np.sort(np.subtract.outer(xs, ys).ravel())
+            qu = qwilcox(alpha / 2, m, n) or 1
+            out["conf_low"][g] = diffs[qu - 1]
+            out["conf_high"][g] = diffs[m * n - qu]
+            out["estimate"][g] = np.median(diffs)
+
+    approx = present[~exact]
+    if len(approx):
+        a_nx, a_ny = nx[approx], ny[approx]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = w[~exact] - a_nx * a_ny / 2
+            sigma = np.sqrt(
+                (a_nx * a_ny / 12)
+                * ((a_nx + a_ny + 1) - ties[~exact] / ((a_nx + a_ny) * (a_nx + a_ny - 1)))
+            )
+            corrected = (z - np.copysign(0.5, z) * (z != 0)) / sigma
+        # every value tied: R's z is 0 / 0 and its p-value NaN
+        out["p_value"][approx] = np.where(sigma > 0, np.minimum(1.0, _normal_p(corrected)), np.nan)
+        estimate, low, high = _hodges_lehmann_approx(samples, approx, conf_level)
+        out["estimate"][approx] = estimate
+        out["conf_low"][approx] = low
+        out["conf_high"][approx] = high
+    return out
 
 
 def _hodges_lehmann_approx(
-    x: np.ndarray, y: np.ndarray, conf_level: float
-) -> tuple[float, float, float]:
-    """Estimate and CI by root-finding, as R's normal-approximation branch."""
-    nx, ny = len(x), len(y)
-    alpha = 1.0 - conf_level
-    mumin = float(np.min(x) - np.max(y))
-    mumax = float(np.max(x) - np.min(y))
-    if mumin == mumax:
-        # Each sample is constant, so every pairwise difference is the shift; R stops with
-        # "cannot compute confidence interval when all observations are tied".
-        return mumin, mumin, mumin
+    samples: _Samples, groups: np.ndarray, conf_level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimate and CI by root-finding, as R's normal-approximation branch, for ``groups``.
 
-    y_sorted = np.sort(y)
-    y_ties = _tie_term(y)
+    R's ``wdiff(d, zq)`` is (W(d) - n_x n_y / 2 - correction) / sigma(d) - zq, with the
+    continuity correction for the limits and without it for the estimate; ``root(zq)``
+    returns an end of [mumin, mumax] where the sign allows, else ``uniroot``'s root.
+    """
+    alpha = 1.0 - conf_level
+    x_lo = samples.x[samples.x_offsets[groups]]
+    x_hi = samples.x[samples.x_offsets[groups + 1] - 1]
+    y_lo = samples.y[samples.y_offsets[groups]]
+    y_hi = samples.y[samples.y_offsets[groups + 1] - 1]
+    mumin = x_lo - y_hi
+    mumax = x_hi - y_lo
+    nx, ny = samples.nx[groups], samples.ny[groups]
     n_pooled = nx + ny
 
-    def wdiff(d: float, zq: float, correct: bool) -> float:
-        # R ranks c(x - d, y) at every step; counting pairs with sorted y gives the same
-        # rank sum and tie counts (exact integers and halves) in O(n log n) without a
-        # full rank, so the iterations below match R's step for step.
-        shifted, x_counts = np.unique(x - d, return_counts=True)
-        below = np.searchsorted(y_sorted, shifted, side="left")
-        equal = np.searchsorted(y_sorted, shifted, side="right") - below
-        dz = float(np.sum(x_counts * (below + 0.5 * equal))) - nx * ny / 2
-        xc = x_counts.astype(float)
-        ec = equal.astype(float)
-        merged = xc + ec
-        ties = (
-            float(np.sum(xc**3 - xc))
-            + y_ties
-            + float(np.sum((merged**3 - merged) - (xc**3 - xc) - (ec**3 - ec)))
+    def wdiff(which: np.ndarray, d: np.ndarray, zq: np.ndarray, correct: np.ndarray) -> np.ndarray:
+        w, ties = samples.counts(groups[which], d)
+        m, n, pooled = nx[which], ny[which], n_pooled[which]
+        dz = w - m * n / 2
+        correction = np.where(correct, np.copysign(0.5, dz) * (dz != 0), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sigma = np.sqrt((m * n / 12) * ((pooled + 1) - ties / (pooled * (pooled - 1))))
+            value = (dz - correction) / sigma - zq
+        return np.where(sigma == 0, np.nan, value)
+
+    k = len(groups)
+    constant = mumin == mumax  # each sample constant: R stops; report the one difference
+    every = np.arange(k)
+    # Problems: the lower limit, the upper limit, the estimate, for every group.
+    which = np.concatenate([every, every, every])
+    zq = np.concatenate(
+        [
+            np.full(k, qnorm(alpha / 2, lower_tail=False)),
+            np.full(k, qnorm(alpha / 2)),
+            np.zeros(k),
+        ]
+    )
+    correct = np.concatenate([np.ones(2 * k, dtype=bool), np.zeros(k, dtype=bool)])
+    lower_end = mumin[which]
+    upper_end = mumax[which]
+    live = ~constant[which]
+    f_lower = np.full(3 * k, np.nan)
+    f_upper = np.full(3 * k, np.nan)
+    idx = np.flatnonzero(live)
+    f_lower[idx] = wdiff(which[idx], lower_end[idx], zq[idx], correct[idx])
+    f_upper[idx] = wdiff(which[idx], upper_end[idx], zq[idx], correct[idx])
+
+    result = np.full(3 * k, np.nan)
+    result[~live] = lower_end[~live]
+    limit = np.arange(3 * k) < 2 * k
+    at_lower = live & limit & (f_lower <= 0)
+    at_upper = live & limit & ~at_lower & (f_upper >= 0)
+    result[at_lower] = lower_end[at_lower]
+    result[at_upper] = upper_end[at_upper]
+    # The estimate: uniroot needs a sign change (R stops otherwise; NaN here).
+    no_root = live & ~limit & (np.isnan(f_lower) | (f_lower * f_upper > 0))
+    search = np.flatnonzero(live & ~at_lower & ~at_upper & ~no_root)
+    if len(search):
+
+        def f(problems: np.ndarray, d: np.ndarray) -> np.ndarray:
+            p = search[problems]
+            return wdiff(which[p], d, zq[p], correct[p])
+
+        result[search] = zeroin_many(
+            f,
+            lower_end[search],
+            upper_end[search],
+            f_lower[search],
+            f_upper[search],
+            tol=1e-4,
         )
-        correction = math.copysign(0.5, dz) * (dz != 0) if correct else 0.0
-        sigma = math.sqrt((nx * ny / 12) * ((n_pooled + 1) - ties / (n_pooled * (n_pooled - 1))))
-        if sigma == 0:
-            return float("nan")
-        return (dz - correction) / sigma - zq
-
-    def root(zq: float) -> float:
-        f_lower = wdiff(mumin, zq, True)
-        f_upper = wdiff(mumax, zq, True)
-        if f_lower <= 0:
-            return mumin
-        if f_upper >= 0:
-            return mumax
-        return zeroin(lambda d: wdiff(d, zq, True), mumin, mumax, f_lower, f_upper, tol=1e-4)
-
-    low = root(qnorm(alpha / 2, lower_tail=False))
-    high = root(qnorm(alpha / 2))
-    f_lower = wdiff(mumin, 0.0, False)
-    f_upper = wdiff(mumax, 0.0, False)
-    if math.isnan(f_lower) or f_lower * f_upper > 0:
-        estimate = float("nan")
-    else:
-        estimate = zeroin(lambda d: wdiff(d, 0.0, False), mumin, mumax, f_lower, f_upper, 1e-4)
-    return estimate, low, high
+    return result[2 * k :], result[:k], result[k : 2 * k]
 
 
-def zeroin(f, ax: float, bx: float, fa: float, fb: float, tol: float, maxit: int = 1000) -> float:
-    """Brent's root finder exactly as R's ``R_zeroin2`` (used by ``uniroot``).
+def zeroin_many(
+    f,
+    ax: np.ndarray,
+    bx: np.ndarray,
+    fa: np.ndarray,
+    fb: np.ndarray,
+    tol: float,
+    maxit: int = 1000,
+) -> np.ndarray:
+    """:func:`zeroin` for many functions at once, each with its own state.
 
-    Reproducing R's iterations matters here because the functions are step functions: any
-    point of a flat stretch is "a root", and R reports the one its iterations reach.
+    ``f(problems, d)`` evaluates the functions numbered ``problems`` at ``d``. Every step
+    is R's, element by element, so each problem stops where R's ``R_zeroin2`` would.
     """
-    a, b = ax, bx
-    c, fc = a, fa
-    if fa == 0.0:
-        return a
-    if fb == 0.0:
-        return b
+    a, b = np.array(ax, dtype=float), np.array(bx, dtype=float)
+    fa, fb = np.array(fa, dtype=float), np.array(fb, dtype=float)
+    c, fc = a.copy(), fa.copy()
+    result = np.full(len(a), np.nan)
+    result[fa == 0.0] = a[fa == 0.0]
+    done = fa == 0.0
+    hit = ~done & (fb == 0.0)
+    result[hit] = b[hit]
+    done |= hit
+    active = np.flatnonzero(~done)
+    prev_step = np.zeros(len(a))
     for _ in range(maxit + 1):
-        prev_step = b - a
-        if abs(fc) < abs(fb):
-            a, b, c = b, c, b
-            fa, fb, fc = fb, fc, fb
-        tol_act = 2 * DBL_EPSILON * abs(b) + tol / 2
-        new_step = (c - b) / 2
-        if abs(new_step) <= tol_act or fb == 0.0:
-            return b
-        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
-            cb = c - b
-            if a == c:
-                t1 = fb / fa
-                p = cb * t1
-                q = 1.0 - t1
-            else:
-                q = fa / fc
-                t1 = fb / fc
-                t2 = fb / fa
-                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
-                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
-            if p > 0:
-                q = -q
-            else:
-                p = -p
-            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
-                new_step = p / q
-        if abs(new_step) < tol_act:
-            new_step = tol_act if new_step > 0 else -tol_act
-        a, fa = b, fb
-        b += new_step
-        fb = f(b)
-        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
-            c, fc = a, fa
-    return b
+        if len(active) == 0:
+            break
+        i = active
+        prev_step[i] = b[i] - a[i]
+        swap = np.abs(fc[i]) < np.abs(fb[i])
+        s = i[swap]
+        a[s], b[s], c[s] = b[s], c[s], b[s]
+        fa[s], fb[s], fc[s] = fb[s], fc[s], fb[s]
+        tol_act = 2 * DBL_EPSILON * np.abs(b[i]) + tol / 2
+        new_step = (c[i] - b[i]) / 2
+        converged = (np.abs(new_step) <= tol_act) | (fb[i] == 0.0)
+        result[i[converged]] = b[i[converged]]
+        keep = ~converged
+        i, tol_act, new_step = i[keep], tol_act[keep], new_step[keep]
+        if len(i) == 0:
+            active = i
+            break
+        interpolate = (np.abs(prev_step[i]) >= tol_act) & (np.abs(fa[i]) > np.abs(fb[i]))
+        if interpolate.any():
+            j = i[interpolate]
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                cb = c[j] - b[j]
+                secant = a[j] == c[j]
+                t1_s = fb[j] / fa[j]
+                p_s = cb * t1_s
+                q_s = 1.0 - t1_s
+                q0 = fa[j] / fc[j]
+                t1 = fb[j] / fc[j]
+                t2 = fb[j] / fa[j]
+                p_i = t2 * (cb * q0 * (q0 - t1) - (b[j] - a[j]) * (t1 - 1.0))
+                q_i = (q0 - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+                p = np.where(secant, p_s, p_i)
+                q = np.where(secant, q_s, q_i)
+                q = np.where(p > 0, -q, q)
+                p = np.where(p > 0, p, -p)
+                take = (p < (0.75 * cb * q - np.abs(tol_act[interpolate] * q) / 2)) & (
+                    p < np.abs(prev_step[j] * q / 2)
+                )
+                stepped = np.where(take, p / q, new_step[interpolate])
+            new_step[interpolate] = stepped
+        small = np.abs(new_step) < tol_act
+        new_step = np.where(small, np.where(new_step > 0, tol_act, -tol_act), new_step)
+        a[i], fa[i] = b[i], fb[i]
+        b[i] = b[i] + new_step
+        fb[i] = f(i, b[i])
+        same_side = ((fb[i] > 0) & (fc[i] > 0)) | ((fb[i] < 0) & (fc[i] < 0))
+        s = i[same_side]
+        c[s], fc[s] = a[s], fa[s]
+        active = i
+    result[active] = b[active]
+    return result
 
 
 @dataclass(frozen=True)
@@ -463,7 +738,7 @@ def signed_rank(x: np.ndarray) -> SignedRankResult:
     if n == 0:
         return SignedRankResult(float("nan"), float("nan"), 0, False)
     magnitude = np.abs(x)
-    ranks = stats.rankdata(magnitude)
+    ranks = _average_ranks(magnitude)
     v = float(np.sum(ranks[x > 0]))
     tie_term = _tie_term(magnitude)
     exact = n < EXACT_LIMIT and tie_term == 0 and not has_zeros

@@ -195,7 +195,7 @@ def _check_entity(
 ) -> list[Change]:
     changes: list[Change] = []
     name = f"incoming_{entity.name}"
-    con.register(name, incoming.to_arrow())
+    con.register(name, incoming.to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         join = " AND ".join(f"s.{stored} = e.{column}" for column, stored in entity.keys)
         key = entity.keys[-1][0]
@@ -238,6 +238,14 @@ def _check_entity(
 
 def _check_values(frame: pl.DataFrame, found: Problems, con: duckdb.DuckDBPyConnection) -> None:
     """A measurement already loaded for the patient, timepoint and biomarker must agree."""
+    studies = frame["study_id"].unique().to_list()
+    stored = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM measurements WHERE list_contains(?, study_id) "
+        "LIMIT 1)",
+        [studies],
+    ).fetchall()
+    if not stored[0][0]:
+        return  # a new study: nothing to disagree with
     con.register(
         "incoming_values",
         frame.select(
@@ -249,7 +257,7 @@ def _check_values(frame: pl.DataFrame, found: Problems, con: duckdb.DuckDBPyConn
             "biomarker",
             "value",
             "below_lloq",
-        ).to_arrow(),
+        ).to_arrow(compat_level=pl.CompatLevel.newest()),
     )
     try:
         value_clash = con.execute(

@@ -75,7 +75,7 @@ def write_study_derived(
 def _replace_rows(
     con: duckdb.DuckDBPyConnection, table: str, study_id: str, frame: pl.DataFrame
 ) -> None:
-    con.register("derived_rows", frame.to_arrow())
+    con.register("derived_rows", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         exists = fetch_value(
             con,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import duckdb
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Every (baseline, other timepoint) pair of a study; is_default marks the first timepoint
 # after the baseline, the analysis default. Query files and catalog queries share it.
@@ -37,6 +37,17 @@ BIOMARKERS_TABLE = """
     )
 """
 
+# The one table that grows to millions of rows declares no keys: a primary-key index and
+# foreign-key checks made loading it nine times slower and held gigabytes of memory.
+# What they protected is guaranteed by the importer, the only writer:
+# - (study_id, sample_id, biomarker_id) is unique: validation keeps one row per (study,
+#   patient, timepoint, biomarker) of a file and refuses sample ids that name another
+#   patient or timepoint (also against the database), and the insert skips a (study,
+#   patient, timepoint, biomarker) the database already holds;
+# - every (study_id, sample_id) is a sample and every (study_id, biomarker_id) a biomarker
+#   of the study: both are inserted, in the same transaction, from the validated file the
+#   measurements come from.
+# ``tests/test_import_integrity.py`` checks these guarantees on real imports.
 MEASUREMENTS_TABLE = """
     CREATE TABLE IF NOT EXISTS measurements (
         study_id VARCHAR NOT NULL,
@@ -47,10 +58,7 @@ MEASUREMENTS_TABLE = """
         lloq DOUBLE,
         raw_value VARCHAR,
         comment VARCHAR,
-        import_id INTEGER,
-        PRIMARY KEY (study_id, sample_id, biomarker_id),
-        FOREIGN KEY (study_id, sample_id) REFERENCES samples (study_id, sample_id),
-        FOREIGN KEY (study_id, biomarker_id) REFERENCES biomarkers (study_id, biomarker_id)
+        import_id INTEGER
     )
 """
 
@@ -197,9 +205,21 @@ def _biomarkers_per_study(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE patients ADD COLUMN race VARCHAR")
 
 
+def _measurements_without_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 4: measurements copied into a table without key constraints."""
+    con.execute(MEASUREMENTS_TABLE.replace("EXISTS measurements", "EXISTS measurements_v4"))
+    con.execute(
+        "INSERT INTO measurements_v4 SELECT study_id, sample_id, biomarker_id, value, "
+        "below_lloq, lloq, raw_value, comment, import_id FROM measurements"
+    )
+    con.execute("DROP TABLE measurements")
+    con.execute("ALTER TABLE measurements_v4 RENAME TO measurements")
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: lambda con: con.execute(TIMEPOINT_PAIRS_VIEW),
     2: _biomarkers_per_study,
+    3: _measurements_without_keys,
 }
 
 

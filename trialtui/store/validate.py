@@ -141,6 +141,19 @@ class _Collector:
             column = self.aliases.get(column, column) if column is not None else None
             self.problems.append(Problem(path or self.path, message, row, column))
 
+    def add_where(
+        self, frame: pl.DataFrame, checks: list[tuple[pl.Expr, str | pl.Expr, pl.Expr]]
+    ) -> None:
+        """:meth:`add_rows` for the rows of ``frame`` meeting each (condition, column,
+        message) of ``checks``, in order; one pass over ``frame`` finds which conditions
+        hold anywhere, and only those are filtered for their rows."""
+        if self.full or not checks:
+            return
+        hits = frame.select([c.any().alias(f"_{i}") for i, (c, _, _) in enumerate(checks)])
+        for hit, (condition, column, message) in zip(hits.row(0), checks, strict=True):
+            if hit:
+                self.add_rows(frame.filter(condition), column, message)
+
     def add_rows(self, bad: pl.DataFrame, column: str | pl.Expr, message: pl.Expr) -> None:
         """Add one problem per row of ``bad`` (which has ROW), in row order."""
         if self.full or bad.height == 0:
@@ -294,10 +307,14 @@ def validate_source(
     if study is not None:
         frame = frame.with_columns(pl.col("study_id").fill_null(study))
 
-    for col in ("study_id", *required):
-        if col == "value":
-            continue
-        found.add_rows(frame.filter(pl.col(col).is_null()), col, pl.lit("empty value"))
+    found.add_where(
+        frame,
+        [
+            (pl.col(col).is_null(), col, pl.lit("empty value"))
+            for col in ("study_id", *required)
+            if col != "value"
+        ],
+    )
 
     _check_formula_starts(frame, found)
     frame = _parse_values(frame, found)
@@ -315,11 +332,12 @@ def validate_source(
         pl.coalesce("biomarker_label", "biomarker").alias("biomarker_label"),
     )
 
-    _check_consistency(frame, found)
+    repeated = _check_consistency(frame, found)
     before = frame.height
-    frame = frame.unique(
-        subset=["study_id", "patient_id", "timepoint", "biomarker"], keep="first"
-    ).sort(ROW)
+    if repeated:
+        frame = frame.unique(subset=MEASUREMENT_KEY, keep="first")
+    if not frame[ROW].is_sorted():
+        frame = frame.sort(ROW)
     plan.rows_duplicate = before - frame.height
     if found.problems:
         plan.problems = found.problems
@@ -343,17 +361,22 @@ def validate_source(
 
 def _check_formula_starts(frame: pl.DataFrame, found: _Collector) -> None:
     """IDs and labels must not start like a spreadsheet formula (they end up in CSV exports)."""
-    for column in TEXT_COLUMNS:
-        found.add_rows(
-            frame.filter(pl.col(column).str.contains(FORMULA_START)),
-            column,
-            pl.format(
-                "'{}' starts with '{}', which spreadsheets run as a formula (IDs and labels "
-                "may not start with =, +, -, @, tab or CR)",
-                pl.col(column),
-                pl.col(column).str.slice(0, 1),
-            ),
-        )
+    found.add_where(
+        frame,
+        [
+            (
+                pl.col(column).str.contains(FORMULA_START),
+                column,
+                pl.format(
+                    "'{}' starts with '{}', which spreadsheets run as a formula (IDs and "
+                    "labels may not start with =, +, -, @, tab or CR)",
+                    pl.col(column),
+                    pl.col(column).str.slice(0, 1),
+                ),
+            )
+            for column in TEXT_COLUMNS
+        ],
+    )
 
 
 def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
@@ -370,33 +393,6 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
     )
     present = ~pl.col("_missing")
     col = pl.col(VALUE_COL)
-    found.add_rows(
-        frame.filter(present & pl.col("_number").is_null()),
-        col,
-        pl.format("not a number: '{}'", pl.col("raw_value")),
-    )
-    found.add_rows(
-        frame.filter(present & (pl.col("_number").is_nan() | pl.col("_number").is_infinite())),
-        col,
-        pl.format("not a finite number: '{}'", pl.col("raw_value")),
-    )
-    found.add_rows(
-        frame.filter(
-            present & (pl.col("_number") == 0) & number_text.str.contains(r"^[^eE]*[1-9]")
-        ),
-        col,
-        pl.format("value '{}' is too small to store (it would become 0)", pl.col("raw_value")),
-    )
-    found.add_rows(
-        frame.filter(present & (pl.col("_number") < 0)),
-        col,
-        pl.format("negative value {} (biomarker values must be >= 0)", pl.col("raw_value")),
-    )
-    found.add_rows(
-        frame.filter(present & pl.col("_censored_text") & (pl.col("_number") == 0)),
-        col,
-        pl.format("below-LLOQ value '{}' needs a positive LLOQ", pl.col("raw_value")),
-    )
     lloq_given = pl.col("lloq").is_not_null()
     bad_lloq = lloq_given & (
         pl.col("_lloq").is_null()
@@ -404,15 +400,47 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         | pl.col("_lloq").is_infinite()
         | (pl.col("_lloq") <= 0)
     )
-    found.add_rows(
-        frame.filter(bad_lloq),
-        "lloq",
-        pl.format("LLOQ must be a positive number, got '{}'", pl.col("lloq")),
-    )
-    found.add_rows(
-        frame.filter(pl.col("below_lloq").is_not_null() & pl.col("_below").is_null()),
-        "below_lloq",
-        pl.format("expected true or false, got '{}'", pl.col("below_lloq")),
+    found.add_where(
+        frame,
+        [
+            (
+                present & pl.col("_number").is_null(),
+                col,
+                pl.format("not a number: '{}'", pl.col("raw_value")),
+            ),
+            (
+                present & (pl.col("_number").is_nan() | pl.col("_number").is_infinite()),
+                col,
+                pl.format("not a finite number: '{}'", pl.col("raw_value")),
+            ),
+            (
+                present & (pl.col("_number") == 0) & number_text.str.contains(r"^[^eE]*[1-9]"),
+                col,
+                pl.format(
+                    "value '{}' is too small to store (it would become 0)", pl.col("raw_value")
+                ),
+            ),
+            (
+                present & (pl.col("_number") < 0),
+                col,
+                pl.format("negative value {} (biomarker values must be >= 0)", pl.col("raw_value")),
+            ),
+            (
+                present & pl.col("_censored_text") & (pl.col("_number") == 0),
+                col,
+                pl.format("below-LLOQ value '{}' needs a positive LLOQ", pl.col("raw_value")),
+            ),
+            (
+                bad_lloq,
+                "lloq",
+                pl.format("LLOQ must be a positive number, got '{}'", pl.col("lloq")),
+            ),
+            (
+                pl.col("below_lloq").is_not_null() & pl.col("_below").is_null(),
+                "below_lloq",
+                pl.format("expected true or false, got '{}'", pl.col("below_lloq")),
+            ),
+        ],
     )
     below = pl.col("_censored_text") | pl.col("_below").fill_null(False)
     # A censored value carries its LLOQ: '<0.5', or below_lloq=true with the lloq column
@@ -439,6 +467,7 @@ def _parse_attributes(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         _parse_bool("is_baseline").alias("_is_baseline"),
         pl.col("response").str.to_uppercase().alias("_response"),
     )
+    checks = []
     for name, parsed, what in (
         ("visit_day", "_visit_day", "a day number"),
         ("age", "_age", "an age in years"),
@@ -447,20 +476,21 @@ def _parse_attributes(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         bad = given & (
             pl.col(parsed).is_null() | pl.col(parsed).is_nan() | pl.col(parsed).is_infinite()
         )
-        found.add_rows(
-            frame.filter(bad), name, pl.format(f"expected {what}, got '{{}}'", pl.col(name))
-        )
-    found.add_rows(
-        frame.filter(pl.col("is_baseline").is_not_null() & pl.col("_is_baseline").is_null()),
-        "is_baseline",
-        pl.format("expected true or false, got '{}'", pl.col("is_baseline")),
-    )
+        checks.append((bad, name, pl.format(f"expected {what}, got '{{}}'", pl.col(name))))
     response_given = pl.col("response").is_not_null() & ~_is_missing(pl.col("response"))
-    found.add_rows(
-        frame.filter(response_given & ~pl.col("_response").is_in(RESPONSES)),
-        "response",
-        pl.format("expected one of CR, PR, SD, PD, NE, got '{}'", pl.col("response")),
-    )
+    checks += [
+        (
+            pl.col("is_baseline").is_not_null() & pl.col("_is_baseline").is_null(),
+            "is_baseline",
+            pl.format("expected true or false, got '{}'", pl.col("is_baseline")),
+        ),
+        (
+            response_given & ~pl.col("_response").is_in(RESPONSES),
+            "response",
+            pl.format("expected one of CR, PR, SD, PD, NE, got '{}'", pl.col("response")),
+        ),
+    ]
+    found.add_where(frame, checks)
     return frame.with_columns(
         pl.col("_visit_day").alias("visit_day"),
         pl.col("_age").alias("age"),
@@ -500,20 +530,37 @@ def _conflicts(
     )
 
 
-def _check_consistency(frame: pl.DataFrame, found: _Collector) -> None:
-    patient = ["study_id", "patient_id"]
-    _conflicts(frame, patient, "arm", found, "patient")
-    for attribute in ("sex", "age", "race", "response"):
-        _conflicts(frame, patient, attribute, found, "patient")
+# The attributes that must take one value per key within a file.
+CONSISTENT = (
+    (("study_id", "patient_id"), ("arm", "sex", "age", "race", "response"), "patient"),
     # a biomarker's definition is per study: another study may measure it differently
-    for attribute in ("unit", "assay", "compartment"):
-        _conflicts(frame, ["study_id", "biomarker"], attribute, found, "biomarker")
-    _conflicts(frame, ["study_id", "timepoint"], "is_baseline", found, "timepoint")
-    _conflicts(frame, ["study_id", "sample_id"], "patient_id", found, "sample")
-    _conflicts(frame, ["study_id", "sample_id"], "timepoint", found, "sample")
+    (("study_id", "biomarker"), ("unit", "assay", "compartment"), "biomarker"),
+    (("study_id", "timepoint"), ("is_baseline",), "timepoint"),
+    (("study_id", "sample_id"), ("patient_id", "timepoint"), "sample"),
+)
+MEASUREMENT_KEY = ["study_id", "patient_id", "timepoint", "biomarker"]
+
+
+def _check_consistency(frame: pl.DataFrame, found: _Collector) -> bool:
+    """Report conflicting attributes and duplicate measurements; True if rows repeat.
+
+    One group-by per key finds the attributes that take more than one value; only those
+    are searched row by row for the messages, so a clean file costs a few passes.
+    """
+    for keys, attributes, what in CONSISTENT:
+        counts = frame.group_by(keys).agg(
+            [pl.col(a).drop_nulls().n_unique().max().alias(a) for a in attributes]
+        )
+        varying = counts.select(pl.col(attributes).max()).row(0)
+        for attribute, most in zip(attributes, varying, strict=True):
+            if most is not None and most > 1:
+                _conflicts(frame, list(keys), attribute, found, what)
     if found.full:
-        return
-    key = ["study_id", "patient_id", "timepoint", "biomarker"]
+        return False
+    repeated = frame.select(pl.struct(MEASUREMENT_KEY).is_duplicated().any()).item()
+    if not repeated:
+        return False
+    key = MEASUREMENT_KEY
     dupes = (
         frame.sort(ROW)
         .with_columns(
@@ -546,6 +593,7 @@ def _check_consistency(frame: pl.DataFrame, found: _Collector) -> None:
             "_first_row",
         ),
     )
+    return True
 
 
 def _resolve_timepoints(

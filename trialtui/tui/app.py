@@ -27,7 +27,7 @@ from trialtui.study import (
     with_levels,
 )
 from trialtui.tui.commands import TrialCommands
-from trialtui.tui.messages import ComputeFailed, ComputeProgress, ResultsReady
+from trialtui.tui.messages import CatalogReady, ComputeFailed, ComputeProgress, ResultsReady
 from trialtui.tui.screens.arms import ArmsScreen
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.screens.console import ConsoleScreen
@@ -111,6 +111,7 @@ class TrialApp(App):
         self.store_error: str | None = None  # why Apply could not store the results
         self.data: StudyData | None = None
         self.results: StudyResults | None = None
+        self.catalog: CatalogReady | None = None  # the open study's facts, before results
         self.studies: list[str] = []
         self.generation = 0
         self.computing = False
@@ -178,6 +179,7 @@ class TrialApp(App):
                 studies = listing["study_id"].to_list()
                 if study is None and studies:
                     study = _default_study(listing)
+                self._post_catalog(con, listing, study, studies)
                 data = load_study(con, study)
             finally:
                 con.close()
@@ -209,6 +211,31 @@ class TrialApp(App):
                     data, results, studies, notes=notes, store_error=store_error, stored=store
                 )
             )
+
+    def _post_catalog(
+        self, con, listing: pl.DataFrame, study: str | None, studies: list[str]
+    ) -> None:
+        """Post the study's name, arms and timepoints before loading its measurements."""
+        study_id = catalog.resolve_study(con, study)
+        row = listing.filter(pl.col("study_id") == study_id)
+        if row.is_empty():
+            return
+        self.post_message(
+            CatalogReady(
+                study_id,
+                row.row(0, named=True),
+                catalog.arms(con, study_id),
+                catalog.timepoints(con, study_id),
+                studies,
+            )
+        )
+
+    def on_catalog_ready(self, message: CatalogReady) -> None:
+        if self.results is not None and self.results.study_id == message.study_id:
+            return  # the screens already show this study's results
+        self.catalog = message
+        self.studies = message.studies
+        self._refresh_screen()
 
     def ensure_level(self, level: str) -> None:
         """Compute a result level the current results lack, in a worker."""

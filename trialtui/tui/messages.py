@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import polars as pl
 from textual.message import Message
 
 from trialtui.study import StudyData, StudyResults
@@ -18,6 +19,20 @@ class ComputeProgress(Message, bubble=False):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ComputeProgress)
+
+
+@dataclass
+class CatalogReady(Message, bubble=False):
+    """The open study's catalog facts, read before its measurements and statistics.
+
+    One catalog query each: the screens show them at once, never waiting for the analysis.
+    """
+
+    study_id: str
+    study: dict
+    arms: pl.DataFrame  # catalog.arms
+    timepoints: pl.DataFrame  # catalog.timepoints
+    studies: list[str]
 
 
 @dataclass

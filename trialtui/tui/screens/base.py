@@ -14,6 +14,7 @@ from trialtui.tui.widgets.status import StatusBar
 if TYPE_CHECKING:
     from trialtui.study import StudyData, StudyResults
     from trialtui.tui.app import TrialApp
+    from trialtui.tui.messages import CatalogReady
 
 
 class ResultsScreen(Screen):
@@ -22,6 +23,7 @@ class ResultsScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self._generation = -1
+        self._catalog: object | None = None  # the catalog facts drawn last
 
     @property
     def trial(self) -> TrialApp:
@@ -48,10 +50,16 @@ class ResultsScreen(Screen):
         status = self.query_one(StatusBar)
         status.set_text(app.status_text())
         status.set_progress(app.progress if app.computing else None)
+        if app.results is None and app.catalog is not None and self._catalog is not app.catalog:
+            self._catalog = app.catalog
+            self.show_catalog(app.catalog)
         if app.results is None or app.data is None or self._generation == app.generation:
             return
         self._generation = app.generation
         self.show_results(app.data, app.results)
+
+    def show_catalog(self, facts: CatalogReady) -> None:
+        """Draw what the catalog alone tells, while the statistics compute (override)."""
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
         """Draw the screen's content (override)."""

@@ -9,12 +9,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, Select, Static
 
 from trialtui.study import StudyData, StudyResults
+from trialtui.tui.messages import CatalogReady
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.views import ci_label
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 
 TOP_FINDINGS = 8
-FINDINGS_BETWEEN_ARMS = "Top findings (between arms, q < 0.05, largest |log2 GMFC ratio| first)"
+FINDINGS_BETWEEN_ARMS = "Top findings (between arms, q < 0.05)"
 
 
 def top_within_arm(arm_summary: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.DataFrame:
@@ -42,7 +43,7 @@ def top_findings(comparison: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.Data
 
 class OverviewScreen(ResultsScreen):
     SUB_TITLE = "Overview"
-    AUTO_FOCUS = "#arms-table"  # start at the top; tab walks down through the sections
+    AUTO_FOCUS = "#study-select"  # start at the top; tab walks down through the sections
     CSS_PATH = "overview.tcss"
 
     def compose_body(self) -> ComposeResult:
@@ -65,24 +66,59 @@ class OverviewScreen(ResultsScreen):
             yield Label("Paired completeness (baseline → on-treatment)", classes="section")
             yield FrameTable(id="completeness-table")
 
-    def show_results(self, data: StudyData, results: StudyResults) -> None:
+    def show_catalog(self, facts: CatalogReady) -> None:
+        """Study, arms and timepoints from the catalog, before any statistic."""
+        # after the first layout: tables choose the columns that fit their width
+        self.call_after_refresh(self._draw_catalog, facts)
+
+    def _draw_catalog(self, facts: CatalogReady) -> None:
+        if self.trial.results is not None:
+            return  # the results came first and are drawn
+        self._show_study(facts.study_id, facts.study, "")
+        self.query_one("#arms-table", FrameTable).show(
+            facts.arms,
+            [
+                Column("arm", "Arm"),
+                Column("n_patients", "Patients"),
+                Column("description", "Description"),
+            ],
+            codes={},
+        )
+        self._show_timepoints(facts.timepoints)
+
+    def _show_study(self, study_id: str, study: dict, reference: str) -> None:
         select = self.query_one("#study-select", Select)
         options = [(s, s) for s in self.trial.studies]
         with self.prevent(Select.Changed):
             select.set_options(options)
-            select.value = data.study_id
-        study = data.study
+            select.value = study_id
         title = study.get("title") or ""
         extra = " · ".join(str(v) for v in (study.get("indication"), study.get("phase")) if v)
+        self.query_one("#study-title", Static).update(
+            Text.assemble((study_id, "bold"), f" {title}\n{extra}\n{reference}")
+        )
+
+    def _show_timepoints(self, timepoints: pl.DataFrame) -> None:
+        self.query_one("#timepoints-table", FrameTable).show(
+            # nominal days are medians of whole collection days: show them as days
+            timepoints.with_columns(pl.col("nominal_day").round(0).cast(pl.Int64)),
+            [
+                Column("timepoint", "Timepoint"),
+                Column("ordinal", "#"),
+                Column("is_baseline", "Baseline"),
+                Column("nominal_day", "Day"),
+                Column("n_samples", "Samples"),
+            ],
+        )
+
+    def show_results(self, data: StudyData, results: StudyResults) -> None:
         single = results.is_single_arm
         reference = (
             "single arm"
             if single
             else f"reference: {results.reference_arm} ({results.reference_reason})"
         )
-        self.query_one("#study-title", Static).update(
-            Text.assemble((data.study_id, "bold"), f" {title}\n{extra}\n{reference}")
-        )
+        self._show_study(data.study_id, data.study, reference)
         notes = self.query_one("#unit-notes", Static)
         notes.update("\n".join(data.unit_notes))
         notes.display = bool(data.unit_notes)
@@ -102,17 +138,7 @@ class OverviewScreen(ResultsScreen):
             ],
             codes={},  # the arms' full names: this table is where they are read
         )
-        self.query_one("#timepoints-table", FrameTable).show(
-            # nominal days are medians of whole collection days: show them as days
-            data.timepoints.with_columns(pl.col("nominal_day").round(0).cast(pl.Int64)),
-            [
-                Column("timepoint", "Timepoint"),
-                Column("ordinal", "#"),
-                Column("is_baseline", "Baseline"),
-                Column("nominal_day", "Day"),
-                Column("n_samples", "Samples"),
-            ],
-        )
+        self._show_timepoints(data.timepoints)
         self._show_findings(results)
         self.query_one("#completeness-table", FrameTable).show(
             data.completeness,
@@ -142,10 +168,7 @@ class OverviewScreen(ResultsScreen):
         label = self.query_one("#findings-label", Label)
         ci = ci_label(results.settings.conf_level)
         if results.is_single_arm:
-            label.update(
-                "Top findings (within arm, Wilcoxon signed-rank q < 0.05, "
-                "largest |log2 GMFC| first)"
-            )
+            label.update("Top findings (within arm, Wilcoxon signed-rank q < 0.05)")
             findings = top_within_arm(results.level("arm"))
             columns = [
                 Column("biomarker", "Biomarker"),
@@ -177,7 +200,8 @@ class OverviewScreen(ResultsScreen):
 
     def on_frame_table_cursor_moved(self, event: FrameTable.CursorMoved) -> None:
         """Keep the table whose cursor moves in view (the page scrolls with the keyboard)."""
-        event.table.scroll_visible(animate=False)
+        if event.table.has_focus:  # not when a table is (re)filled in the background
+            event.table.scroll_visible(animate=False)
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
         data = self.trial.data

@@ -1,0 +1,91 @@
+"""Rank-sum tests of many groups at once against one group at a time and direct ranking.
+
+:func:`rank_sum` is tested against R in ``test_ranktests.py``; here the vectorised
+:func:`rank_sum_groups` must give each group exactly what :func:`rank_sum` gives it alone,
+and both ways of counting W(d) (group by group, all groups in one call) must equal the
+rank sum and tie term of R's ``rank(c(x - d, y))``, computed here by ranking.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trialtui.analysis.ranktests import (
+    RANK_SUM_FIELDS,
+    _Samples,
+    rank_sum,
+    rank_sum_groups,
+)
+
+
+def ranked_counts(x: np.ndarray, y: np.ndarray, d: float) -> tuple[float, float]:
+    """W and the tie term of rank(c(x - d, y)), by ranking the pooled sample."""
+    pooled = np.concatenate([x - d, y])
+    _, inverse, counts = np.unique(pooled, return_inverse=True, return_counts=True)
+    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    ranks = (first + (counts + 1) / 2.0)[inverse]
+    w = ranks[: len(x)].sum() - len(x) * (len(x) + 1) / 2
+    t = counts.astype(float)
+    return float(w), float(np.sum(t**3 - t))
+
+
+def random_groups(rng: np.random.Generator, sizes: list[tuple[int, int]], decimals: int):
+    xs = [np.round(rng.normal(0.3, 1, m), decimals) for m, _ in sizes]
+    ys = [np.round(rng.normal(0, 1, n), decimals) for _, n in sizes]
+    x_offsets = np.concatenate(([0], np.cumsum([len(v) for v in xs])))
+    y_offsets = np.concatenate(([0], np.cumsum([len(v) for v in ys])))
+    return xs, ys, np.concatenate(xs), x_offsets, np.concatenate(ys), y_offsets
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 6])
+def test_both_counting_paths_equal_ranking(decimals: int) -> None:
+    rng = np.random.default_rng(decimals)
+    sizes = [(5, 7), (40, 33), (1, 3), (120, 90), (500, 450)]
+    xs, ys, x, xo, y, yo = random_groups(rng, sizes, decimals)
+    samples = _Samples(x, xo, y, yo)
+    groups = np.repeat(np.arange(len(sizes)), 4)
+    # shifts that hit pairwise differences exactly (ties across samples) and others
+    shifts = np.array(
+        [
+            d
+            for g in range(len(sizes))
+            for d in (0.0, xs[g][0] - ys[g][-1], float(np.median(xs[g]) - ys[g][0]), 0.123)
+        ]
+    )
+    flat = samples._counts_flat(groups, shifts)
+    per_group = samples._counts_per_group(groups, shifts)
+    expected = np.array(
+        [ranked_counts(xs[g], ys[g], d) for g, d in zip(groups, shifts, strict=True)]
+    )
+    np.testing.assert_array_equal(flat[0], expected[:, 0])
+    np.testing.assert_array_equal(flat[1], expected[:, 1])
+    np.testing.assert_array_equal(per_group[0], expected[:, 0])
+    np.testing.assert_array_equal(per_group[1], expected[:, 1])
+
+
+def test_counting_sees_values_that_become_equal_after_the_shift() -> None:
+    """Distinct tiny x values round to the same x - d: R's rank ties them, so must we."""
+    x = np.array([1e-17, 2e-17, 0.5])
+    y = np.array([-1.0, 0.2, 0.7])
+    samples = _Samples(x, np.array([0, 3]), y, np.array([0, 3]))
+    for counts in (samples._counts_flat, samples._counts_per_group):
+        w, ties = counts(np.array([0]), np.array([1.0]))
+        assert (w[0], ties[0]) == ranked_counts(x, y, 1.0)
+        assert ties[0] == 24.0  # 3^3 - 3: x - 1 gives -1.0 twice, equal to y's -1.0: a tie of three
+
+
+@pytest.mark.parametrize("decimals", [1, 3])
+def test_many_groups_at_once_equal_one_group_at_a_time(decimals: int) -> None:
+    rng = np.random.default_rng(10 + decimals)
+    sizes = [(3, 4), (8, 9), (30, 45), (60, 55), (0, 5), (5, 0), (2, 2), (700, 650)]
+    xs, ys, x, xo, y, yo = random_groups(rng, sizes, decimals)
+    together = rank_sum_groups(x, xo, y, yo, conf_level=0.9)
+    for g in range(len(sizes)):
+        alone = rank_sum(xs[g], ys[g], conf_level=0.9)
+        for name in RANK_SUM_FIELDS:
+            got, want = together[name][g], getattr(alone, name)
+            if isinstance(want, float) and np.isnan(want):
+                assert np.isnan(got), (g, name)
+            else:
+                assert got == want, (g, name)
