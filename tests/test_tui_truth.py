@@ -160,6 +160,10 @@ async def test_read_only_database_says_so_and_console_shows_stored_settings(db: 
         assert app.results is not None and app.results.settings.lloq_policy == "exclude"
         assert app.store_error is not None and "read-only" in app.store_error
         assert "\n" not in app.store_error
+        await pilot.press("6")
+        await settle(app, pilot)
+        banner = app.screen.query_one("#stored-banner", Static)
+        assert banner.display and "results not stored" in str(banner.render())
         screen = await run_sql(app, pilot, ARM_N_SQL)
         banner = screen.query_one("#stored-banner", Static)
         assert banner.display

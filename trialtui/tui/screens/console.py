@@ -349,18 +349,20 @@ class ConsoleScreen(ResultsScreen):
         self._show_stored_banner()
 
     def _show_stored_banner(self) -> None:
-        """Above the results: which settings the stored tables the query read hold, when
-        they differ from the screen's (or a table is not stored for the open study)."""
+        """Above the results: why the last Apply could not store its results, and which
+        settings the stored tables the query read hold when they differ from the screen's
+        (or a table is not stored for the open study)."""
         results = self.trial.results
         banner = self.query_one("#stored-banner", Static)
         tables = self.last_context.get("derived_tables_read", [])
-        if results is None or not tables:
-            banner.update("")
-            banner.display = False
-            return
-        text = stored_settings_note(
-            results.study_id, results.settings_used(), tables, self.last_context["derived_runs"]
-        )
+        text = ""
+        if results is not None and tables:
+            text = stored_settings_note(
+                results.study_id,
+                results.settings_used(),
+                tables,
+                self.last_context["derived_runs"],
+            )
         if self.trial.store_error:
             text = f"{self.trial.store_error}\n{text}".strip()
         banner.update(text)

@@ -154,9 +154,11 @@ class OverviewScreen(ResultsScreen):
 
     def sync(self) -> None:
         super().sync()
-        data = self.trial.data
+        trial, data = self.trial, self.trial.data
+        if trial.computing or trial.last_error is None or data is None:
+            return
         select = self.query_one("#study-select", Select)
-        if not self.trial.computing and data is not None and select.value != data.study_id:
+        if select.value != data.study_id:
             with self.prevent(Select.Changed):  # a failed switch: show the study in view
                 select.value = data.study_id
 
