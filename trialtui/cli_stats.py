@@ -105,6 +105,21 @@ def store_all_studies(db_path: Path) -> None:
         store_results(db_path, result)
 
 
+def _store_after_files(db_path: Path, results: StudyResults) -> None:
+    """Store the results once the exported files are safely written."""
+    from trialtui.errors import Interrupted, is_interrupt
+
+    try:
+        store_results(db_path, results)
+    except BaseException as exc:
+        if is_interrupt(exc):
+            raise Interrupted(
+                "interrupted after the files were written; the results stored in the "
+                "database were not updated"
+            ) from None
+        raise
+
+
 def describe_columns(levels: list[str], fmt: str) -> str:
     """The column dictionary of ``levels`` as text (table), CSV or JSON."""
     from trialtui.columns import describe_columns as dictionary
@@ -157,7 +172,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             force=args.force,
             protect=[path],
         )
-        store_results(path, results)  # only once the files are safely written
+        _store_after_files(path, results)
         print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
         _emit_r(args, path, results, {args.level: args.output})
         return 0
@@ -191,7 +206,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         force=args.force,
         protect=[path],
     )  # all or nothing
-    store_results(path, results)  # only once every file is safely written
+    _store_after_files(path, results)
     for level, target in targets.items():
         print(f"{target}: {results.level(level).height} rows")
     _emit_r(args, path, results, targets)

@@ -52,6 +52,11 @@ check_table <- function(label, got, expected, keys) {
     note(label, "(rows)", if (nrow(got) == 0) 0 else Inf)
     return(invisible())
   }
+  # settings columns are recorded, not computed: each must equal the script's setting
+  recorded <- list(conf_level = CONF, pseudocount = PSEUDOCOUNT)
+  for (setting in intersect(names(recorded), setdiff(names(got), names(expected)))) {
+    expected[[setting]] <- recorded[[setting]]
+  }
   merged <- merge(got, expected, by = keys, all = TRUE, suffixes = c("", ".R"))
   note(label, "(rows)", if (nrow(merged) == nrow(got) && nrow(merged) == nrow(expected)) 0 else Inf)
   # numeric columns; a column with no value at all reads as logical NA

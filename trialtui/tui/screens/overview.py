@@ -15,7 +15,7 @@ from trialtui.tui.views import ci_label
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 
 TOP_FINDINGS = 8
-FINDINGS_BETWEEN_ARMS = "Top findings (between arms, q < 0.05, largest |log2 GMFC ratio| first)"
+FINDINGS_BETWEEN_ARMS = "Top findings (between arms, q < 0.05)"
 
 
 def top_within_arm(arm_summary: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.DataFrame:
@@ -166,10 +166,7 @@ class OverviewScreen(ResultsScreen):
         label = self.query_one("#findings-label", Label)
         ci = ci_label(results.settings.conf_level)
         if results.is_single_arm:
-            label.update(
-                "Top findings (within arm, Wilcoxon signed-rank q < 0.05, "
-                "largest |log2 GMFC| first)"
-            )
+            label.update("Top findings (within arm, Wilcoxon signed-rank q < 0.05)")
             findings = top_within_arm(results.level("arm"))
             columns = [
                 Column("biomarker", "Biomarker"),
