@@ -21,6 +21,7 @@ from trialtui.tui.views import arm_view, comparison_view, without
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 from trialtui.tui.widgets.plots import (
     SlopeSeries,
+    draw_message,
     draw_slope,
     draw_strip,
     draw_trajectory,
@@ -184,11 +185,11 @@ class BiomarkerDetailScreen(ResultsScreen):
                 self.codes,
             )
         else:
-            trajectory.plt.clear_figure()
-            trajectory.plt.title(
-                f"{b}: {data.timepoints.height} timepoints; a trajectory needs three or more"
+            draw_message(
+                trajectory,
+                f"{b}: change from baseline by visit",
+                f"{data.timepoints.height} timepoints: a trajectory needs three or more",
             )
-            trajectory.refresh()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="slope")
     def _prepare_slope(self, fc: pl.DataFrame, arms: list[str], generation: int) -> None:

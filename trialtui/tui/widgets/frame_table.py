@@ -237,8 +237,12 @@ class FrameTable(DataTable):
         for col in self.columns_shown:
             names = [col.name, *(col.ci or ())]
             if all(n in frame.columns for n in names) and frame.schema[col.name].is_float():
-                values = pl.concat([frame[n] for n in names]).drop_nulls().to_list()
-                self._decimals[col.name] = column_decimals(values, 3 if col.ci else 4)
+                values = pl.concat([frame[n] for n in names]).drop_nulls()
+                if values.len() > 1000:  # the typical and largest magnitudes decide
+                    size = values.abs().filter(values.is_finite() & (values != 0)).sort()
+                    middle, last = len(size) // 2, len(size) - 1
+                    values = size.gather([middle, middle, last]) if len(size) else size
+                self._decimals[col.name] = column_decimals(values.to_list(), 3 if col.ci else 4)
         position = min(position, max(0, frame.height - 1))
         self.window_start = self._window_start(position)
         self._render_window()

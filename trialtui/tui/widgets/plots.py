@@ -37,8 +37,20 @@ def _reset(widget: PlotextPlot, title: str) -> None:
 
 
 def _empty(widget: PlotextPlot, title: str, why: str) -> None:
+    """A plot with nothing to draw says why, in its middle (plotext hides an empty title)."""
     _reset(widget, f"{title}: {why}")
+    plt = widget.plt
+    plt.xlim(0, 1)
+    plt.ylim(0, 1)
+    plt.xticks([], [])
+    plt.yticks([], [])
+    plt.text(why, 0.5, 0.5, alignment="center")
     widget.refresh()
+
+
+def draw_message(widget: PlotextPlot, title: str, why: str) -> None:
+    """An empty plot that says why it is empty."""
+    _empty(widget, title, why)
 
 
 def _code(arm: str, codes: dict[str, str] | None) -> str:
