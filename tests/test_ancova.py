@@ -115,3 +115,19 @@ def test_sample_study_has_ancova_in_every_comparison_row(sample_db) -> None:
     assert frame["p_ancova_overall"].null_count() == frame.height  # two arms: no F-test
     assert (frame["ancova_lo"] < frame["ancova_ratio"]).all()
     assert (frame["ancova_ratio"] < frame["ancova_hi"]).all()
+
+
+def test_swapping_the_reference_inverts_the_ratio() -> None:
+    """With two arms the model is the same whichever arm is the base level: the ratio and
+    its interval invert, the p-value stays."""
+    case = ANCOVA_CASES[0]
+    pairing = pair_samples(measurements(case), settings_of(case))
+    forward = ancova(pairing, settings_of(case), "Control").sort("biomarker")
+    backward = ancova(pairing, settings_of(case), "Treated").sort("biomarker")
+    assert (forward["ancova_ratio"] * backward["ancova_ratio"]).to_list() == pytest.approx(
+        [1.0] * forward.height, rel=1e-12
+    )
+    assert (forward["ancova_lo"] * backward["ancova_hi"]).to_list() == pytest.approx(
+        [1.0] * forward.height, rel=1e-12
+    )
+    assert backward["p_ancova"].to_list() == pytest.approx(forward["p_ancova"].to_list(), rel=1e-12)

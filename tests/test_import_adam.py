@@ -210,19 +210,32 @@ def test_pilot_bds_without_baseline_is_a_clear_error(
     """CIBIC+ rates change itself: ADQSCIBC has no baseline record to pair with."""
     db = tmp_path / "pilot.duckdb"
     result = run_cli("import", PILOT, "--adsl", PILOT_ADSL, "--db", db)
-    source, _meta = pyreadstat.read_xport(str(PILOT), output_format="polars")
-    observed = source.with_row_index("row", offset=1).filter(
-        (pl.col("ANL01FL") == "Y") & (pl.col("DTYPE") == "")
-    )
-    first_row = f"row {observed['row'][0]}"
     one_line_error(
         result,
         str(PILOT),
-        first_row,
-        "column 'ABLFL'",
-        "parameter 'CIBICVAL' has no baseline record (ABLFL = 'Y')",
+        "row 1",
+        "parameter 'CIBICVAL' has no baseline record: the dataset has no ABLFL variable",
     )
     assert not db.exists()
+
+
+def test_parameter_without_baseline_records_names_it(
+    run_cli, one_line_error, tmp_path: Path
+) -> None:
+    subjects = adsl_frame()["USUBJID"].to_list()[:2]
+    alt = alt_bds(subjects)
+    # a second parameter measured at both visits but never flagged as baseline
+    hgb = alt.with_columns(pl.lit("HGB").alias("PARAMCD"), pl.lit("").alias("ABLFL"))
+    xpt = tmp_path / "adlb.xpt"
+    pyreadstat.write_xport(pl.concat([alt, hgb]), str(xpt))
+    result = run_cli("import", xpt, "--adsl", PILOT_ADSL, "--db", tmp_path / "t.duckdb")
+    one_line_error(
+        result,
+        str(xpt),
+        f"row {alt.height + 1}",
+        "column 'ABLFL'",
+        "parameter 'HGB' has no baseline record (ABLFL = 'Y')",
+    )
 
 
 def test_pilot_adsl_merge(run_cli, pilot_alt: Path, tmp_path: Path) -> None:
@@ -440,3 +453,47 @@ def test_adam_options_on_a_long_file_are_refused(
     )
     result = run_cli("import", long_file, "--population", "SAFFL", "--db", tmp_path / "t.db")
     one_line_error(result, str(long_file), "row 1", "apply to CDISC ADaM BDS datasets")
+
+
+def test_duplicate_adsl_subject_names_the_adsl_row(
+    run_cli, one_line_error, pilot_alt: Path, tmp_path: Path
+) -> None:
+    adsl = adsl_frame().select("STUDYID", "USUBJID", "TRT01P", "AGE", "SEX")
+    doubled = pl.concat([adsl, adsl.head(1)])
+    path = tmp_path / "adsl.csv"
+    doubled.write_csv(path)
+    result = run_cli("import", pilot_alt, "--adsl", path, "--db", tmp_path / "t.duckdb")
+    # CSV rows count the header as row 1: the repeated subject is on the last line
+    one_line_error(
+        result,
+        str(path),
+        f"row {doubled.height + 1}",
+        "column 'USUBJID'",
+        f"subject '{adsl['USUBJID'][0]}' appears more than once in ADSL",
+    )
+
+
+def test_population_with_every_subject_flagged(run_cli, pilot_alt: Path, tmp_path: Path) -> None:
+    assert (adsl_frame()["SAFFL"] == "Y").all()  # the pilot's safety population is everyone
+    result = run_cli(
+        "validate", pilot_alt, "--adsl", PILOT_ADSL, "--population", "saffl", "--format", "adam"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "  records: 508 read, 508 kept"
+    assert lines[2] == "  population SAFFL='Y': every subject of the dataset is flagged"
+
+
+def test_treatment_kind_falls_back_visibly(run_cli, tmp_path: Path) -> None:
+    """Asked for the actual treatment of a dataset with only TRTP, the summary says TRTP."""
+    both = bds(GOOD).with_columns(pl.lit("Drug").alias("TRTA"))
+    xpt = tmp_path / "adlb.xpt"
+    pyreadstat.write_xport(both, str(xpt))
+    actual = run_cli("validate", xpt, "--treatment", "actual")
+    assert "  arms from TRTA in the dataset: Drug (3 subjects)" in actual.stdout
+    pyreadstat.write_xport(bds(GOOD), str(xpt))
+    fallback = run_cli("validate", xpt, "--treatment", "actual")
+    assert fallback.returncode == 0, fallback.stderr
+    assert "  arms from TRTP in the dataset: Drug (1 subjects), Placebo (2 subjects)" in (
+        fallback.stdout
+    )

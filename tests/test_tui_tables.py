@@ -304,3 +304,23 @@ def test_axis_ticks_are_round_numbers() -> None:
     positions, labels = log_ticks(3.0, 400.0)
     assert labels == ["5", "10", "20", "50", "100", "200"]
     assert positions == pytest.approx([math.log10(float(v)) for v in labels])
+
+
+def test_help_lists_every_binding() -> None:
+    from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
+    from trialtui.tui.screens.console import ConsoleScreen
+    from trialtui.tui.screens.help import HELP
+
+    names = {"question_mark": "?", "slash": "/", "escape": "escape"}
+    classes = (TrialApp, FrameTable, StatisticsScreen, BiomarkerDetailScreen, ConsoleScreen)
+    missing = []
+    for cls in classes:
+        for binding in cls.BINDINGS:
+            keys = binding.key if hasattr(binding, "key") else binding[0]
+            for key in keys.split(","):
+                shown = names.get(key, key)
+                if f"`{shown}`".lower() not in HELP.lower() and not (
+                    key.isdigit() and "`1` … `7`" in HELP
+                ):
+                    missing.append(f"{cls.__name__}: {key}")
+    assert missing == []

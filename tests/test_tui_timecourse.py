@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from test_timecourse import timecourse_db  # noqa: F401  (fixture)
 
 from trialtui.analysis import AnalysisSettings
 from trialtui.store.connection import connect
@@ -117,3 +118,17 @@ async def test_timecourse_screen_explains_a_two_timepoint_study(db: Path) -> Non
         assert screen.has_class("-empty")
         note = str(screen.query_one("#timecourse-note").render())
         assert "PDAC-DEF-2 has 2 timepoints" in note
+
+
+async def test_timecourse_screen_with_two_arms(timecourse_db: Path) -> None:  # noqa: F811
+    app = TrialApp(timecourse_db, study="TC")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("8")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TimecourseScreen)
+        table = screen.query_one("#timecourse-table", FrameTable)
+        assert table.frame.height == 6  # 3 biomarkers x 2 arms
+        assert set(table.frame["arm"]) == {"Control", "Treated"}
+        assert screen.arms.group_by("timepoint").len().sort("timepoint")["len"].to_list() == [6, 6]

@@ -573,3 +573,26 @@ def test_cli_provenance_command_reproduces_the_export(db: Path, tmp_path: Path) 
     rerun = trialtui(*command[1:])
     assert rerun.returncode == 0, rerun.stderr
     assert rerun.stdout == out.read_text()
+
+
+async def test_a_locked_database_keeps_the_open_study(db: Path) -> None:
+    app = TrialApp(db, study=STUDY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOCK, str(db)], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+            app.screen.query_one("#study-select", Select).value = SINGLE
+            await settle(app, pilot)
+            assert app.last_error is not None and "locked by another process" in app.last_error
+            assert "\n" not in app.last_error
+            assert app.study_id == STUDY and app.results.study_id == STUDY
+            assert app.screen.query_one("#study-select", Select).value == STUDY
+        finally:
+            holder.kill()
+            holder.wait()
+        app.open_study(SINGLE)
+        await settle(app, pilot)
+        assert app.results.study_id == SINGLE and app.last_error is None

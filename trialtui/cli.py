@@ -15,10 +15,21 @@ from pathlib import Path
 from trialtui import __version__
 from trialtui.choices import FORMATS
 from trialtui.cli_adam import add_adam_arguments
-from trialtui.errors import Interrupted, TrialtuiError, UsageError, first_line, printable
+from trialtui.errors import (
+    Interrupted,
+    TrialtuiError,
+    UsageError,
+    first_line,
+    is_interrupt,
+    printable,
+)
 from trialtui.paths import default_db_path
 
 Handler = Callable[[argparse.Namespace], int]
+
+# Ctrl-C where a command has not said otherwise: commands that write either finish their
+# all-or-nothing step or raise Interrupted with what was written.
+INTERRUPTED = "interrupted; nothing was written"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,7 +92,15 @@ def _build_sample(path: Path, *, force: bool) -> Path:
     from trialtui.store.sample import build_sample_database
 
     build_sample_database(path, force=force)
-    store_all_studies(path)
+    try:
+        store_all_studies(path)
+    except BaseException as exc:
+        if is_interrupt(exc):
+            raise Interrupted(
+                f"interrupted after {path} was written; its stored results are incomplete "
+                "(run `trialtui stats --store`)"
+            ) from None
+        raise
     return path
 
 
@@ -117,9 +136,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             update_subject_data=args.update_subject_data,
             adam=adam_options_from(args),
         )
-    except BaseException:
+    except BaseException as exc:
         con.close()
-        if new:  # a failed import leaves no empty database behind
+        committed = isinstance(exc, Interrupted) and exc.written
+        if new and not committed:  # a failed import leaves no empty database behind
             for leftover in (path, Path(f"{path}.wal")):
                 leftover.unlink(missing_ok=True)
         raise
@@ -284,6 +304,14 @@ def _is_database_fault(exc: BaseException) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``trialtui`` console script."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # while parsing arguments or reporting an error
+        print(f"trialtui: {INTERRUPTED}", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -298,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"trialtui: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("trialtui: interrupted", file=sys.stderr)
+        print(f"trialtui: {INTERRUPTED}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
@@ -309,6 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"trialtui: error: {where}{exc.strerror or first_line(exc)}", file=sys.stderr)
         return 1
     except Exception as exc:
+        if is_interrupt(exc):  # DuckDB reports Ctrl-C during a query as an exception
+            print(f"trialtui: {INTERRUPTED}", file=sys.stderr)
+            return 130
         if os.environ.get("TRIALTUI_DEBUG"):
             raise
         if _is_database_fault(exc):

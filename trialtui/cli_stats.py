@@ -105,12 +105,58 @@ def store_all_studies(db_path: Path) -> None:
         store_results(db_path, result)
 
 
+def _store_after_files(db_path: Path, results: StudyResults) -> None:
+    """Store the results once the exported files are safely written."""
+    from trialtui.errors import Interrupted, is_interrupt
+
+    try:
+        store_results(db_path, results)
+    except BaseException as exc:
+        if is_interrupt(exc):
+            raise Interrupted(
+                "interrupted after the files were written; the results stored in the "
+                "database were not updated"
+            ) from None
+        raise
+
+
+def describe_columns(levels: list[str], fmt: str) -> str:
+    """The column dictionary of ``levels`` as text (table), CSV or JSON."""
+    from trialtui.columns import describe_columns as dictionary
+    from trialtui.formatting import to_text
+
+    frame = dictionary(levels)
+    if fmt != "table":
+        return to_text(frame, fmt)
+    out = []
+    for level in levels:
+        out.append(f"{level} level (--level {level}):")
+        for row in frame.filter(frame["level"] == level).iter_rows(named=True):
+            detail = "; ".join(
+                part
+                for part in (
+                    row["scale"],
+                    f"sign: {row['sign']}" if row["sign"] else "",
+                    f"R: {row['r']}" if row["r"] else "",
+                )
+                if part
+            )
+            out.append(f"  {row['column']}: {row['meaning']}" + (f" [{detail}]" if detail else ""))
+        out.append("")
+    return "\n".join(out)
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     from trialtui.cli import _db_path
     from trialtui.export import check_targets, export_csv, results_provenance
     from trialtui.formatting import to_text
     from trialtui.study import LEADING_COLUMNS
 
+    if args.describe_columns:
+        levels = [args.level] if args.level else list(LEVELS)
+        sys.stdout.write(describe_columns(levels, args.format))
+        return 0
+    args.level = args.level or "arm"
     if args.emit_r and not args.output:
         raise UsageError("--emit-r needs -o FILE.csv: the script checks the written table")
     if args.output:  # refuse before computing anything
@@ -126,7 +172,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             force=args.force,
             protect=[path],
         )
-        store_results(path, results)  # only once the files are safely written
+        _store_after_files(path, results)
         print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
         _emit_r(args, path, results, {args.level: args.output})
         return 0
@@ -160,7 +206,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         force=args.force,
         protect=[path],
     )  # all or nothing
-    store_results(path, results)  # only once every file is safely written
+    _store_after_files(path, results)
     for level, target in targets.items():
         print(f"{target}: {results.level(level).height} rows")
     _emit_r(args, path, results, targets)
@@ -200,12 +246,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _add_db(p)
     add_settings_arguments(p)
-    p.add_argument("--level", choices=LEVELS, default="arm", help="which table (default arm)")
+    p.add_argument("--level", choices=LEVELS, help="which table (default arm)")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format")
     p.add_argument(
         "-o", "--output", type=output_file, help="write CSV + provenance JSON to this file"
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument(
+        "--describe-columns",
+        action="store_true",
+        help="describe every output column of --level (default: of every level) and exit",
+    )
     _add_emit_r(p)
     p.set_defaults(handler=cmd_stats)
 

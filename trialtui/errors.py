@@ -34,6 +34,13 @@ def printable(text: str, *, limit: int = 2000) -> str:
     return f"{text[:keep]}...[{len(text) - 2 * keep} characters]...{text[-keep:]}"
 
 
+def is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C, as Python or DuckDB reports it (DuckDB: ``RuntimeError: Query interrupted``)."""
+    if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "InterruptException":
+        return True
+    return isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()
+
+
 class TrialtuiError(Exception):
     """An error with a one-line message meant for the user."""
 
@@ -65,6 +72,13 @@ class UsageError(TrialtuiError):
 
 
 class Interrupted(TrialtuiError):
-    """Ctrl-C stopped the command; the message says what was written (e.g. nothing)."""
+    """Ctrl-C stopped the command; the message says what was written (e.g. nothing).
+
+    ``written`` is True when the command's changes were committed before the interrupt.
+    """
 
     exit_code = 130
+
+    def __init__(self, message: str, *, written: bool = False) -> None:
+        super().__init__(message)
+        self.written = written

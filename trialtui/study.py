@@ -23,6 +23,7 @@ from trialtui.analysis import (
     pair_samples,
     summarise_arms,
 )
+from trialtui.analysis.common import settings_columns
 from trialtui.analysis.compare import COMPARISON_COLUMNS
 from trialtui.analysis.correlation import CORRELATION_COLUMNS
 from trialtui.analysis.friedman import FRIEDMAN_COLUMNS, friedman_test
@@ -255,7 +256,9 @@ def _level_frame(level: str, results: StudyResults) -> pl.DataFrame:
 def _pairing_frame(level: str, pairing: Pairing, results: StudyResults) -> pl.DataFrame:
     settings = results.settings
     if level == "patient":
-        return pairing.fold_changes
+        return pairing.fold_changes.with_columns(
+            settings_columns(settings, pairing.baseline_timepoint, pairing.timepoint)
+        )
     if level == "arm":
         return summarise_arms(pairing, settings)
     if level == "comparison":

@@ -44,6 +44,8 @@ def settings_columns(settings: AnalysisSettings, baseline: str, timepoint: str) 
         pl.lit(baseline).alias("baseline_timepoint"),
         pl.lit(timepoint).alias("timepoint"),
         pl.lit(settings.lloq_policy).alias("lloq_policy"),
+        # null: the default, half of each biomarker's smallest positive value
+        pl.lit(settings.pseudocount, dtype=pl.Float64).alias("pseudocount"),
         pl.lit(settings.fdr).alias("fdr_method"),
         pl.lit(settings.conf_level).alias("conf_level"),
     ]

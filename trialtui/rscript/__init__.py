@@ -166,6 +166,9 @@ def render_script(
         f"TIMEPOINTS <- {_r(timepoints)}  # the baseline, then every later timepoint",
         f"REFERENCE_ARM <- {_r(results.reference_arm)}",
         f"CONF <- {settings.conf_level!r}  # confidence level of every interval",
+        "PSEUDOCOUNT <- "
+        + (repr(settings.pseudocount) if settings.pseudocount is not None else "NA_real_")
+        + "  # replacement for zeros (NA: half the smallest positive value)",
         f"FDR <- {_r('BH' if settings.fdr == 'bh' else 'holm')}  # p.adjust method",
         "MIN_N <- 3  # fewer observations per group: no p-value",
         f"POOLED_CORRELATION <- {_r(POOLED_CORRELATION)}  # arm label: arm-adjusted pooled",

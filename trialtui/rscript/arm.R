@@ -3,17 +3,23 @@ arm_expected <- function(got) {
     p <- pairs_at(tp)
     window <- values[values$timepoint %in% c(BASELINE, tp), ]
     groups <- unique(values[, c("biomarker", "arm")])
+    # one split of the pairs, the patients and the excluded values per (biomarker, arm)
+    key <- function(d) paste(d$biomarker, d$arm, sep = "\r")
+    pairs_by <- split(p, key(p))
+    seen_by <- tapply(values$patient_id, key(values), function(x) length(unique(x)))
+    excluded_by <- tapply(window$excluded, key(window), sum)
     rows <- lapply(seq_len(nrow(groups)), function(i) {
       b <- groups$biomarker[i]
       a <- groups$arm[i]
-      g <- p[p$biomarker == b & p$arm == a, ]
+      k <- paste(b, a, sep = "\r")
+      g <- if (is.null(pairs_by[[k]])) p[0, ] else pairs_by[[k]]
       x <- g$log2fc
       n <- length(x)
       tt <- if (n >= 2) quietly(t.test(x, conf.level = CONF)) else NULL
       ci <- if (!is.null(tt)) tt$conf.int else if (n >= 2 && sd(x) == 0) c(mean(x), mean(x)) else c(NA, NA)
       wt <- if (n >= 1) quietly(wilcox.test(x)) else NULL
       testable <- n >= MIN_N
-      seen <- length(unique(values$patient_id[values$biomarker == b & values$arm == a]))
+      seen <- seen_by[[k]]
       data.frame(
         biomarker = b, arm = a, timepoint = tp,
         n_pairs = n,
@@ -33,7 +39,7 @@ arm_expected <- function(got) {
         t_ttest = if (testable && !is.null(tt)) value_or_na(tt$statistic) else NA,
         df_ttest = n - 1,
         n_imputed = sum(g$imputed_pre) + sum(g$imputed_post),
-        n_excluded = sum(window$excluded & window$biomarker == b & window$arm == a),
+        n_excluded = if (is.na(excluded_by[k])) 0 else unname(excluded_by[k]),
         conf_level = CONF,
         stringsAsFactors = FALSE)
     })

@@ -9,7 +9,7 @@ key_columns <- c(study_id = "character", patient_id = "character", arm = "charac
                  biomarker = "character", biomarker_x = "character",
                  biomarker_y = "character", timepoint = "character",
                  post_timepoint = "character", pre_timepoint = "character",
-                 reference_arm = "character", response = "character")
+                 reference_arm = "character", response = "character", unit = "character")
 read_table <- function(name) {
   path <- file.path(here, name)
   header <- names(read.csv(path, nrows = 1, check.names = FALSE))
@@ -52,12 +52,19 @@ check_table <- function(label, got, expected, keys) {
     note(label, "(rows)", if (nrow(got) == 0) 0 else Inf)
     return(invisible())
   }
+  # settings columns are recorded, not computed: each must equal the script's setting
+  recorded <- list(conf_level = CONF, pseudocount = PSEUDOCOUNT)
+  for (setting in intersect(names(recorded), setdiff(names(got), names(expected)))) {
+    expected[[setting]] <- recorded[[setting]]
+  }
   merged <- merge(got, expected, by = keys, all = TRUE, suffixes = c("", ".R"))
   note(label, "(rows)", if (nrow(merged) == nrow(got) && nrow(merged) == nrow(expected)) 0 else Inf)
-  numeric <- names(got)[vapply(got, function(v) is.numeric(v) || is.logical(v), TRUE)]
+  # numeric columns; a column with no value at all reads as logical NA
+  empty <- vapply(got, function(v) all(is.na(v)), TRUE)
+  numeric <- names(got)[vapply(got, is.numeric, TRUE) | empty]
   for (column in setdiff(numeric, keys)) {
     if (!(column %in% names(expected))) {
-      note(label, paste(column, "(not recomputed)"), Inf)
+      if (!empty[[column]]) note(label, paste(column, "(not recomputed)"), Inf)
       next
     }
     note(label, column, rel_diff(merged[[column]], merged[[paste0(column, ".R")]]))

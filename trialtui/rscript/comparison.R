@@ -27,8 +27,9 @@ comparison_expected <- function(got) {
     p <- pairs_at(tp)
     n_study_arms <- length(unique(p$arm))
     rows <- list()
+    by_biomarker <- split(p, p$biomarker)
     for (b in unique(p$biomarker)) {
-      g <- p[p$biomarker == b, ]
+      g <- by_biomarker[[b]]
       y <- g$log2fc[g$arm == REFERENCE_ARM]
       samples <- split(g$log2fc, g$arm)
       pooled <- unlist(samples)

@@ -3,7 +3,7 @@ patient_expected <- function(got) {
     p <- pairs_at(tp)
     data.frame(patient_id = p$patient_id, biomarker = p$biomarker, post_timepoint = tp,
                pre = p$value_pre, post = p$value_post, fc = p$fc, log2fc = p$log2fc,
-               pre_imputed = p$imputed_pre, post_imputed = p$imputed_post,
+               pre_imputed = p$imputed_pre, post_imputed = p$imputed_post, conf_level = CONF,
                stringsAsFactors = FALSE)
   }))
 }

@@ -6,9 +6,10 @@ response_expected <- function(got) {
     rows <- list()
     for (a in c(unique(p$arm), POOLED_RESPONSE)) {
       g <- if (a == POOLED_RESPONSE) p else p[p$arm == a, ]
+      by_biomarker <- split(g, g$biomarker)
       for (b in unique(g$biomarker)) {
-        r <- g$log2fc[g$biomarker == b & g$responder]
-        nr <- g$log2fc[g$biomarker == b & !g$responder]
+        r <- by_biomarker[[b]]$log2fc[by_biomarker[[b]]$responder]
+        nr <- by_biomarker[[b]]$log2fc[!by_biomarker[[b]]$responder]
         rank <- if (length(r) >= 1 && length(nr) >= 1)
           quietly(wilcox.test(r, nr, conf.int = TRUE, conf.level = CONF)) else NULL
         testable <- length(r) >= MIN_N && length(nr) >= MIN_N

@@ -131,9 +131,9 @@ def _adsl_subjects(adsl: SourceTable, key: list[str], found: ProblemSink) -> pl.
     if missing:
         found.add(f"ADSL has no variable {missing[0]}", 1, None, adsl.path)
         return None
-    dupes = frame.filter(pl.struct(key).is_duplicated()).sort(ROW)
-    if dupes.height:
-        row = dupes.row(1 if dupes.height > 1 else 0, named=True)
+    repeats = frame.sort(ROW).filter(~pl.struct(key).is_first_distinct())
+    if repeats.height:
+        row = repeats.row(0, named=True)
         found.add(
             f"subject '{row['USUBJID']}' appears more than once in ADSL",
             int(row[ROW]),
@@ -235,7 +235,7 @@ def map_bds(raw: pl.DataFrame, options: AdamOptions, found: ProblemSink) -> Adam
             how="left",
         )
 
-    population_line = None
+    population_line = population_note = None
     if options.population is not None:
         flag = options.population
         inside = pl.col(flag).fill_null("") == "Y"
@@ -243,7 +243,11 @@ def map_bds(raw: pl.DataFrame, options: AdamOptions, found: ProblemSink) -> Adam
         n_out_subjects = outside["USUBJID"].n_unique()
         population_line = (
             f"{outside.height} records of {n_out_subjects} subjects not flagged {flag}='Y'"
+            if outside.height
+            else None
         )
+        if not outside.height:
+            population_note = f"population {flag}='Y': every subject of the dataset is flagged"
         frame = frame.filter(inside)
     else:
         outside = frame.clear()
@@ -279,6 +283,8 @@ def map_bds(raw: pl.DataFrame, options: AdamOptions, found: ProblemSink) -> Adam
         f"records: {read} read, {kept} kept"
         + (f"; left out: {', '.join(left_out)}" if left_out else "")
     )
+    if population_note is not None:
+        summary.append(population_note)
     summary.append(_parameters_line(mapped))
     summary.append("visits: " + ", ".join(_ordered_visits(mapped)))
     summary.append(_arms_line(mapped, arm_variable, arm_source))
@@ -356,8 +362,15 @@ def _map_response(
 
 def _every_parameter_has_a_baseline(frame: pl.DataFrame, found: ProblemSink) -> bool:
     """Each parameter needs baseline records (ABLFL = 'Y') to pair changes with."""
-    has_flag = "ABLFL" in frame.columns
-    flagged = (pl.col("ABLFL") == "Y") if has_flag else pl.lit(False)
+    if "ABLFL" not in frame.columns:
+        names = ", ".join(f"'{p}'" for p in frame["PARAMCD"].unique(maintain_order=True))
+        found.add(
+            f"parameter {names} has no baseline record: the dataset has no ABLFL variable "
+            "(changes from baseline need records flagged ABLFL = 'Y')",
+            row=1,
+        )
+        return False
+    flagged = pl.col("ABLFL") == "Y"
     per_parameter = (
         frame.group_by("PARAMCD")
         .agg(flagged.any().alias("_has"), pl.col(ROW).min().alias("_row"))

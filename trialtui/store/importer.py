@@ -12,12 +12,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from trialtui.errors import InputError, Interrupted, StoreError, first_line
+from trialtui.errors import InputError, Interrupted, StoreError, first_line, is_interrupt
 from trialtui.store.adam import AdamOptions
 from trialtui.store.crossimport import ENTITIES
 from trialtui.store.derived import drop_derived
 from trialtui.store.readers import ROW, read_source
-from trialtui.store.sql import fetch_row, fetch_value
+from trialtui.store.sql import fetch_row, fetch_value, interruptible
 from trialtui.store.validate import ImportPlan, Problem, validate_source
 
 Progress = Callable[[str], None]
@@ -130,57 +130,87 @@ def import_files(
     database = _database_label(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        for path in paths:
-            say(f"reading {path}")
-            source = read_source(path)
-            say(f"validating {path} ({source.frame.height} rows)")
-            plan = validate_source(
-                source,
+        with interruptible(con):  # Ctrl-C stops a long statement, not only the next one
+            _import_each(
+                con,
+                paths,
+                report,
                 fmt=fmt,
                 study=study,
-                con=con,
+                dry_run=dry_run,
+                say=say,
                 limit=limit,
                 update_subject_data=update_subject_data,
                 adam=adam,
             )
-            if not plan.ok:
-                raise _first_error(plan.problems, limit)
-            if dry_run:
-                report.files.append(_result(plan, "valid", None, 0))
-                continue
-            say(f"loading {path}")
-            report.files.append(_load(con, plan))
         con.execute("ROLLBACK" if dry_run else "COMMIT")
-    except KeyboardInterrupt:
-        if _rollback(con):
-            raise Interrupted("interrupted; nothing was written") from None
-        raise Interrupted("interrupted after commit; the import is complete") from None
-    except duckdb.Error as exc:
-        committed = not _rollback(con)
-        if _is_interrupt(exc):
-            if committed:
-                raise Interrupted("interrupted after commit; the import is complete") from None
-            raise Interrupted("interrupted; nothing was written") from None
-        raise StoreError(
-            f"{database}: the import failed and nothing was written: {first_line(exc)}"
-        ) from None
-    except BaseException:
+    except BaseException as exc:
         _rollback(con)
+        if is_interrupt(exc):
+            if _committed(con, report):
+                raise Interrupted(
+                    "interrupted after commit; the import is complete", written=True
+                ) from None
+            raise Interrupted("interrupted; nothing was written") from None
+        if isinstance(exc, duckdb.Error):
+            raise StoreError(
+                f"{database}: the import failed and nothing was written: {first_line(exc)}"
+            ) from None
         raise
     return report
 
 
-def _is_interrupt(exc: BaseException) -> bool:
-    return isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc).lower()
+def _import_each(
+    con: duckdb.DuckDBPyConnection,
+    paths: Sequence[str | Path],
+    report: ImportReport,
+    *,
+    fmt: str,
+    study: str | None,
+    dry_run: bool,
+    say: Progress,
+    limit: int,
+    update_subject_data: bool,
+    adam: AdamOptions | None,
+) -> None:
+    """Read, validate and load each file in turn inside the open transaction."""
+    for path in paths:
+        say(f"reading {path}")
+        source = read_source(path)
+        say(f"validating {path} ({source.frame.height} rows)")
+        plan = validate_source(
+            source,
+            fmt=fmt,
+            study=study,
+            con=con,
+            limit=limit,
+            update_subject_data=update_subject_data,
+            adam=adam,
+        )
+        if not plan.ok:
+            raise _first_error(plan.problems, limit)
+        if dry_run:
+            report.files.append(_result(plan, "valid", None, 0))
+            continue
+        say(f"loading {path}")
+        report.files.append(_load(con, plan))
 
 
-def _rollback(con: duckdb.DuckDBPyConnection) -> bool:
-    """Roll back the open transaction; False when there was none (it was committed)."""
-    try:
-        con.execute("ROLLBACK")
-    except duckdb.Error:
+def _committed(con: duckdb.DuckDBPyConnection, report: ImportReport) -> bool:
+    """Whether the import records of ``report`` are in the database (after an interrupt)."""
+    ids = [f.import_id for f in report.files if f.status == "loaded"]
+    if not ids:
         return False
-    return True
+    try:
+        return bool(fetch_value(con, "SELECT count(*) FROM imports WHERE import_id = ?", [ids[0]]))
+    except (duckdb.Error, RuntimeError):
+        return False
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if there still is one (keeping the first error)."""
+    with contextlib.suppress(duckdb.Error, RuntimeError):
+        con.execute("ROLLBACK")
 
 
 def _database_label(con: duckdb.DuckDBPyConnection) -> str:

@@ -45,6 +45,7 @@ from trialtui.errors import InputError, StoreError, UsageError
 from trialtui.paths import user_queries_dir
 from trialtui.resources import queries_dir
 from trialtui.store.connection import _check_schema, _describe, special_database_name
+from trialtui.store.sql import interruptible
 
 PARAM_TYPES: tuple[str, ...] = ("text", "integer", "number", "boolean", "date")
 
@@ -596,8 +597,9 @@ def run_query(
         timer.daemon = True
         timer.start()
     try:
-        relation = con.sql(text, params=bound or None)
-        return _plain_columns(relation).pl() if relation is not None else pl.DataFrame()
+        with interruptible(con):
+            relation = con.sql(text, params=bound or None)
+            return _plain_columns(relation).pl() if relation is not None else pl.DataFrame()
     except duckdb.Error as exc:
         error = _query_error(exc, where, offset)
         if isinstance(error, QueryInterrupted) and expired.is_set():

@@ -6,7 +6,11 @@ reads go through these helpers, which fetch every row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -33,3 +37,49 @@ def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None)
     if relation is None:
         return pl.DataFrame()
     return relation.pl()
+
+
+@contextlib.contextmanager
+def interruptible(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Let Ctrl-C stop a statement running on ``con`` in the main thread.
+
+    Python runs its SIGINT handler only between bytecodes, so a long DuckDB statement would
+    not notice Ctrl-C until it finished. Here the signal's wakeup byte (written by the C-level
+    handler, :func:`signal.set_wakeup_fd`) wakes a watcher thread that calls
+    ``con.interrupt()``; the statement then raises and Python's own KeyboardInterrupt
+    follows. Elsewhere than in the main thread this does nothing (use ``con.interrupt()``).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except ValueError:  # not the main interpreter
+        os.close(read_end)
+        os.close(write_end)
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            data = os.read(read_end, 64)
+            if done.is_set() or not data:
+                return
+            if signal.SIGINT in data:
+                with contextlib.suppress(Exception):
+                    con.interrupt()
+
+    watcher = threading.Thread(target=watch, name="trialtui-sigint", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        done.set()
+        os.write(write_end, b"\0")
+        watcher.join(timeout=1)
+        os.close(read_end)
+        os.close(write_end)

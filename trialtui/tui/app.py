@@ -318,6 +318,8 @@ class TrialApp(App):
     def on_compute_failed(self, message: ComputeFailed) -> None:
         self.computing = False
         self.last_error = message.error
+        if self.data is not None:  # the screens still show this study
+            self.study_id = self.data.study_id
         self.notify(message.error, title="Cannot compute", severity="error", timeout=10)
         self._refresh_screen()
 

@@ -114,9 +114,12 @@ class BiomarkerDetailScreen(ResultsScreen):
         if meta.height:
             row = meta.row(0, named=True)
             self.unit = row["unit"] or ""
+            label = row["label"] if row["label"] not in (None, "", b) else ""
+            lloq = f"LLOQ {row['lloq']:g}" if row["lloq"] is not None else ""
+            parts = [row["assay"], row["compartment"], self.unit, lloq]
+            details = " · ".join(str(p) for p in parts if p)
             self.query_one("#biomarker-header", Static).update(
-                f"[b]{b}[/b] {row['label'] or ''} · {row['assay'] or ''} · "
-                f"{row['compartment'] or ''} · {self.unit} · LLOQ {row['lloq']}"
+                f"[b]{b}[/b] {label}" + (f" · {details}" if details else "")
             )
         self.arms = data.arm_names
         self.codes = arm_codes(self.arms)

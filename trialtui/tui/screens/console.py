@@ -85,7 +85,7 @@ class ConsoleScreen(ResultsScreen):
     BINDINGS = [
         Binding("f5,ctrl+enter,ctrl+r", "run", "Run", key_display="F5", priority=True),
         Binding("ctrl+k", "cancel", "Cancel", priority=True),
-        Binding("f8", "toggle_history", "History"),
+        Binding("f8", "toggle_history", "History", key_display="F8"),
         Binding("ctrl+s", "save_query", "Save", priority=True),
     ]
 
@@ -117,7 +117,7 @@ class ConsoleScreen(ResultsScreen):
                 )
                 yield Vertical(id="param-form")
                 yield Static(
-                    "untitled · F5 or ctrl+r runs · ctrl+k cancels · ctrl+s saves · F8 history",
+                    "untitled · F5 runs · ctrl+s saves · F8 history",
                     id="sql-status",
                 )
                 yield Static("", id="stored-banner")

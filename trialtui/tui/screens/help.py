@@ -20,6 +20,7 @@ log2FC = log2(post) - log2(pre), per patient, per arm and between arms.
 | `ctrl+p` | command palette: jump to a screen, patient or biomarker |
 | `ctrl+e` | export the table in view to CSV (with a provenance file) |
 | `i` | import CSV, Parquet or SAS XPT files into the open database (all or nothing) |
+| `ctrl+g` | show (and copy) the command line that reproduces the table in view |
 | `?` / `q` | this help / quit |
 
 **Every table**: the bottom edge shows the rows in view ("rows 2,401-2,440 of 3,000") and
@@ -28,7 +29,7 @@ the legend of arm codes; the top edge says how the table is sorted.
 | key | |
 |---|---|
 | `↑` `↓` `PgUp` `PgDn` | move through all rows, however many |
-| `g` `Home` / `G` `End` | first / last row |
+| `g` `Home` `ctrl+home` / `G` `End` `ctrl+end` | first / last row |
 | `←` `→` | more columns (key columns such as biomarker, arm, patient stay) |
 | `/` | filter: text, or conditions such as `q < 0.05`, `n >= 10 and arm = D+P`, `biomarker ~ cd` |
 | `enter` (in the filter) / `escape` | keep the filter / clear it |

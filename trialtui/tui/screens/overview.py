@@ -15,7 +15,7 @@ from trialtui.tui.views import ci_label
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 
 TOP_FINDINGS = 8
-FINDINGS_BETWEEN_ARMS = "Top findings (between arms, q < 0.05, largest |log2 GMFC ratio| first)"
+FINDINGS_BETWEEN_ARMS = "Top findings (between arms, q < 0.05)"
 
 
 def top_within_arm(arm_summary: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.DataFrame:
@@ -43,7 +43,7 @@ def top_findings(comparison: pl.DataFrame, limit: int = TOP_FINDINGS) -> pl.Data
 
 class OverviewScreen(ResultsScreen):
     SUB_TITLE = "Overview"
-    AUTO_FOCUS = "#arms-table"  # start at the top; tab walks down through the sections
+    AUTO_FOCUS = "#study-select"  # start at the top; tab walks down through the sections
     CSS_PATH = "overview.tcss"
 
     def compose_body(self) -> ComposeResult:
@@ -152,16 +152,21 @@ class OverviewScreen(ResultsScreen):
             ],
         )
 
+    def sync(self) -> None:
+        super().sync()
+        data = self.trial.data
+        select = self.query_one("#study-select", Select)
+        if not self.trial.computing and data is not None and select.value != data.study_id:
+            with self.prevent(Select.Changed):  # a failed switch: show the study in view
+                select.value = data.study_id
+
     def _show_findings(self, results: StudyResults) -> None:
         """Between-arm findings, or within-arm ones for a single-arm study."""
         table = self.query_one("#findings-table", FrameTable)
         label = self.query_one("#findings-label", Label)
         ci = ci_label(results.settings.conf_level)
         if results.is_single_arm:
-            label.update(
-                "Top findings (within arm, Wilcoxon signed-rank q < 0.05, "
-                "largest |log2 GMFC| first)"
-            )
+            label.update("Top findings (within arm, Wilcoxon signed-rank q < 0.05)")
             findings = top_within_arm(results.level("arm"))
             columns = [
                 Column("biomarker", "Biomarker"),
@@ -193,7 +198,8 @@ class OverviewScreen(ResultsScreen):
 
     def on_frame_table_cursor_moved(self, event: FrameTable.CursorMoved) -> None:
         """Keep the table whose cursor moves in view (the page scrolls with the keyboard)."""
-        event.table.scroll_visible(animate=False)
+        if event.table.has_focus:  # not when a table is (re)filled in the background
+            event.table.scroll_visible(animate=False)
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
         data = self.trial.data

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import polars as pl
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
@@ -14,6 +15,8 @@ from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 from trialtui.tui.widgets.plots import draw_patient
+
+NARROW = 100
 
 
 def patient_changes(results: StudyResults, patient_id: str) -> pl.DataFrame:
@@ -82,12 +85,19 @@ class PatientDetailScreen(ResultsScreen):
         self.patient_id = patient_id
         self.changes = pl.DataFrame()
         self.values = pl.DataFrame()
+        self._plot_title = ""
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="patient-header")
         with Horizontal(id="patient-body"):
-            yield FrameTable(id="patient-table")
+            with Vertical(id="patient-table-pane"):  # the filter box opens above the table
+                yield FrameTable(id="patient-table")
             yield PlotextPlot(id="patient-plot")
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below 100 columns the plot goes under the table, so neither is squeezed."""
+        self.query_one("#patient-body").set_class(event.size.width < NARROW, "-narrow")
+        self.call_after_refresh(self._draw_plot)  # as many bars as the new height holds
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
         self.sub_title = f"Patient {self.patient_id}"
@@ -120,11 +130,11 @@ class PatientDetailScreen(ResultsScreen):
             sorted_by="biomarker",
             codes=arm_codes(data.arm_names),
         )
-        draw_patient(
-            self.query_one("#patient-plot", PlotextPlot),
-            self.changes,
-            f"{self.patient_id}: log2FC {pair}" + (f" ({reason})" if reason else ""),
-        )
+        self._plot_title = f"{self.patient_id}: log2FC {pair}" + (f" ({reason})" if reason else "")
+        self._draw_plot()
+
+    def _draw_plot(self) -> None:
+        draw_patient(self.query_one("#patient-plot", PlotextPlot), self.changes, self._plot_title)
 
     def export_view(self) -> tuple[pl.DataFrame, str] | None:
         return self.values, f"patient_{self.patient_id}"

@@ -157,7 +157,7 @@ class StatisticsScreen(ResultsScreen):
 
     def action_toggle_volcano(self) -> None:
         self.query_one("#statistics").toggle_class("-volcano")
-        self._draw_volcano()
+        self.call_after_refresh(self._draw_volcano)  # labels are placed for the laid-out size
 
     def on_frame_table_cursor_moved(self, event: FrameTable.CursorMoved) -> None:
         if self.query_one("#statistics").has_class("-volcano"):

@@ -199,8 +199,12 @@ class TimecourseScreen(ResultsScreen):
             return
         self.biomarker = biomarker
         row = self.friedman.filter(pl.col("biomarker") == biomarker)
-        qs = [q for q in row["q_friedman"].to_list() if q is not None]
-        q_text = f", Friedman q {min(qs):.3g}" if qs else ""
+        codes = arm_codes(data.arm_names)
+        qs = [(arm, q) for arm, q in row.select("arm", "q_friedman").iter_rows() if q is not None]
+        if len(qs) == 1:
+            q_text = f", Friedman q {qs[0][1]:.3g}"
+        else:  # one q per arm
+            q_text = "".join(f", {codes.get(arm, arm)} Friedman q {q:.3g}" for arm, q in qs)
         draw_timecourse(
             self.query_one("#timecourse-plot", PlotextPlot),
             self.arms,
@@ -209,7 +213,7 @@ class TimecourseScreen(ResultsScreen):
             self.baseline,
             data.arm_names,
             f"{biomarker}: change over time{q_text}",
-            arm_codes(data.arm_names),
+            codes,
         )
 
     def on_frame_table_cursor_moved(self, event: FrameTable.CursorMoved) -> None:

@@ -317,9 +317,11 @@ def draw_trajectory(
     """
     if changes.is_empty() or changes["day"].n_unique() < 2:
         return _empty(widget, title, "fewer than two timepoints with values")
-    _reset(widget, f"{title} · n = {changes['patient_id'].n_unique()} patients")
+    patients = changes["patient_id"].n_unique()
+    summarise = patients > MAX_LINES
+    note = " · arm medians only" if summarise else " · grey: each patient"
+    _reset(widget, f"{title} · n = {format_count(patients)} patients{note}")
     plt = widget.plt
-    summarise = changes["patient_id"].n_unique() > MAX_LINES
     for _key, part in changes.sort("day").group_by(["patient_id", "arm"], maintain_order=True):
         if summarise:
             break
@@ -413,10 +415,17 @@ def draw_volcano(
             )
     x_all, y_all = rows["_x"].to_list(), rows["_y"].to_list()
     x_span = (max(x_all) - min(x_all)) or 1.0
-    x_low, x_high = min(*x_all, 0.0) - 0.1 * x_span, max(*x_all, 0.0) + 0.35 * x_span
-    y_high = max(y_all) * 1.4 + 0.5
+    # room on the left and at the top: plotext draws the legend in the top left corner
+    x_low, x_high = min(*x_all, 0.0) - 0.3 * x_span, max(*x_all, 0.0) + 0.3 * x_span
+    # the legend (up to four lines) sits at the top: keep the points below it
+    plot_rows = max(8, (widget.size.height or 24) - 6)
+    y_high = max(y_all) * plot_rows / (plot_rows - 5) + 0.5
     plt.xlim(x_low, x_high)
     plt.ylim(0, y_high)
+    y_ticks = nice_ticks(0, max(y_all), 4)
+    x_ticks = nice_ticks(x_low, x_high, 6)
+    plt.yticks(y_ticks, [_tick_label(t) for t in y_ticks])
+    plt.xticks(x_ticks, [_tick_label(t) for t in x_ticks])
     plt.hline(-math.log10(0.05), "gray")
     plt.vline(0, "gray")
     _label_points(widget, rows, labels, (x_low, x_high), (0, y_high), highlight)
@@ -435,15 +444,16 @@ def _label_points(
 ) -> None:
     """Name the most significant points to the right of each, skipping collisions."""
     plt = widget.plt
-    width = max(20, widget.size.width - 12)
-    height = max(6, widget.size.height - 6)
+    width = max(20, (widget.size.width or 100) - 12)
+    height = max(6, (widget.size.height or 24) - 6)
 
     def cell(x: float, y: float) -> tuple[int, int]:
         col = (x - x_range[0]) / (x_range[1] - x_range[0]) * width
         row = (y - y_range[0]) / (y_range[1] - y_range[0]) * height
         return round(col), round(row)
 
-    taken: list[tuple[int, int, int]] = []  # row, first col, last col
+    # row, first col, last col; the legend (top left, up to four entries) is taken
+    taken: list[tuple[int, int, int]] = [(height - k, 0, 22) for k in range(5)]
     points = {cell(x, y) for x, y in rows.select("_x", "_y").iter_rows()}
     chosen = rows.sort("_q", "_p").head(count)
     if highlight is not None:
@@ -526,7 +536,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
     changes = changes.drop_nulls("log2fc")
     if changes.is_empty():
         return _empty(widget, title, "no paired biomarkers")
-    rows_available = max(3, widget.size.height - 6) if widget.size.height else 30
+    rows_available = max(3, widget.size.height - 5) if widget.size.height else 30
     total = changes.height
     if total > rows_available:
         changes = changes.sort(pl.col("log2fc").abs(), descending=True).head(rows_available)
@@ -539,7 +549,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
     names = changes["biomarker"].to_list()
     values = changes["log2fc"].to_list()
     positions = list(range(1, len(names) + 1))
-    for sign, color, label in ((1, "green", "increase"), (-1, "red", "decrease")):
+    for sign, color in ((1, "green"), (-1, "red")):
         chosen = [(p, v) for p, v in zip(positions, values, strict=True) if v * sign > 0]
         if chosen:
             plt.bar(
@@ -548,7 +558,6 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
                 orientation="horizontal",
                 color=color,
                 width=0.6,
-                label=label,
             )
     plt.vline(0, "white")
     plt.yticks(positions, names)
@@ -556,7 +565,7 @@ def draw_patient(widget: PlotextPlot, changes: pl.DataFrame, title: str) -> None
     low, high = min(*values, 0.0), max(*values, 0.0)
     ticks = nice_ticks(low, high, 4)
     plt.xticks(ticks, [_tick_label(t) for t in ticks])
-    plt.xlabel("log2 FC (post / pre)")
+    plt.xlabel("log2 FC (post / pre): green increase, red decrease")
     widget.refresh()
 
 

@@ -25,7 +25,8 @@ class StatusBar(Horizontal):
 
     def set_text(self, text: str) -> None:
         """Show ``text``; when it is too wide, long arm names become their short codes."""
-        width = self.size.width - 2 - (30 if self.has_class("-busy") else 0)
+        width = (self.size.width or self.app.size.width) - 2
+        width -= 30 if self.has_class("-busy") else 0
         data = getattr(self.app, "data", None)
         if width > 0 and len(text) > width and data is not None:
             for name, code in arm_codes(data.arm_names).items():
