@@ -38,9 +38,7 @@ from pathlib import Path
 import polars as pl
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
 
-from generate import synthetic_trial, write_trial  # noqa: E402
 
 REFERENCE_ARM = "Placebo"
 
@@ -101,18 +99,24 @@ def run_size(
 ) -> dict[str, object]:
     """Every step at one size; a dict of Step records and the size's facts."""
     patients = max(4, round(rows_m * 1e6 / (args.biomarkers * args.timepoints)))
-    frame = synthetic_trial(
-        patients,
-        args.biomarkers,
-        timepoints=args.timepoints,
-        arms=args.arms,
-        missing=args.missing,
-        seed=args.seed,
+    # generated in a child process: this one stays small, so that the peak memory of each
+    # step (whose count starts from a fork of this process) is the step's own
+    parquet, csv = folder / "trial.parquet", folder / "trial.csv"
+    written = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "generate.py"),
+            str(parquet),
+            str(csv),
+            *("--patients", str(patients), "--biomarkers", str(args.biomarkers)),
+            *("--timepoints", str(args.timepoints), "--arms", str(args.arms)),
+            *("--missing", str(args.missing), "--seed", str(args.seed)),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    parquet = write_trial(frame, folder / "trial.parquet")
-    csv = write_trial(frame, folder / "trial.csv")
-    rows = frame.height
-    del frame
+    rows = int(written.stdout.split(": ")[1].split()[0])
     db = folder / "trial.duckdb"
     for leftover in folder.glob("*.duckdb*"):
         leftover.unlink()

@@ -65,3 +65,27 @@ async def test_overview_shows_catalog_facts_without_waiting_for_statistics(
         assert sorted(arms["arm"]) == ["Defactinib + Pembrolizumab", "Pembrolizumab"]
         timepoints = app.screen.query_one("#timepoints-table", FrameTable).frame
         assert timepoints.height >= 2 and timepoints["is_baseline"].any()
+
+
+def test_statistics_read_a_study_without_the_completeness_listing(sample_db: Path) -> None:
+    """``stats`` and ``export`` skip the paired-completeness query (as costly as reading
+    the measurements on large studies); the numbers are the same."""
+    from polars.testing import assert_frame_equal
+
+    from trialtui.analysis import AnalysisSettings
+    from trialtui.store.connection import connect
+    from trialtui.study import compute, load_study
+
+    con = connect(sample_db, read_only=True)
+    try:
+        full = load_study(con, STUDY)
+        lean = load_study(con, STUDY, completeness=False)
+    finally:
+        con.close()
+    assert full.completeness.height > 0
+    assert lean.completeness.is_empty()
+    assert lean.completeness.columns == full.completeness.columns
+    settings = AnalysisSettings()
+    assert_frame_equal(
+        compute(lean, settings).level("comparison"), compute(full, settings).level("comparison")
+    )

@@ -74,7 +74,7 @@ def _results(args: argparse.Namespace, levels: tuple[str, ...]) -> tuple[StudyRe
     settings = settings_from(args)
     con = _open_read_only(args)
     try:
-        data = load_study(con, args.study)
+        data = load_study(con, args.study, completeness=False)
         results = compute(data, settings, levels=levels)
     finally:
         con.close()

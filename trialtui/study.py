@@ -88,18 +88,40 @@ class StudyData:
         return self.arms["arm"].to_list()
 
 
-def load_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
+# The columns of catalog.completeness, for a study read without it.
+_NO_COMPLETENESS = pl.DataFrame(
+    schema={
+        "biomarker": pl.String,
+        "arm": pl.String,
+        "n_patients": pl.Int64,
+        "n_baseline": pl.Int64,
+        "n_on_treatment": pl.Int64,
+        "n_paired": pl.Int64,
+        "post_timepoint": pl.String,
+    }
+)
+
+
+def load_study(
+    con: duckdb.DuckDBPyConnection, study: str | None, *, completeness: bool = True
+) -> StudyData:
     """Read one study from the database (``study`` None: the only study), with the
     imports its data come from and the database's data version, read in one transaction
-    so that they describe exactly the rows read."""
+    so that they describe exactly the rows read.
+
+    ``completeness=False`` leaves out the paired-completeness listing (an empty frame with
+    its columns), which no statistic needs and which costs as much as reading the
+    measurements on large studies; the command line's ``stats`` and ``export`` do."""
     con.execute("BEGIN TRANSACTION")
     try:
-        return _read_study(con, study)
+        return _read_study(con, study, completeness)
     finally:
         con.execute("ROLLBACK")
 
 
-def _read_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
+def _read_study(
+    con: duckdb.DuckDBPyConnection, study: str | None, completeness: bool = True
+) -> StudyData:
     study_id = catalog.resolve_study(con, study)
     studies = catalog.studies(con).filter(pl.col("study_id") == study_id)
     return StudyData(
@@ -109,7 +131,7 @@ def _read_study(con: duckdb.DuckDBPyConnection, study: str | None) -> StudyData:
         timepoints=catalog.timepoints(con, study_id),
         patients=catalog.patients(con, study_id),
         biomarkers=catalog.biomarkers(con, study_id),
-        completeness=catalog.completeness(con, study_id),
+        completeness=catalog.completeness(con, study_id) if completeness else _NO_COMPLETENESS,
         measurements=catalog.measurements(con, study_id),
         sources=catalog.source_files(con, study_id),
         data_version=catalog.data_version(con),
