@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-from textual.widgets import Input, OptionList, TextArea
+from textual.widgets import Input, OptionList, Static, TextArea
 
 from trialtui.store.catalog import completeness
 from trialtui.store.connection import connect
@@ -162,3 +163,27 @@ async def test_keys_tab_moves_focus_and_ctrl_s_saves_a_query_file(
         assert screen.current is not None and screen.current.name == "query"
         await run_and_wait(app, pilot)
         assert screen.last_run is not None and screen.last_run["name"] == "query"
+
+
+async def test_cancel_key_interrupts_a_running_query(sample_db: Path) -> None:
+    """ctrl+k stops a query that would run for hours; the console then runs the next one."""
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot)
+        editor = screen.query_one("#sql-editor", TextArea)
+        editor.text = "SELECT count(*) AS n FROM range(1000000000000) t(i) WHERE i % 7 = 3"
+        await pilot.press("f5")
+        for _ in range(200):  # until the worker has its connection and DuckDB is running
+            if screen._con is not None:
+                break
+            await pilot.pause(0.05)
+        assert screen._con is not None, "the query never started"
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+k")
+        await asyncio.wait_for(app.workers.wait_for_complete(), timeout=30)
+        await pilot.pause()
+        assert "cancelled" in str(screen.query_one("#sql-status", Static).render())
+        assert screen._con is None
+        editor.text = "SELECT 42 AS answer"
+        await run_and_wait(app, pilot)
+        assert screen.query_one("#sql-results", FrameTable).frame["answer"].to_list() == [42]
