@@ -11,10 +11,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import build_good_db
 from textual import events
 from textual.widgets import TabbedContent
 
-from tests.conftest import build_good_db
 from trialtui.formatting import arm_codes, format_column, format_p
 from trialtui.tui.app import TrialApp
 from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
