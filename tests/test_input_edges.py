@@ -90,6 +90,15 @@ def test_huge_values_and_nul_bytes_give_a_short_printable_line(
     assert "\x00" not in result.stderr
 
 
+def test_a_control_character_in_a_column_name_is_one_line(
+    tmp_path: Path, write_csv, run_cli, one_line_error
+) -> None:
+    header = HEADER.replace("biomarker", "bio\x00marker")
+    content = "\n".join([header, "S1,P1,A,pre,true,CD8,1", "S1,P1,A,post,false,CD8,2"])
+    result = run_cli("import", write_csv(content + "\n"), "--db", tmp_path / "t.duckdb")
+    one_line_error(result, "row 1, column 'bio\\x00marker'", "control character")
+
+
 # ----------------------------------------------------------------------------- Parquet, ADaM
 
 

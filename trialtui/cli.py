@@ -143,13 +143,20 @@ def cmd_import(args: argparse.Namespace) -> int:
             for leftover in (path, Path(f"{path}.wal")):
                 leftover.unlink(missing_ok=True)
         raise
-    con.close()
-    for result in report.files:
-        verb = {"loaded": "imported", "valid": "valid (dry run, nothing written)"}.get(
-            result.status, "unchanged"
-        )
-        print(f"{result.path}: {verb}: {result.message}")
-        print_adam_report(result.summary, result.warnings)
+    try:
+        con.close()
+        for result in report.files:
+            verb = {"loaded": "imported", "valid": "valid (dry run, nothing written)"}.get(
+                result.status, "unchanged"
+            )
+            print(f"{result.path}: {verb}: {result.message}")
+            print_adam_report(result.summary, result.warnings)
+    except KeyboardInterrupt:  # the transaction is already committed (or was a dry run)
+        if args.dry_run or not any(r.status == "loaded" for r in report.files):
+            raise Interrupted(INTERRUPTED) from None
+        raise Interrupted(
+            "interrupted after commit; the import is complete", written=True
+        ) from None
     return 0
 
 

@@ -201,10 +201,15 @@ def _committed(con: duckdb.DuckDBPyConnection, report: ImportReport) -> bool:
     ids = [f.import_id for f in report.files if f.status == "loaded"]
     if not ids:
         return False
-    try:
-        return bool(fetch_value(con, "SELECT count(*) FROM imports WHERE import_id = ?", [ids[0]]))
-    except (duckdb.Error, RuntimeError):
-        return False
+    # A Ctrl-C that reached DuckDB after the statement it was meant for can stop this
+    # query too; ask again rather than report a committed import as not written.
+    for _ in range(3):
+        try:
+            found = fetch_value(con, "SELECT count(*) FROM imports WHERE import_id = ?", [ids[0]])
+            return bool(found)
+        except (duckdb.Error, RuntimeError, KeyboardInterrupt):
+            continue
+    return False
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from trialtui.errors import InputError, first_line
+from trialtui.errors import InputError, first_line, printable
 
 ROW = "_row"
 PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -201,6 +201,11 @@ def _check_header(path: Path, columns: list[str]) -> None:
     for name in (c.strip() for c in columns):
         if not name:
             raise InputError(f"{path}: row 1: a column has an empty name")
+        if printable(name) != name:  # a NUL or other control character in a column name
+            raise InputError(
+                f"{path}: row 1, column '{printable(name, limit=200)}': the column name holds "
+                "a control character"
+            )
         if name in seen:
             raise InputError(f"{path}: row 1, column '{name}': duplicate column name")
         seen.add(name)
