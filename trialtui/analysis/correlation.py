@@ -59,7 +59,9 @@ def _ranks_where(
     first = np.maximum.accumulate(np.where(starts, before, 0), axis=0)
     last = np.minimum.accumulate(np.where(ends, counts, n)[::-1], axis=0)[::-1]
     ranked = np.where(kept, (first + last + 1) / 2, np.nan)
-    out = np.empty((n, k))
+    # column-major as rankdata returns it: NaN-skipping means then sum in the same order,
+    # to the last bit
+    out = np.empty((n, k), order="F")
     if shared:
         out[order[:, 0]] = ranked
     else:
