@@ -205,3 +205,24 @@ def test_single_arm_study_has_no_pooled_rows() -> None:
     one_arm = dict(case, arm=["only"] * len(case["arm"]))
     frame = correlate_changes(pairing_from_cases([one_arm], extra=False), AnalysisSettings())
     assert set(frame["arm"]) == {"only"}
+
+
+def test_by_column_path_re_ranks_each_pair_as_pairwise_complete_spearman() -> None:
+    """Values missing one at a time (a pattern per column) and ties: each pair's rho is
+    Spearman's on the rows both columns have, ranked afresh, as R's
+    cor(use = "pairwise.complete.obs", method = "spearman")."""
+    from scipy import stats
+
+    from trialtui.analysis.correlation import spearman_matrix
+
+    rng = np.random.default_rng(11)
+    n, k = 40, 24
+    matrix = rng.integers(0, 6, size=(n, k)).astype(float)  # many ties
+    matrix[rng.random((n, k)) < 0.2] = np.nan
+    rho, count, _ = spearman_matrix(matrix)
+    for i in range(k):
+        for j in range(k):
+            both = ~np.isnan(matrix[:, i]) & ~np.isnan(matrix[:, j])
+            assert count[i, j] == both.sum()
+            expected = stats.spearmanr(matrix[both, i], matrix[both, j]).statistic
+            assert rho[i, j] == pytest.approx(expected, rel=1e-12, abs=1e-14), (i, j)

@@ -349,3 +349,61 @@ def test_cli_unknown_timepoint_and_reference_arm(run_cli, plan_db: Path) -> None
         "unknown reference arm 'Placebo'",
         "A, B",
     )
+
+
+def _frame(patients: list[str], biomarkers: list[str], arms: dict[str, str]) -> pl.DataFrame:
+    rows = []
+    for biomarker in biomarkers:
+        for i, patient in enumerate(patients):
+            for timepoint, ordinal in (("BL", 0), ("W4", 1)):
+                rows.append(
+                    {
+                        "study_id": "S",
+                        "patient_id": patient,
+                        "arm": arms[patient],
+                        "response": "PR",
+                        "timepoint": timepoint,
+                        "ordinal": ordinal,
+                        "is_baseline": ordinal == 0,
+                        "biomarker": biomarker,
+                        "value": float(i + 1 + 10 * ordinal),
+                        "below_lloq": False,
+                        "lloq": 0.1,
+                    }
+                )
+    return pl.DataFrame(rows)
+
+
+def test_pairs_come_sorted_by_study_biomarker_arm_and_patient_as_strings() -> None:
+    # Byte-wise string order, not numeric or case-folded: "P1" < "p10" < "p9"; "B" < "a".
+    patients = ["p9", "p10", "P1", "z"]
+    arms = {"p9": "a", "p10": "B", "P1": "a", "z": "B"}
+    measured = _frame(patients, ["m2", "M10", "m1"], arms).sample(
+        fraction=1.0, shuffle=True, seed=3
+    )
+    pairs = pair_samples(measured, AnalysisSettings()).fold_changes
+    expected = [
+        (biomarker, arm, patient)
+        for biomarker in ["M10", "m1", "m2"]
+        for arm in ["B", "a"]
+        for patient in sorted(p for p in patients if arms[p] == arm)
+    ]
+    assert list(zip(pairs["biomarker"], pairs["arm"], pairs["patient_id"], strict=True)) == expected
+    # each pair's values come from its own patient (value i + 1 at BL, i + 11 at W4)
+    index = {p: i for i, p in enumerate(patients)}
+    for row in pairs.iter_rows(named=True):
+        i = index[row["patient_id"]]
+        assert (row["pre"], row["post"]) == (i + 1.0, i + 11.0)
+
+
+def test_pairing_without_string_keys_gives_the_same_pairs() -> None:
+    # A missing arm (null) cannot be encoded; the pairing then joins on the columns themselves.
+    patients = ["p2", "p1", "p3"]
+    measured = _frame(patients, ["m1", "m2"], {"p1": "A", "p2": "A", "p3": "B"})
+    with_null = measured.with_columns(
+        pl.when(pl.col("patient_id") == "p3").then(None).otherwise(pl.col("arm")).alias("arm")
+    )
+    encoded = pair_samples(measured.filter(pl.col("patient_id") != "p3"), AnalysisSettings())
+    plain = pair_samples(with_null, AnalysisSettings())
+    assert plain.fold_changes.filter(pl.col("arm").is_not_null()).equals(encoded.fold_changes)
+    assert plain.fold_changes["patient_id"].to_list() == ["p1", "p2", "p1", "p2"]

@@ -25,12 +25,48 @@ CORRELATION_COLUMNS = (
 )
 
 
-def _masked_ranks(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Column-wise average ranks of ``values`` where ``mask`` holds, NaN elsewhere."""
-    from scipy import stats  # only correlations rank this way; keep start-up light
+def _column_orders(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each column's sort order (NaN last) and, along it, where runs of equal values start
+    and end: computed once, they rank any subset of a column's rows without sorting."""
+    order = np.argsort(matrix, axis=0, kind="stable")
+    ordered = np.take_along_axis(matrix, order, axis=0)
+    starts = np.ones(matrix.shape, dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    ends = np.ones(matrix.shape, dtype=bool)
+    ends[:-1] = starts[1:]
+    return order, starts, ends
 
-    masked = np.where(mask, values, np.nan)
-    return stats.rankdata(masked, axis=0, nan_policy="omit")
+
+def _ranks_where(
+    order: np.ndarray, starts: np.ndarray, ends: np.ndarray, mask: np.ndarray
+) -> np.ndarray:
+    """Average ranks of every column among the rows where ``mask`` holds, NaN elsewhere:
+    what ``rankdata`` gives for the masked values, without sorting.
+
+    ``order``, ``starts`` and ``ends`` come from :func:`_column_orders`, for the columns of
+    ``mask`` or for one column (shape (n, 1)) ranked under each column of ``mask``. Along
+    the sort order the kept rows are counted; a run of tied values holding rows ``first +
+    1 .. last`` of the kept ones has the average rank (first + last + 1) / 2, exact in
+    floating point as rankdata's.
+    """
+    n, k = mask.shape
+    shared = order.shape[1] == 1
+    kept = mask[order[:, 0]] if shared else np.take_along_axis(mask, order, axis=0)
+    counts = np.cumsum(kept, axis=0, dtype=np.int64)
+    before = counts - kept
+    # counts never decrease down a column, so a run's value spreads over it by a running
+    # maximum (its first row) or a running minimum from the bottom (its last row)
+    first = np.maximum.accumulate(np.where(starts, before, 0), axis=0)
+    last = np.minimum.accumulate(np.where(ends, counts, n)[::-1], axis=0)[::-1]
+    ranked = np.where(kept, (first + last + 1) / 2, np.nan)
+    # column-major as rankdata returns it: NaN-skipping means then sum in the same order,
+    # to the last bit
+    out = np.empty((n, k), order="F")
+    if shared:
+        out[order[:, 0]] = ranked
+    else:
+        np.put_along_axis(out, order, ranked, axis=0)
+    return out
 
 
 def _centre_within(values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
@@ -86,7 +122,10 @@ def spearman_matrix(
     biopsy removes a patient from every biomarker of an assay). For each pair of patterns
     the shared rows are ranked once and all correlations of the block come from one matrix
     product. With many distinct patterns it falls back to a loop over columns that ranks
-    every other column on the rows shared with that column, all at once. Both are exact.
+    every other column on the rows shared with that column, all at once, re-ranking each
+    pair's shared rows as R's ``cor(use = "pairwise.complete.obs")`` does: every column is
+    sorted once, and the ranks on a subset of rows are counts along that order. Both are
+    exact.
     """
     k = matrix.shape[1]
     present = ~np.isnan(matrix)
@@ -126,14 +165,15 @@ def _spearman_by_column(
     count = np.zeros((k, k), dtype=int)
     n_groups = np.ones((k, k), dtype=int)
     labels = np.unique(groups) if groups is not None else []
+    order, starts, ends = _column_orders(matrix)
     for i in range(k):
         both = present & present[:, [i]]
         count[i] = both.sum(axis=0)
         if groups is not None:
             n_groups[i] = sum(both[groups == g].any(axis=0) for g in labels)
-        xi = np.broadcast_to(matrix[:, [i]], matrix.shape)
-        rx = _centre_within(_masked_ranks(xi, both), groups)
-        ry = _centre_within(_masked_ranks(matrix, both), groups)
+        one = slice(i, i + 1)
+        rx = _centre_within(_ranks_where(order[:, one], starts[:, one], ends[:, one], both), groups)
+        ry = _centre_within(_ranks_where(order, starts, ends, both), groups)
         rho[i] = _pearson_columns(rx, ry)
     return rho, count, n_groups
 

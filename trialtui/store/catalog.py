@@ -147,6 +147,9 @@ def measurements(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
     Columns: study_id, patient_id, arm, response, timepoint, ordinal, is_baseline,
     biomarker, unit (the study's unit of the biomarker), value (null when below LLOQ),
     below_lloq, lloq (the measurement's LLOQ, else the study's LLOQ of the biomarker).
+
+    The rows come in no particular order: every consumer groups, joins or sorts them, and
+    sorting millions of rows here cost a third of the read's time and a fifth of its memory.
     """
     return fetch_frame(
         con,
@@ -160,7 +163,6 @@ def measurements(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
         JOIN timepoints t ON t.study_id = s.study_id AND t.timepoint = s.timepoint
         JOIN biomarkers b ON b.study_id = m.study_id AND b.biomarker_id = m.biomarker_id
         WHERE m.study_id = ?
-        ORDER BY m.biomarker_id, s.patient_id, t.ordinal
         """,
         [study_id],
     )
