@@ -135,6 +135,21 @@ def test_sample_id_column_is_used_when_given(tmp_path: Path, write_csv) -> None:
     ]
 
 
+def test_import_summary_counts_in_words(tmp_path: Path, write_csv) -> None:
+    src = write_csv(
+        """\
+        study_id,patient_id,arm,sample_id,timepoint,is_baseline,biomarker,value
+        S1,P1,A,BX-001,pre,true,CD8,1
+        S1,P1,A,BX-002,post,false,CD8,2
+        """
+    )
+    message = load(tmp_path / "t.duckdb", src).files[0].message
+    assert message == (
+        "2 rows read (long format); 2 measurements loaded; "
+        "new: 1 study, 1 arm, 1 patient, 1 biomarker, 2 timepoints, 2 samples"
+    )
+
+
 def test_utf8_bom_and_padded_header_are_accepted(tmp_path: Path, write_csv) -> None:
     text = GOOD_LONG_CSV.replace("study_id,patient_id", "study_id , patient_id", 1)
     src = write_csv(b"\xef\xbb\xbf" + text.encode("utf-8"))

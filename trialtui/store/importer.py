@@ -226,6 +226,13 @@ def _database_label(con: duckdb.DuckDBPyConnection) -> str:
     return str(path) if path else ":memory:"
 
 
+def _counted(count: int, plural: str) -> str:
+    """``count`` and the noun, singular for one ("1 study", "2 studies")."""
+    if count != 1:
+        return f"{count} {plural}"
+    return f"1 {'study' if plural == 'studies' else plural.removesuffix('s')}"
+
+
 def _result(
     plan: ImportPlan,
     status: str,
@@ -234,7 +241,7 @@ def _result(
     *,
     added: str = "",
 ) -> FileResult:
-    parts = [f"{plan.rows_read} rows read ({plan.format} format)"]
+    parts = [f"{_counted(plan.rows_read, 'rows')} read ({plan.format} format)"]
     if plan.rows_derived:
         parts.append(
             f"{plan.rows_derived} ADaM records left out (derived, not for analysis or "
@@ -245,7 +252,7 @@ def _result(
     if plan.rows_duplicate:
         parts.append(f"{plan.rows_duplicate} exact duplicates collapsed")
     if status == "loaded":
-        parts.append(f"{loaded} measurements loaded")
+        parts.append(f"{_counted(loaded, 'measurements')} loaded")
         if added:
             parts.append(added)
         changed = [c for c in plan.changes if c.old is not None]
@@ -305,7 +312,7 @@ def _load(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> FileResult:
         for name in frames:
             with contextlib.suppress(duckdb.Error):  # keep the real error, if any
                 con.unregister(name)
-    new_rows = ", ".join(f"{count} {table}" for table, count in added.items())
+    new_rows = ", ".join(_counted(count, table) for table, count in added.items())
     result = _result(
         plan, "loaded", import_id, loaded, added=f"new: {new_rows}" if new_rows else ""
     )
