@@ -165,10 +165,12 @@ def ancova(pairing: Pairing, settings: AnalysisSettings, reference_arm: str) -> 
     def keep(values: np.ndarray, where: np.ndarray = ok) -> np.ndarray:
         return np.where(where, values, np.nan)
 
+    with np.errstate(over="ignore"):  # 2^x beyond the double range is Inf, as in R
+        ratio, lo, hi = np.exp2(estimate), np.exp2(estimate - half), np.exp2(estimate + half)
     frame = frame.with_columns(
-        pl.Series("ancova_ratio", keep(np.exp2(estimate))),
-        pl.Series("ancova_lo", keep(np.exp2(estimate - half))),
-        pl.Series("ancova_hi", keep(np.exp2(estimate + half))),
+        pl.Series("ancova_ratio", keep(ratio)),
+        pl.Series("ancova_lo", keep(lo)),
+        pl.Series("ancova_hi", keep(hi)),
         pl.Series("p_ancova", keep(t_two_sided_p(t, df))),
         pl.Series("p_ancova_overall", keep(p_overall, overall_ok)),
     )
