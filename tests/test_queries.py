@@ -25,6 +25,7 @@ from trialtui.errors import StoreError, UsageError
 from trialtui.resources import queries_dir
 from trialtui.store import catalog
 from trialtui.store.connection import connect
+from trialtui.store.derived import DERIVED_TABLE_NAMES, query_context
 from trialtui.store.queryfiles import (
     PARAM_TYPES,
     QueryError,
@@ -40,7 +41,7 @@ from trialtui.store.queryfiles import (
     parse_query_text,
     run_query,
 )
-from trialtui.study import compute, load_study
+from trialtui.study import DERIVED_TABLES, compute, load_study
 
 STUDIES = ("PDAC-DEF-1", "PDAC-DEF-2")
 
@@ -952,3 +953,15 @@ def test_derived_runs(qcon, raw) -> None:
     assert frame.height == raw["derived_runs"].height == len(LEVELS) * 2
     assert set(frame["lloq_policy"]) == {"half"}
     assert set(frame["fdr"]) == {"bh"}
+
+
+def test_every_stored_result_table_is_known_to_the_sql_side(qcon) -> None:
+    """Provenance and the console banner find every derived table a query reads."""
+    assert set(DERIVED_TABLES.values()) == set(DERIVED_TABLE_NAMES)
+    sql = "SELECT * FROM timepoint_friedman JOIN arm_summary USING (study_id)"
+    context = query_context(qcon, sql)
+    assert context["derived_tables_read"] == ["arm_summary", "timepoint_friedman"]
+    assert {r["table_name"] for r in context["derived_runs"]} == {
+        "arm_summary",
+        "timepoint_friedman",
+    }

@@ -19,31 +19,8 @@ DERIVED_TABLE_NAMES = (
     "arm_comparison",
     "change_correlation",
     "response_comparison",
+    "timepoint_friedman",
 )
-DERIVED_RUNS_COLUMNS = (
-    "table_name",
-    "study_id",
-    "settings_json",
-    "trialtui_version",
-    "computed_at",
-    "row_count",
-)
-
-
-def write_derived(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    study_id: str,
-    frame: pl.DataFrame,
-    settings: dict[str, Any],
-    version: str,
-) -> None:
-    """Replace ``study_id``'s rows of ``table`` with ``frame`` and record the settings used.
-
-    The table is created from the frame's columns on first use (and recreated if the
-    columns changed). Runs in one transaction.
-    """
-    write_study_derived(con, study_id, {table: frame}, settings, version)
 
 
 def write_study_derived(

@@ -45,6 +45,7 @@ from trialtui.errors import InputError, StoreError, UsageError
 from trialtui.paths import user_queries_dir
 from trialtui.resources import queries_dir
 from trialtui.store.connection import _check_schema, _describe, special_database_name
+from trialtui.store.derived import DERIVED_TABLE_NAMES
 from trialtui.store.sql import interruptible
 
 PARAM_TYPES: tuple[str, ...] = ("text", "integer", "number", "boolean", "date")
@@ -54,15 +55,6 @@ ALLOWED_STATEMENTS: tuple[str, ...] = ("SELECT", "EXPLAIN", "PRAGMA", "CALL")
 
 # The alias under which the database file is attached (see open_query_connection).
 DATABASE_ALIAS = "trial"
-
-DERIVED_TABLES = (
-    "fold_changes",
-    "arm_summary",
-    "arm_comparison",
-    "change_correlation",
-    "response_comparison",
-    "timepoint_friedman",
-)
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DIRECTIVE = re.compile(r"^--\s*(name|description|param)\s*:\s*(.*?)\s*$")
@@ -713,7 +705,7 @@ def _query_error(exc: duckdb.Error, where: str, offset: int) -> QueryError:
     if "configuration has been locked" in lowered:
         return QueryRefused(f"{where}{at}: refused: queries cannot change settings ({first})")
     missing = re.search(r"Table with name (\w+) does not exist", first)
-    if missing and missing.group(1).lower() in DERIVED_TABLES:
+    if missing and missing.group(1).lower() in DERIVED_TABLE_NAMES:
         return QueryError(
             f"{where}{at}: {first} (derived result tables are written by "
             "`trialtui stats --store` or `trialtui sample`)"
