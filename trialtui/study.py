@@ -33,7 +33,7 @@ from trialtui.analysis.response import RESPONSE_COLUMNS
 from trialtui.analysis.timecourse import (
     ALL_TIMEPOINTS,
     combine_pairings,
-    later_timepoints,
+    pair_every_timepoint,
     per_timepoint,
 )
 from trialtui.choices import LEVELS
@@ -215,11 +215,11 @@ def compute(
     reference = choose_reference_arm(data.arm_names, settings, data.flagged_reference)
     say("pairing samples", 0.05)
     if settings.timepoint == ALL_TIMEPOINTS:
-        pairings = _pair_every_timepoint(data, settings, None)
+        pairings = tuple(pair_every_timepoint(data.measurements, settings))
         pairing = combine_pairings(list(pairings))
     else:
         pairing = pair_samples(data.measurements, settings)
-        pairings = _pair_every_timepoint(data, settings, pairing)
+        pairings = tuple(pair_every_timepoint(data.measurements, settings, pairing))
     empty = StudyResults(
         data.study_id,
         settings,
@@ -250,18 +250,6 @@ def with_levels(
         frames[level] = _order(_level_frame(level, results), level)
     say("done", 1.0)
     return replace(results, frames=frames)
-
-
-def _pair_every_timepoint(
-    data: StudyData, settings: AnalysisSettings, known: Pairing | None
-) -> tuple[Pairing, ...]:
-    """The baseline paired with each later timepoint (reusing ``known`` where it fits)."""
-    return tuple(
-        known
-        if known is not None and known.timepoint == point
-        else pair_samples(data.measurements, settings.with_changes(timepoint=point))
-        for point in later_timepoints(data.measurements, settings)
-    )
 
 
 def _level_frame(level: str, results: StudyResults) -> pl.DataFrame:

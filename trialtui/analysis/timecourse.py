@@ -27,14 +27,19 @@ def later_timepoints(measurements: pl.DataFrame, settings: AnalysisSettings) -> 
     return points.filter(pl.col("ordinal") > base_ordinal)["timepoint"].to_list()
 
 
-def pair_every_timepoint(measurements: pl.DataFrame, settings: AnalysisSettings) -> list[Pairing]:
+def pair_every_timepoint(
+    measurements: pl.DataFrame, settings: AnalysisSettings, known: Pairing | None = None
+) -> list[Pairing]:
     """One :class:`Pairing` of the baseline with each later timepoint, in visit order.
 
     Each pairing follows :func:`trialtui.analysis.pairing.pair_samples` with ``settings``
-    (LLOQ, zeros, baseline) and its own on-treatment timepoint.
+    (LLOQ, zeros, baseline) and its own on-treatment timepoint; ``known``, a pairing
+    already made for one of them, is reused.
     """
     return [
-        pair_samples(measurements, settings.with_changes(timepoint=point))
+        known
+        if known is not None and known.timepoint == point
+        else pair_samples(measurements, settings.with_changes(timepoint=point))
         for point in later_timepoints(measurements, settings)
     ]
 
