@@ -246,6 +246,37 @@ def test_trialtui_db_variable_names_the_default(run_cli, good_db: Path, tmp_path
     assert not (tmp_path / "xdg-data").exists()
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_db_before_or_after_the_command_names_the_same_file(
+    run_cli, tmp_path: Path, write_csv, where: str
+) -> None:
+    """`trialtui --db X import F` writes X, exactly as `trialtui import F --db X`; the
+    default database is neither created nor touched."""
+    db = tmp_path / "chosen.duckdb"
+    src = write_csv(GOOD_LONG_CSV)
+    args = ["--db", db, "import", src] if where == "before" else ["import", src, "--db", db]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "xdg-data").exists()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT DISTINCT study_id FROM patients").fetchall() == [("S1",)]
+    finally:
+        con.close()
+    info = run_cli("--db", db, "info") if where == "before" else run_cli("info", "--db", db)
+    assert info.returncode == 0, info.stderr
+    assert set(sections(info.stdout)) == {"S1"}
+    assert not (tmp_path / "xdg-data").exists()
+
+
+def test_db_given_twice_with_different_files_is_refused(run_cli, tmp_path: Path) -> None:
+    result = run_cli("--db", tmp_path / "a.duckdb", "info", "--db", tmp_path / "b.duckdb")
+    assert result.returncode == 2
+    assert "two databases" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    same = run_cli("--db", tmp_path / "a.duckdb", "info", "--db", tmp_path / "a.duckdb")
+    assert "no such database" in same.stderr
+
+
 def test_info_on_an_empty_trialtui_database(run_cli, tmp_path: Path) -> None:
     db = tmp_path / "empty.duckdb"
     connect(db, read_only=False).close()

@@ -57,12 +57,23 @@ def output_file(text: str) -> Path:
 
 
 def _add_db(parser: argparse.ArgumentParser, *, help_text: str | None = None) -> None:
+    """A command's ``--db``: absent from the namespace unless given, so that it never
+    replaces a ``--db`` given before the command (``trialtui --db X import F``)."""
     parser.add_argument(
         "--db",
         type=database_argument,
-        default=None,
+        default=argparse.SUPPRESS,
         help=help_text or "database file (default: the trialtui database in your data directory)",
     )
+
+
+def _merge_db(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """One ``args.db`` from ``trialtui --db X COMMAND`` and ``trialtui COMMAND --db X``."""
+    before = args.__dict__.pop("db_before_command", None)
+    after = getattr(args, "db", None)
+    if before is not None and after is not None and before != after:
+        parser.error(f"--db names two databases: '{before}' and '{after}'; give one")
+    args.db = after if after is not None else before
 
 
 def _add_update_subject_data(parser: argparse.ArgumentParser) -> None:
@@ -245,7 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the terminal UI.",
     )
     parser.add_argument("--version", action="version", version=f"trialtui {__version__}")
-    _add_db(parser)
+    parser.add_argument(
+        "--db",
+        dest="db_before_command",
+        type=database_argument,
+        default=None,
+        help="database file (default: the trialtui database in your data directory)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("import", help="import CSV or Parquet files (all or nothing)")
@@ -321,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _merge_db(parser, args)
     try:
         if args.command is None:
             return run_app(args)
