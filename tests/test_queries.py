@@ -965,3 +965,28 @@ def test_every_stored_result_table_is_known_to_the_sql_side(qcon) -> None:
         "arm_summary",
         "timepoint_friedman",
     }
+
+
+def test_measurements_of_one_patient_or_biomarker(sample_db: Path) -> None:
+    """The filtered reads give exactly the rows of the full read for that patient or
+    biomarker (the screens for one patient or one biomarker read only those)."""
+    con = connect(sample_db, read_only=True)
+    try:
+        every = catalog.measurements(con, "PDAC-DEF-2")
+        patient = every["patient_id"][0]
+        one_patient = catalog.measurements(con, "PDAC-DEF-2", patient_id=patient)
+        one_marker = catalog.measurements(con, "PDAC-DEF-2", biomarker="CD8")
+        both = catalog.measurements(con, "PDAC-DEF-2", patient_id=patient, biomarker="CD8")
+        nobody = catalog.measurements(con, "PDAC-DEF-2", patient_id="NO-SUCH-PATIENT")
+    finally:
+        con.close()
+    key = ["patient_id", "timepoint", "biomarker"]
+    assert (
+        one_patient.sort(key).rows()
+        == every.filter(pl.col("patient_id") == patient).sort(key).rows()
+    )
+    assert (
+        one_marker.sort(key).rows() == every.filter(pl.col("biomarker") == "CD8").sort(key).rows()
+    )
+    assert 0 < both.height < one_patient.height < every.height
+    assert one_marker.height > 0 and nobody.height == 0 and nobody.columns == every.columns

@@ -141,8 +141,16 @@ def patients(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
     )
 
 
-def measurements(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
-    """Every measurement of a study with its patient, arm and timepoint.
+def measurements(
+    con: duckdb.DuckDBPyConnection,
+    study_id: str,
+    *,
+    patient_id: str | None = None,
+    biomarker: str | None = None,
+) -> pl.DataFrame:
+    """Every measurement of a study with its patient, arm and timepoint; with
+    ``patient_id`` or ``biomarker``, only that patient's or biomarker's (screens that show
+    one patient or one biomarker read just those rows).
 
     Columns: study_id, patient_id, arm, response, timepoint, ordinal, is_baseline,
     biomarker, unit (the study's unit of the biomarker), value (null when below LLOQ),
@@ -162,9 +170,11 @@ def measurements(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
         JOIN patients p ON p.study_id = s.study_id AND p.patient_id = s.patient_id
         JOIN timepoints t ON t.study_id = s.study_id AND t.timepoint = s.timepoint
         JOIN biomarkers b ON b.study_id = m.study_id AND b.biomarker_id = m.biomarker_id
-        WHERE m.study_id = ?
+        WHERE m.study_id = $study
+          AND ($patient IS NULL OR s.patient_id = $patient)
+          AND ($biomarker IS NULL OR m.biomarker_id = $biomarker)
         """,
-        [study_id],
+        {"study": study_id, "patient": patient_id, "biomarker": biomarker},
     )
 
 
