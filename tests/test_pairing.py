@@ -72,7 +72,7 @@ def plan_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def plan_data(plan_db: Path) -> StudyData:
     con = connect(plan_db, read_only=True)
     try:
-        return load_study(con, None)
+        return load_study(con, None, measurements=True)
     finally:
         con.close()
 
@@ -284,7 +284,7 @@ def wide_values(marker: str) -> dict[tuple[str, str], float]:
 def def1(sample_db: Path) -> StudyData:
     con = connect(sample_db, read_only=True)
     try:
-        return load_study(con, "PDAC-DEF-1")
+        return load_study(con, "PDAC-DEF-1", measurements=True)
     finally:
         con.close()
 
@@ -312,7 +312,7 @@ def test_sample_pdac_def_1_timepoints(def1: StudyData, timepoint, missing, prese
 def test_sample_pdac_def_2_unpaired_patients(sample_db: Path) -> None:
     con = connect(sample_db, read_only=True)
     try:
-        data = load_study(con, "PDAC-DEF-2")
+        data = load_study(con, "PDAC-DEF-2", measurements=True)
     finally:
         con.close()
     pairing = pair_samples(data.measurements, AnalysisSettings())

@@ -111,11 +111,13 @@ def test_friedman_matches_r(timecourse_db: Path) -> None:
 def test_friedman_with_fewer_than_three_complete_patients_has_no_p(timecourse_db: Path) -> None:
     con = connect(timecourse_db, read_only=True)
     try:
-        data = load_study(con, "TC")
+        data = load_study(con, "TC", measurements=True)
     finally:
         con.close()
     keep = pl.col("patient_id").is_in(["C01", "C02"]) | (pl.col("arm") == "Treated")
-    small = type(data)(**{**data.__dict__, "measurements": data.measurements.filter(keep)})
+    small = type(data)(
+        **{**data.__dict__, "measurements": data.measurements.filter(keep), "raw_pairs": {}}
+    )
     frame = compute(small, AnalysisSettings(), levels=("friedman",)).level("friedman")
     control = frame.filter(pl.col("arm") == "Control")
     assert control["n_complete"].to_list() == [2, 2, 2]

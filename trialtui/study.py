@@ -7,7 +7,7 @@ Both front ends call these two functions, so a number on screen equals the numbe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -28,7 +28,12 @@ from trialtui.analysis.compare import COMPARISON_COLUMNS
 from trialtui.analysis.correlation import CORRELATION_COLUMNS
 from trialtui.analysis.friedman import FRIEDMAN_COLUMNS, friedman_test
 from trialtui.analysis.paired import ARM_COLUMNS
-from trialtui.analysis.pairing import PATIENT_COLUMNS
+from trialtui.analysis.pairing import (
+    PATIENT_COLUMNS,
+    RawPairs,
+    pair_raw,
+    resolve_timepoints,
+)
 from trialtui.analysis.response import RESPONSE_COLUMNS
 from trialtui.analysis.timecourse import (
     ALL_TIMEPOINTS,
@@ -37,7 +42,7 @@ from trialtui.analysis.timecourse import (
     per_timepoint,
 )
 from trialtui.choices import LEVELS
-from trialtui.errors import StoreError, first_line
+from trialtui.errors import StoreError, UsageError, first_line
 from trialtui.store import catalog
 from trialtui.store.connection import connect
 from trialtui.store.derived import write_study_derived
@@ -73,10 +78,14 @@ class StudyData:
     patients: pl.DataFrame
     biomarkers: pl.DataFrame
     completeness: pl.DataFrame
-    measurements: pl.DataFrame
+    measurements: pl.DataFrame | None  # every measurement; None unless asked for
     sources: pl.DataFrame | None = None
     data_version: tuple[int, int] | None = None
     unit_notes: tuple[str, ...] = ()  # biomarkers other studies measure in other units
+    measured_timepoints: pl.DataFrame | None = None  # timepoint, ordinal, is_baseline
+    raw_pairs: dict[str, RawPairs] = field(default_factory=dict)
+    """The measurements of one baseline beside those of every other timepoint, keyed by
+    that timepoint (read with SQL, so that pairing never needs every measurement)."""
 
     @property
     def flagged_reference(self) -> str | None:
@@ -103,27 +112,42 @@ _NO_COMPLETENESS = pl.DataFrame(
 
 
 def load_study(
-    con: duckdb.DuckDBPyConnection, study: str | None, *, completeness: bool = True
+    con: duckdb.DuckDBPyConnection,
+    study: str | None,
+    *,
+    completeness: bool = True,
+    measurements: bool = False,
+    baseline: str | None = None,
 ) -> StudyData:
     """Read one study from the database (``study`` None: the only study), with the
     imports its data come from and the database's data version, read in one transaction
     so that they describe exactly the rows read.
+
+    The measurements of ``baseline`` (default: the study's baseline; also when the study
+    has no such timepoint) are read beside those of every other timepoint
+    (``raw_pairs``), joined by DuckDB: that is all :func:`compute` needs.
+    ``measurements=True`` also reads every measurement into one frame.
 
     ``completeness=False`` leaves out the paired-completeness listing (an empty frame with
     its columns), which no statistic needs and which costs as much as reading the
     measurements on large studies; the command line's ``stats`` and ``export`` do."""
     con.execute("BEGIN TRANSACTION")
     try:
-        return _read_study(con, study, completeness)
+        return _read_study(con, study, completeness, measurements, baseline)
     finally:
         con.execute("ROLLBACK")
 
 
 def _read_study(
-    con: duckdb.DuckDBPyConnection, study: str | None, completeness: bool = True
+    con: duckdb.DuckDBPyConnection,
+    study: str | None,
+    completeness: bool,
+    with_measurements: bool,
+    baseline: str | None,
 ) -> StudyData:
     study_id = catalog.resolve_study(con, study)
     studies = catalog.studies(con).filter(pl.col("study_id") == study_id)
+    measured = catalog.measured_timepoints(con, study_id)
     return StudyData(
         study_id=study_id,
         study=studies.row(0, named=True),
@@ -132,11 +156,55 @@ def _read_study(
         patients=catalog.patients(con, study_id),
         biomarkers=catalog.biomarkers(con, study_id),
         completeness=catalog.completeness(con, study_id) if completeness else _NO_COMPLETENESS,
-        measurements=catalog.measurements(con, study_id),
+        measurements=catalog.measurements(con, study_id) if with_measurements else None,
         sources=catalog.source_files(con, study_id),
         data_version=catalog.data_version(con),
         unit_notes=tuple(catalog.describe_unit_differences(con, study_id)),
+        measured_timepoints=measured,
+        raw_pairs=_read_raw_pairs(con, study_id, measured, baseline),
     )
+
+
+def _read_raw_pairs(
+    con: duckdb.DuckDBPyConnection, study_id: str, measured: pl.DataFrame, baseline: str | None
+) -> dict[str, RawPairs]:
+    names = measured["timepoint"].to_list()
+    if baseline not in names:
+        flagged = measured.filter(pl.col("is_baseline"))["timepoint"].to_list()
+        if not flagged:
+            return {}
+        baseline = flagged[0]
+    pairs = {}
+    for point in names:
+        if point != baseline:
+            rows, context = catalog.raw_pairs(con, study_id, baseline, point)
+            pairs[point] = RawPairs(rows, context, baseline, point)
+    return pairs
+
+
+def pair_study(data: StudyData, settings: AnalysisSettings) -> Pairing:
+    """The pairing of ``settings``' timepoints, from the study's raw pairs (or from its
+    measurements, for a baseline they were not read for).
+
+    Raises
+    ------
+    UsageError
+        A named timepoint does not exist, or there is no timepoint after the baseline.
+    """
+    points = data.measured_timepoints if data.measured_timepoints is not None else data.measurements
+    baseline, timepoint = resolve_timepoints(points, settings)
+    raw = data.raw_pairs.get(timepoint)
+    if raw is not None and raw.baseline_timepoint == baseline:
+        return pair_raw(raw, settings)
+    if data.measurements is None:
+        raise UsageError(
+            f"the study was read for baseline '{_raw_baseline(data)}', not '{baseline}'"
+        )
+    return pair_samples(data.measurements, settings)
+
+
+def _raw_baseline(data: StudyData) -> str | None:
+    return next((raw.baseline_timepoint for raw in data.raw_pairs.values()), None)
 
 
 def fit_settings(data: StudyData, settings: AnalysisSettings) -> tuple[AnalysisSettings, list[str]]:
@@ -150,17 +218,17 @@ def fit_settings(data: StudyData, settings: AnalysisSettings) -> tuple[AnalysisS
     arms = data.arm_names
     changes: dict[str, None] = {}
     notes = []
-    for field, known, what in (
+    for name, known, what in (
         ("baseline_timepoint", points, "timepoint"),
         ("timepoint", points, "timepoint"),
         ("reference_arm", arms, "arm"),
     ):
-        value = getattr(settings, field)
+        value = getattr(settings, name)
         if value is not None and value not in known and value != ALL_TIMEPOINTS:
-            changes[field] = None
+            changes[name] = None
             notes.append(
                 f"{data.study_id} has no {what} '{value}': "
-                f"{field.replace('_', ' ')} is the study's default"
+                f"{name.replace('_', ' ')} is the study's default"
             )
     return (settings.with_changes(**changes) if changes else settings), notes
 
@@ -214,12 +282,15 @@ def compute(
     say = progress or (lambda _m, _f: None)
     reference = choose_reference_arm(data.arm_names, settings, data.flagged_reference)
     say("pairing samples", 0.05)
+    points = data.measured_timepoints if data.measured_timepoints is not None else data.measurements
     if settings.timepoint == ALL_TIMEPOINTS:
-        pairings = tuple(pair_every_timepoint(data.measurements, settings))
+        pairings = tuple(pair_every_timepoint(points, settings, pair=lambda s: pair_study(data, s)))
         pairing = combine_pairings(list(pairings))
     else:
-        pairing = pair_samples(data.measurements, settings)
-        pairings = tuple(pair_every_timepoint(data.measurements, settings, pairing))
+        pairing = pair_study(data, settings)
+        pairings = tuple(
+            pair_every_timepoint(points, settings, pairing, pair=lambda s: pair_study(data, s))
+        )
     empty = StudyResults(
         data.study_id,
         settings,

@@ -124,6 +124,96 @@ def usable_values(measurements: pl.DataFrame, settings: AnalysisSettings) -> pl.
     )
 
 
+RAW_PAIR_COLUMNS = (
+    "study_id",
+    "patient_id",
+    "arm",
+    "response",
+    "biomarker",
+    "unit",
+    "pre_value",
+    "pre_below",
+    "pre_lloq",
+    "post_value",
+    "post_below",
+    "post_lloq",
+)
+CONTEXT_COLUMNS = (
+    "study_id",
+    "biomarker",
+    "arm",
+    "unit",
+    "n_patients",
+    "n_below_window",
+    "smallest_positive",
+)
+
+
+@dataclass(frozen=True)
+class RawPairs:
+    """Measurements at two timepoints side by side, before any analysis rule.
+
+    Attributes
+    ----------
+    rows
+        One row per patient, biomarker and pair of measurements (columns
+        :data:`RAW_PAIR_COLUMNS`: value null when below LLOQ, lloq the one that applies),
+        sorted by study_id, biomarker, arm and patient_id.
+    context
+        One row per (study_id, biomarker, arm) measured at any timepoint (columns
+        :data:`CONTEXT_COLUMNS`): patients with any measurement, measurements below LLOQ
+        at either of the two timepoints, the biomarker's smallest value above zero.
+    baseline_timepoint, timepoint
+        The two timepoints.
+
+    The store builds them with SQL for large studies
+    (:func:`trialtui.store.catalog.raw_pairs`); :func:`raw_pairs_from_measurements`
+    builds the same from a frame of measurements. :func:`pair_raw` applies the rules.
+    """
+
+    rows: pl.DataFrame
+    context: pl.DataFrame
+    baseline_timepoint: str
+    timepoint: str
+
+
+def raw_pairs_from_measurements(
+    measurements: pl.DataFrame, baseline: str, timepoint: str
+) -> RawPairs:
+    """:class:`RawPairs` of ``baseline`` and ``timepoint`` from a frame of measurements
+    (columns of :func:`trialtui.store.catalog.measurements`; ``unit`` optional)."""
+    if "unit" not in measurements.columns:
+        measurements = measurements.with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
+    patient_keys = ["study_id", "patient_id", "arm", "biomarker"]
+
+    def at(point: str, prefix: str, *labels: str) -> pl.DataFrame:
+        return measurements.filter(pl.col("timepoint") == point).select(
+            *patient_keys,
+            *labels,
+            pl.col("value").alias(f"{prefix}_value"),
+            pl.col("below_lloq").alias(f"{prefix}_below"),
+            pl.col("lloq").cast(pl.Float64).alias(f"{prefix}_lloq"),
+        )
+
+    rows = (
+        at(baseline, "pre", "unit", "response")
+        .join(at(timepoint, "post"), on=patient_keys, how="inner")
+        .sort("study_id", "biomarker", "arm", "patient_id")
+        .select(RAW_PAIR_COLUMNS)
+    )
+    window = pl.col("timepoint").is_in([baseline, timepoint])
+    context = measurements.group_by(KEYS).agg(
+        pl.col("unit").drop_nulls().first(),
+        pl.col("patient_id").n_unique().alias("n_patients"),
+        (pl.col("below_lloq") & window).sum().cast(pl.Int64).alias("n_below_window"),
+    )
+    smallest = measurements.group_by("study_id", "biomarker").agg(
+        pl.col("value").filter(pl.col("value") > 0).min().alias("smallest_positive")
+    )
+    context = context.join(smallest, on=["study_id", "biomarker"], how="left")
+    return RawPairs(rows, context.select(CONTEXT_COLUMNS), baseline, timepoint)
+
+
 def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pairing:
     """Pair each patient's baseline and on-treatment value of every biomarker.
 
@@ -138,15 +228,7 @@ def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pair
     Returns
     -------
     Pairing
-        Fold-changes and per (biomarker, arm) counts. FC = post / pre and
-        log2FC = log2(post) - log2(pre).
-
-    Notes
-    -----
-    log2 is C's ``log2`` (via NumPy), as in R, not Polars' ``log(2)`` (``ln(x) / ln(2)``):
-    the two differ in the last bit for many values, and that decides whether equal ratios
-    from different values (7 -> 20 and 40 -> 14) tie, and so which branch and p-value
-    ``wilcox.test`` gives.
+        Fold-changes and per (biomarker, arm) counts (see :func:`pair_raw`).
 
     Examples
     --------
@@ -161,33 +243,60 @@ def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pair
     [4.0, 0.1]
     """
     baseline, timepoint = resolve_timepoints(measurements, settings)
-    if "unit" not in measurements.columns:
-        measurements = measurements.with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
-    values = usable_values(measurements, settings)
-    patient_keys = ["study_id", "patient_id", "arm", "biomarker"]
-    order = ["study_id", "biomarker", "arm", "patient_id"]
-    key = _ordered_key(measurements, order)
-    if key is not None:
-        values = values.with_columns(key.alias("_key"))
-    join_on = ["_key"] if key is not None else patient_keys
+    return pair_raw(raw_pairs_from_measurements(measurements, baseline, timepoint), settings)
 
-    def at(point: str, prefix: str, *labels: str) -> pl.DataFrame:
-        return values.filter(pl.col("timepoint") == point).select(
-            *join_on,
-            *labels,
-            pl.col("used").alias(prefix),
-            pl.col("imputed").alias(f"{prefix}_imputed"),
+
+def _usable(prefix: str, settings: AnalysisSettings, pseudo: pl.Expr) -> list[pl.Expr]:
+    """The value analysed at one timepoint (null if excluded) and whether it was imputed:
+    LLOQ policy for values below LLOQ, ``pseudo`` for zeros."""
+    value, below, lloq = (pl.col(f"{prefix}_{part}") for part in ("value", "below", "lloq"))
+    if settings.lloq_policy == "half":
+        censored = lloq / 2
+    elif settings.lloq_policy == "lloq":
+        censored = lloq
+    else:
+        censored = pl.lit(None, dtype=pl.Float64)
+    is_zero = ~below & (value == 0)
+    used = pl.when(below).then(censored).when(is_zero).then(pseudo).otherwise(value)
+    imputed = below & pl.lit(settings.lloq_policy != "exclude") | is_zero
+    return [used.cast(pl.Float64).alias(prefix), imputed.alias(f"{prefix}_imputed")]
+
+
+def pair_raw(raw: RawPairs, settings: AnalysisSettings) -> Pairing:
+    """Fold-changes and counts from measurements side by side, under ``settings``.
+
+    Values below LLOQ become LLOQ/2, LLOQ or are left out (``settings.lloq_policy``); zeros
+    become the pseudocount (default: half the biomarker's smallest value above zero in
+    the study). FC = post / pre and log2FC = log2(post) - log2(pre), for every pair with
+    both values.
+
+    Notes
+    -----
+    log2 is C's ``log2`` (via NumPy), as in R, not Polars' ``log(2)`` (``ln(x) / ln(2)``):
+    the two differ in the last bit for many values, and that decides whether equal ratios
+    from different values (7 -> 20 and 40 -> 14) tie, and so which branch and p-value
+    ``wilcox.test`` gives.
+    """
+    rows = raw.rows
+    if settings.pseudocount is not None:
+        pseudo = pl.lit(settings.pseudocount, dtype=pl.Float64)
+    else:
+        pseudo = pl.col("smallest_positive") / 2
+        has_zero = ((rows["pre_value"] == 0) | (rows["post_value"] == 0)).any()
+        smallest = raw.context.select("study_id", "biomarker", "smallest_positive").unique(
+            ["study_id", "biomarker"]
         )
-
-    labels = ([*patient_keys] if key is not None else []) + ["unit", "response"]
-    paired = (
-        at(baseline, "pre", *labels)
-        .join(at(timepoint, "post"), on=join_on, how="inner")
-        .filter(pl.col("pre").is_not_null() & pl.col("post").is_not_null())
-        .sort(join_on if key is not None else order)
-    )
+        if has_zero:
+            rows = rows.join(smallest, on=["study_id", "biomarker"], how="left")
+        else:  # no zero to replace: the pseudocount is never used
+            rows = rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("smallest_positive"))
+    paired = rows.with_columns(
+        *_usable("pre", settings, pseudo), *_usable("post", settings, pseudo)
+    ).filter(pl.col("pre").is_not_null() & pl.col("post").is_not_null())
     fold_changes = paired.select(
-        *patient_keys[:3],
+        "study_id",
+        "patient_id",
+        "arm",
         "biomarker",
         "unit",
         "pre",
@@ -197,51 +306,20 @@ def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pair
         "pre_imputed",
         "post_imputed",
         "response",
-        pl.lit(baseline).alias("pre_timepoint"),
-        pl.lit(timepoint).alias("post_timepoint"),
+        pl.lit(raw.baseline_timepoint).alias("pre_timepoint"),
+        pl.lit(raw.timepoint).alias("post_timepoint"),
     )
-
-    in_window = values.filter(pl.col("timepoint").is_in([baseline, timepoint]))
-    seen = values.group_by(KEYS).agg(
-        pl.col("patient_id").n_unique().alias("n_patients"),
-        pl.col("unit").drop_nulls().first().alias("unit"),
-    )
-    window_counts = in_window.group_by(KEYS).agg(pl.col("excluded").sum().alias("n_excluded"))
     pair_counts = fold_changes.group_by(KEYS).agg(
         pl.len().alias("n_pairs"),
         (pl.col("pre_imputed").sum() + pl.col("post_imputed").sum()).alias("n_imputed"),
     )
+    excluded = pl.col("n_below_window") if settings.lloq_policy == "exclude" else pl.lit(0)
     counts = (
-        seen.join(pair_counts, on=KEYS, how="left")
-        .join(window_counts, on=KEYS, how="left")
+        raw.context.select(*KEYS, "unit", "n_patients", excluded.alias("n_excluded"))
+        .join(pair_counts, on=KEYS, how="left")
         .with_columns(pl.col("n_pairs", "n_imputed", "n_excluded").fill_null(0).cast(pl.Int64))
         .with_columns((pl.col("n_patients") - pl.col("n_pairs")).alias("n_unpaired"))
         .select(*KEYS, "unit", "n_pairs", "n_unpaired", "n_imputed", "n_excluded")
         .sort(KEYS)
     )
-    return Pairing(fold_changes, counts, baseline, timepoint)
-
-
-def _ordered_key(frame: pl.DataFrame, columns: list[str]) -> pl.Expr | None:
-    """One Int64 per row whose order is the rows' order by ``columns`` (strings, compared
-    byte-wise as Polars sorts them) and which is equal exactly when all of them are.
-
-    Joining and sorting millions of rows on one integer instead of four strings is several
-    times faster and leaner. None when a column has nulls or the key would not fit in 62
-    bits; the caller then joins and sorts on the columns themselves.
-    """
-    if frame.is_empty():
-        return None
-    parts = []
-    size = 1
-    for column in reversed(columns):
-        levels = frame.get_column(column)
-        if levels.dtype != pl.String or levels.null_count():
-            return None
-        levels = levels.unique().sort()
-        code = pl.col(column).cast(pl.Enum(levels.to_list())).to_physical().cast(pl.Int64)
-        parts.append(code * size)
-        size *= max(len(levels), 1)
-        if size >= 2**62:
-            return None
-    return pl.sum_horizontal(parts)
+    return Pairing(fold_changes, counts, raw.baseline_timepoint, raw.timepoint)

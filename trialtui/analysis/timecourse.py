@@ -13,33 +13,43 @@ from trialtui.choices import TIMEPOINT_ALL
 ALL_TIMEPOINTS = TIMEPOINT_ALL  # the ``timepoint`` setting: baseline with every later one
 
 
-def later_timepoints(measurements: pl.DataFrame, settings: AnalysisSettings) -> list[str]:
+def later_timepoints(timepoints: pl.DataFrame, settings: AnalysisSettings) -> list[str]:
     """The timepoints after the baseline of ``settings``, in visit order.
+
+    ``timepoints``: any frame with the columns timepoint, ordinal and is_baseline, such as
+    the measurements or the study's measured timepoints.
 
     Raises
     ------
     UsageError
         The baseline does not exist or no timepoint follows it.
     """
-    baseline, _ = resolve_timepoints(measurements, settings.with_changes(timepoint=None))
-    points = measurements.select("timepoint", "ordinal").unique().sort("ordinal")
+    baseline, _ = resolve_timepoints(timepoints, settings.with_changes(timepoint=None))
+    points = timepoints.select("timepoint", "ordinal").unique().sort("ordinal")
     base_ordinal = points.filter(pl.col("timepoint") == baseline)["ordinal"][0]
     return points.filter(pl.col("ordinal") > base_ordinal)["timepoint"].to_list()
 
 
 def pair_every_timepoint(
-    measurements: pl.DataFrame, settings: AnalysisSettings, known: Pairing | None = None
+    measurements: pl.DataFrame,
+    settings: AnalysisSettings,
+    known: Pairing | None = None,
+    *,
+    pair: Callable[[AnalysisSettings], Pairing] | None = None,
 ) -> list[Pairing]:
     """One :class:`Pairing` of the baseline with each later timepoint, in visit order.
 
     Each pairing follows :func:`trialtui.analysis.pairing.pair_samples` with ``settings``
     (LLOQ, zeros, baseline) and its own on-treatment timepoint; ``known``, a pairing
-    already made for one of them, is reused.
+    already made for one of them, is reused. ``pair(settings)``, when given, makes a
+    pairing instead of :func:`pair_samples` on ``measurements`` (which then need only the
+    columns timepoint, ordinal and is_baseline).
     """
+    make = pair or (lambda chosen: pair_samples(measurements, chosen))
     return [
         known
         if known is not None and known.timepoint == point
-        else pair_samples(measurements, settings.with_changes(timepoint=point))
+        else make(settings.with_changes(timepoint=point))
         for point in later_timepoints(measurements, settings)
     ]
 

@@ -28,8 +28,9 @@ from trialtui.analysis.pairing import usable_values
 from trialtui.analysis.response import POOLED as POOLED_RESPONSE
 from trialtui.errors import UsageError
 from trialtui.export import write_text_atomically
+from trialtui.store import catalog
 from trialtui.store.connection import connect
-from trialtui.study import StudyResults, load_study
+from trialtui.study import StudyResults
 
 TOLERANCE = 1e-9
 ZERO_NOISE = 1e-15  # absolute differences at double-precision noise around zero
@@ -85,7 +86,7 @@ def analysed_values(db_path: Path, results: StudyResults) -> pl.DataFrame:
     """
     con = connect(db_path, read_only=True)
     try:
-        measurements = load_study(con, results.study_id).measurements
+        measurements = catalog.measurements(con, results.study_id)
     finally:
         con.close()
     return (

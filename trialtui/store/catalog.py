@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import duckdb
+import numpy as np
 import polars as pl
 
 from trialtui.errors import UsageError
@@ -176,6 +180,177 @@ def measurements(
         """,
         {"study": study_id, "patient": patient_id, "biomarker": biomarker},
     )
+
+
+def measured_timepoints(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
+    """The timepoints at which the study has measurements, in visit order.
+
+    Columns: timepoint, ordinal, is_baseline (what pairing chooses its defaults from).
+    """
+    return fetch_frame(
+        con,
+        """
+        SELECT t.timepoint, t.ordinal, t.is_baseline
+        FROM timepoints t
+        WHERE t.study_id = $study AND t.timepoint IN (
+            SELECT s.timepoint FROM samples s
+            WHERE s.study_id = $study AND s.sample_id IN (
+                SELECT DISTINCT m.sample_id FROM measurements m WHERE m.study_id = $study
+            )
+        )
+        ORDER BY t.ordinal
+        """,
+        {"study": study_id},
+    )
+
+
+def raw_pairs(
+    con: duckdb.DuckDBPyConnection, study_id: str, baseline: str, timepoint: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each patient's measurements of a biomarker at ``baseline`` and at ``timepoint``,
+    side by side, and what pairing needs to know about every (biomarker, arm).
+
+    The join happens here, in DuckDB, so that a study of millions of measurements is never
+    read whole: only the patients and biomarkers measured at both timepoints come back,
+    as numbers; patient and biomarker names are attached in order afterwards.
+
+    Returns
+    -------
+    rows
+        One row per patient, biomarker and pair of measurements at the two timepoints,
+        sorted by biomarker, arm and patient_id (strings compared byte-wise, as Polars
+        sorts them). Columns: study_id, patient_id, arm, response, biomarker, unit,
+        pre_value, pre_below, pre_lloq, post_value, post_below, post_lloq (value null when
+        below LLOQ; lloq the measurement's, else the study's).
+    context
+        One row per (biomarker, arm) measured at any timepoint. Columns: study_id,
+        biomarker, arm, unit, n_patients (patients with a measurement at any timepoint),
+        n_below_window (measurements below LLOQ at either timepoint), smallest_positive
+        (the biomarker's smallest value above zero in the study, any arm or timepoint).
+    """
+    params = {"study": study_id, "pre": baseline, "post": timepoint}
+    patients = (
+        fetch_frame(
+            con,
+            "SELECT patient_id, arm_id AS arm, response FROM patients WHERE study_id = $study",
+            {"study": study_id},
+        )
+        .sort("arm", "patient_id")
+        .with_row_index("patient_rank")
+    )
+    markers = (
+        fetch_frame(
+            con,
+            "SELECT biomarker_id AS biomarker, unit, lloq FROM biomarkers WHERE study_id = $study",
+            {"study": study_id},
+        )
+        .sort("biomarker")
+        .with_row_index("marker_rank")
+    )
+    with _registered(
+        con,
+        _patient_order=patients.select("patient_id", "patient_rank"),
+        _marker_order=markers.select("biomarker", "marker_rank", "lloq"),
+    ):
+        numbers = fetch_frame(
+            con,
+            """
+            WITH visit AS (
+                SELECT s.patient_id, s.timepoint, m.biomarker_id, m.value, m.below_lloq,
+                       m.lloq
+                FROM measurements m JOIN samples s USING (study_id, sample_id)
+                WHERE m.study_id = $study AND s.timepoint IN ($pre, $post)
+            )
+            SELECT p.patient_rank, b.marker_rank,
+                   a.value AS pre_value, a.below_lloq AS pre_below,
+                   coalesce(a.lloq, b.lloq) AS pre_lloq,
+                   z.value AS post_value, z.below_lloq AS post_below,
+                   coalesce(z.lloq, b.lloq) AS post_lloq
+            FROM visit a
+            JOIN visit z ON z.patient_id = a.patient_id AND z.biomarker_id = a.biomarker_id
+            JOIN _patient_order p ON p.patient_id = a.patient_id
+            JOIN _marker_order b ON b.biomarker = a.biomarker_id
+            WHERE a.timepoint = $pre AND z.timepoint = $post
+            """,
+            params,
+        )
+    numbers = numbers.gather(
+        _order_by_key(numbers["marker_rank"], numbers["patient_rank"], patients.height)
+    )
+    patient = numbers["patient_rank"]
+    marker = numbers["marker_rank"]
+    rows = numbers.select(
+        pl.lit(study_id).alias("study_id"),
+        patients["patient_id"].gather(patient),
+        patients["arm"].gather(patient),
+        patients["response"].gather(patient),
+        markers["biomarker"].gather(marker),
+        markers["unit"].gather(marker),
+        "pre_value",
+        "pre_below",
+        "pre_lloq",
+        "post_value",
+        "post_below",
+        "post_lloq",
+    )
+    context = fetch_frame(
+        con,
+        """
+        WITH per_patient AS (
+            SELECT m.biomarker_id, s.patient_id,
+                   count_if(m.below_lloq AND s.timepoint IN ($pre, $post)) AS n_below,
+                   min(m.value) FILTER (WHERE m.value > 0) AS smallest
+            FROM measurements m JOIN samples s USING (study_id, sample_id)
+            WHERE m.study_id = $study
+            GROUP BY ALL
+        ),
+        per_arm AS (
+            SELECT x.biomarker_id, p.arm_id, count(*) AS n_patients,
+                   sum(x.n_below) AS n_below_window, min(x.smallest) AS smallest
+            FROM per_patient x
+            JOIN patients p ON p.study_id = $study AND p.patient_id = x.patient_id
+            GROUP BY ALL
+        )
+        SELECT $study AS study_id, a.biomarker_id AS biomarker, a.arm_id AS arm, b.unit,
+               a.n_patients, a.n_below_window::BIGINT AS n_below_window,
+               min(a.smallest) OVER (PARTITION BY a.biomarker_id) AS smallest_positive
+        FROM per_arm a
+        JOIN biomarkers b ON b.study_id = $study AND b.biomarker_id = a.biomarker_id
+        """,
+        params,
+    )
+    return rows, context
+
+
+def _order_by_key(major: pl.Series, minor: pl.Series, minor_size: int) -> np.ndarray:
+    """Row indices that sort rows by (major, minor), small non-negative integers.
+
+    When every key occurs once (one measurement per patient, timepoint and biomarker, as
+    the importer guarantees) each row's place is its key's rank among the keys present:
+    found by counting in O(n), not by sorting."""
+    key = major.to_numpy().astype(np.int64) * max(minor_size, 1) + minor.to_numpy()
+    if len(key) == 0:
+        return np.empty(0, dtype=np.int64)
+    if key.max() > 4 * len(key) + 1024:  # sparse keys: counting would need too much memory
+        return np.argsort(key, kind="stable")
+    slots = np.full(int(key.max()) + 1, -1, dtype=np.int64)
+    slots[key] = np.arange(len(key))
+    order = slots[slots >= 0]
+    if len(order) == len(key):
+        return order
+    return np.argsort(key, kind="stable")  # a key twice
+
+
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterator[None]:
+    """Make small Polars frames queryable by name on ``con`` for the duration."""
+    for name, frame in frames.items():
+        con.register(name, frame.to_arrow())
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
 
 
 def completeness(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:

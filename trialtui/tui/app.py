@@ -180,7 +180,9 @@ class TrialApp(App):
                 if study is None and studies:
                     study = _default_study(listing)
                 self._post_catalog(con, listing, study, studies)
-                data = load_study(con, study)
+                data = load_study(
+                    con, study, measurements=True, baseline=settings.baseline_timepoint
+                )
             finally:
                 con.close()
             if worker.is_cancelled:
