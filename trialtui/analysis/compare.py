@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import polars as pl
 from scipy import special
@@ -16,7 +18,7 @@ from trialtui.analysis.common import (
 )
 from trialtui.analysis.multiplicity import adjust_within
 from trialtui.analysis.pairing import KEYS, Pairing
-from trialtui.analysis.ranktests import rank_sum_groups
+from trialtui.analysis.ranktests import rank_sum_groups, sort_within
 from trialtui.analysis.settings import AnalysisSettings
 
 COMPARISON_COLUMNS = (
@@ -108,14 +110,25 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
     Kerby, D. S. (2014). The simple difference formula. Compr. Psychol. 3.
     """
     keys = ["study_id", "biomarker", "arm"]
-    fc = pairing.fold_changes.select(*keys, "log2fc").sort(*keys, "log2fc")
-    values = fc["log2fc"].to_numpy().astype(float)
-    lists = fc.group_by(keys, maintain_order=True).agg(
-        pl.len().alias("n"),
-        pl.col("log2fc").mean().alias("mean"),
-        pl.col("log2fc").var(ddof=1).alias("var"),
+    fc, offsets = _grouped(pairing.fold_changes.select(*keys, "log2fc"), keys)
+    values = sort_within(fc["log2fc"].to_numpy(), offsets)
+    sizes = np.diff(offsets)
+    segment = pl.Series("segment", np.repeat(np.arange(len(sizes)), sizes))
+    stats = (
+        pl.DataFrame([segment, pl.Series("log2fc", values)])
+        .group_by("segment", maintain_order=True)
+        .agg(pl.col("log2fc").mean().alias("mean"), pl.col("log2fc").var(ddof=1).alias("var"))
     )
-    lists = lists.with_columns((pl.col("n").cum_sum() - pl.col("n")).cast(pl.Int64).alias("start"))
+    lists = (
+        fc[offsets[:-1].tolist()]
+        .select(keys)
+        .with_columns(
+            pl.Series("n", sizes, dtype=pl.UInt32),
+            stats["mean"],
+            stats["var"],
+            pl.Series("start", offsets[:-1], dtype=pl.Int64),
+        )
+    )
     reference = lists.filter(pl.col("arm") == reference_arm).select(
         "study_id",
         "biomarker",
@@ -141,7 +154,9 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
     testable = (n >= MIN_N_FOR_P) & (n_ref >= MIN_N_FOR_P)
     x, x_offsets = _segments(values, frame["start"].to_numpy(), frame["n"].to_numpy())
     y, y_offsets = _segments(values, frame["ref_start"].to_numpy(), frame["n_reference"].to_numpy())
-    ranks = rank_sum_groups(x, x_offsets, y, y_offsets, conf_level=settings.conf_level)
+    ranks = rank_sum_groups(
+        x, x_offsets, y, y_offsets, conf_level=settings.conf_level, presorted=True
+    )
 
     frame = frame.with_columns(
         pl.lit(reference_arm).alias("reference_arm"),
@@ -158,7 +173,15 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
         pl.Series("t_welch", w["t"]),
         pl.Series("df_welch", w["df"]),
     )
-    frame = frame.join(_kruskal(fc), on=["study_id", "biomarker"], how="left")
+    if lists["arm"].n_unique() > 2:
+        kruskal = _kruskal(fc)
+    else:  # two arms at most: no biomarker has the three arms Kruskal-Wallis needs here
+        kruskal = (
+            lists.select("study_id", "biomarker")
+            .unique()
+            .with_columns(pl.lit(None, dtype=pl.Float64).alias("p_kruskal"))
+        )
+    frame = frame.join(kruskal, on=["study_id", "biomarker"], how="left")
     frame = nan_to_null(frame)
     by = ["study_id", "arm"]
     frame = adjust_within(frame, "p_mannwhitney", "q_mannwhitney", by, settings.fdr)
@@ -173,6 +196,26 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
         "df_welch",
         *settings_columns(settings, pairing.baseline_timepoint, pairing.timepoint),
     )
+
+
+def _grouped(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
+    """``frame`` with the rows of each group of ``keys`` together, groups in key order,
+    and the offsets where groups start (plus the end).
+
+    Pairings come sorted by their keys; that is checked on the first row of each run of
+    equal keys (runs in strictly increasing key order are exactly sorted groups), and
+    the frame is sorted only when it is not.
+    """
+    for attempt in range(2):
+        if frame.is_empty():
+            return frame, np.zeros(1, dtype=np.int64)
+        change = pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in keys])
+        starts = frame.select(change.fill_null(True).arg_true())[:, 0].to_numpy()
+        heads = frame[starts.tolist()].select(keys).rows()
+        if attempt or all(a < b for a, b in itertools.pairwise(heads)):
+            return frame, np.append(starts, frame.height).astype(np.int64)
+        frame = frame.sort(keys, maintain_order=True)
+    raise AssertionError("unreachable")
 
 
 def _segments(

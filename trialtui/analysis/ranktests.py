@@ -25,6 +25,7 @@ Hollander, M., Wolfe, D. A. and Chicken, E. (2014). *Nonparametric Statistical M
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -319,10 +320,16 @@ class _Samples:
     """
 
     def __init__(
-        self, x: np.ndarray, x_offsets: np.ndarray, y: np.ndarray, y_offsets: np.ndarray
+        self,
+        x: np.ndarray,
+        x_offsets: np.ndarray,
+        y: np.ndarray,
+        y_offsets: np.ndarray,
+        *,
+        presorted: bool = False,
     ) -> None:
-        self.x = _sort_within(x, x_offsets)
-        self.y = _sort_within(y, y_offsets)
+        self.x = np.asarray(x, dtype=float) if presorted else sort_within(x, x_offsets)
+        self.y = np.asarray(y, dtype=float) if presorted else sort_within(y, y_offsets)
         self.x_offsets = np.asarray(x_offsets, dtype=np.int64)
         self.y_offsets = np.asarray(y_offsets, dtype=np.int64)
         self.nx = np.diff(self.x_offsets).astype(float)
@@ -345,22 +352,47 @@ class _Samples:
     def _counts_per_group(
         self, groups: np.ndarray, shifts: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Group by group: every shift asked of one group (the estimate and both limits
+        of its interval) counted in one call, as rows of one array."""
         w = np.empty(len(groups))
         ties = np.empty(len(groups))
-        for k, (g, d) in enumerate(zip(groups.tolist(), shifts.tolist(), strict=True)):
+        order = np.argsort(groups, kind="stable")
+        ordered = groups[order]
+        bounds = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        firsts = np.concatenate(([0], bounds)).tolist()
+        lasts = np.concatenate((bounds, [len(groups)])).tolist()
+        for first, last in zip(firsts, lasts, strict=True):
+            rows = order[first:last]
+            g = int(ordered[first])
             xs = self.x[self.x_offsets[g] : self.x_offsets[g + 1]]
             ys = self.y[self.y_offsets[g] : self.y_offsets[g + 1]]
-            shifted = xs - d
-            below = np.searchsorted(ys, shifted, side="left")
-            equal = np.searchsorted(ys, shifted, side="right") - below
-            w[k] = float(below.sum()) + 0.5 * float(equal.sum())
-            # Runs of equal shifted x (x - d is sorted, as x is); a run of a values equal
-            # to e values of y is one tie group of a + e in the pooled sample.
-            starts = np.flatnonzero(np.concatenate(([True], shifted[1:] != shifted[:-1], [True])))
-            a = np.diff(starts).astype(float)
-            e = equal[starts[:-1]].astype(float)
+            shifted = xs[None, :] - shifts[rows][:, None]  # each row sorted, as x is
+            flat = shifted.ravel()
+            below = np.concatenate([_count_below(ys, row) for row in shifted])
+            # y equal to x - d: only where the first y not below it equals it
+            hit = np.flatnonzero(ys[np.minimum(below, len(ys) - 1)] == flat)
+            equal = np.zeros(len(flat), dtype=np.int64)
+            if len(hit):
+                equal[hit] = np.searchsorted(ys, flat[hit], side="right") - below[hit]
+            equal = equal.reshape(shifted.shape)
+            w[rows] = below.reshape(shifted.shape).sum(axis=1) + 0.5 * equal.sum(axis=1)
+            repeated = shifted[:, 1:] == shifted[:, :-1]
+            if not len(hit) and not repeated.any():
+                ties[rows] = self.y_ties[g]  # every pooled value distinct but y's ties
+                continue
+            # Runs of equal shifted x, row by row (a row always starts a run); a run of a
+            # values equal to e values of y is one tie group of a + e in the pooled
+            # sample. Every term is a whole number, summed exactly.
+            n_rows, width = shifted.shape
+            change = np.ones((n_rows, width), dtype=bool)
+            change[:, 1:] = ~repeated
+            starts = np.flatnonzero(change.ravel())
+            a = np.diff(np.append(starts, n_rows * width)).astype(float)
+            e = equal.ravel()[starts].astype(float)
             merged = a + e
-            ties[k] = float(np.sum(merged**3 - merged)) - float(np.sum(e**3 - e)) + self.y_ties[g]
+            terms = (merged**3 - merged) - (e**3 - e)
+            ties[rows] = np.bincount(starts // width, weights=terms, minlength=n_rows)
+            ties[rows] += self.y_ties[g]
         return w, ties
 
     def _flat_keys(self) -> tuple[np.ndarray, np.ndarray, int]:
@@ -404,6 +436,15 @@ class _Samples:
         return w, ties + self.y_ties[groups]
 
 
+def _count_below(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """For each value of the sorted ``xs``, how many of the sorted ``ys`` are below it:
+    ``np.searchsorted(ys, xs, side="left")``, found by merging the two sorted arrays
+    (a stable sort of two sorted runs, with ``xs`` first so that equal ``ys`` come after)
+    in linear time rather than by a binary search per value."""
+    order = np.argsort(np.concatenate((xs, ys)), kind="stable")
+    return np.flatnonzero(order < len(xs)) - np.arange(len(xs))
+
+
 def _segment_tie_terms(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Sum of t^3 - t over runs of equal values in each sorted segment."""
     segments = len(offsets) - 1
@@ -415,10 +456,19 @@ def _segment_tie_terms(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return np.bincount(segment[starts[:-1]], weights=t**3 - t, minlength=segments)
 
 
-def _sort_within(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def sort_within(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """``values`` sorted within each segment offsets[g]:offsets[g + 1]."""
     values = np.asarray(values, dtype=float)
-    segment = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    offsets = np.asarray(offsets, dtype=np.int64)
+    segments = len(offsets) - 1
+    if segments and len(values) >= 64 * segments:
+        # few, long segments: sorting each alone beats one sort by (segment, value)
+        out = np.empty_like(values)
+        bounds = offsets.tolist()
+        for start, end in itertools.pairwise(bounds):
+            out[start:end] = np.sort(values[start:end])
+        return out
+    segment = np.repeat(np.arange(segments), np.diff(offsets))
     return values[np.lexsort((values, segment))]
 
 
@@ -478,6 +528,7 @@ def rank_sum_groups(
     y_offsets: np.ndarray,
     *,
     conf_level: float = 0.95,
+    presorted: bool = False,
 ) -> dict[str, np.ndarray]:
     """:func:`rank_sum` for many pairs of samples at once.
 
@@ -490,6 +541,8 @@ def rank_sum_groups(
         ``y[y_offsets[g]:y_offsets[g + 1]]`` (so each has one entry more than groups).
     conf_level
         Level of the Hodges-Lehmann interval.
+    presorted
+        Each group's values are already sorted (spares sorting them again).
 
     Returns
     -------
@@ -504,7 +557,7 @@ def rank_sum_groups(
     groups and all three roots together (:func:`zeroin_many`), each with its own state,
     so every group reaches the point R reaches.
     """
-    samples = _Samples(x, x_offsets, y, y_offsets)
+    samples = _Samples(x, x_offsets, y, y_offsets, presorted=presorted)
     nx, ny = samples.nx, samples.ny
     nan = np.full(len(nx), np.nan)
     out = {name: nan.copy() for name in RANK_SUM_FIELDS}
@@ -570,8 +623,9 @@ def _hodges_lehmann_approx(
     nx, ny = samples.nx[groups], samples.ny[groups]
     n_pooled = nx + ny
 
-    def wdiff(which: np.ndarray, d: np.ndarray, zq: np.ndarray, correct: np.ndarray) -> np.ndarray:
-        w, ties = samples.counts(groups[which], d)
+    def standardised(
+        w: np.ndarray, ties: np.ndarray, which: np.ndarray, zq: np.ndarray, correct: np.ndarray
+    ) -> np.ndarray:
         m, n, pooled = nx[which], ny[which], n_pooled[which]
         dz = w - m * n / 2
         correction = np.where(correct, np.copysign(0.5, dz) * (dz != 0), 0.0)
@@ -579,6 +633,10 @@ def _hodges_lehmann_approx(
             sigma = np.sqrt((m * n / 12) * ((pooled + 1) - ties / (pooled * (pooled - 1))))
             value = (dz - correction) / sigma - zq
         return np.where(sigma == 0, np.nan, value)
+
+    def wdiff(which: np.ndarray, d: np.ndarray, zq: np.ndarray, correct: np.ndarray) -> np.ndarray:
+        w, ties = samples.counts(groups[which], d)
+        return standardised(w, ties, which, zq, correct)
 
     k = len(groups)
     constant = mumin == mumax  # each sample constant: R stops; report the one difference
@@ -598,9 +656,16 @@ def _hodges_lehmann_approx(
     live = ~constant[which]
     f_lower = np.full(3 * k, np.nan)
     f_upper = np.full(3 * k, np.nan)
-    idx = np.flatnonzero(live)
-    f_lower[idx] = wdiff(which[idx], lower_end[idx], zq[idx], correct[idx])
-    f_upper[idx] = wdiff(which[idx], upper_end[idx], zq[idx], correct[idx])
+    # W at both ends of the search is the same for a group's three problems: count once.
+    ends = np.flatnonzero(~constant)
+    w_ends, ties_ends = samples.counts(
+        np.concatenate([groups[ends], groups[ends]]), np.concatenate([mumin[ends], mumax[ends]])
+    )
+    for block in range(3):
+        p = block * k + ends
+        half = len(ends)
+        f_lower[p] = standardised(w_ends[:half], ties_ends[:half], ends, zq[p], correct[p])
+        f_upper[p] = standardised(w_ends[half:], ties_ends[half:], ends, zq[p], correct[p])
 
     result = np.full(3 * k, np.nan)
     result[~live] = lower_end[~live]
