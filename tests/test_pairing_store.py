@@ -31,7 +31,7 @@ MARKERS = ("CD8", "cd8", "FAP", "Ki67", "µm-area", "pFAK")
 VISITS = (("BL", 0, "true"), ("C1", 14, "false"), ("C3", 42, "false"))
 
 
-def generated_csv(seed: int) -> str:
+def generated_csv(seed: int, visits: tuple = VISITS) -> str:
     rng = np.random.default_rng(seed)
     lines = [
         "study_id,patient_id,arm,sample_id,timepoint,visit_day,is_baseline,biomarker,lloq,"
@@ -40,7 +40,7 @@ def generated_csv(seed: int) -> str:
     for i, patient in enumerate(PATIENTS):
         arm = ("Drug", "control", "Ctl 2")[i % 3]
         response = ("PR", "SD", "PD", "CR")[i % 4]
-        for tp, day, base in VISITS:
+        for tp, day, base in visits:
             if rng.random() < 0.15:
                 continue  # the visit was missed
             for sample in (f"{patient}-{tp}",):
@@ -66,7 +66,11 @@ def generated_csv(seed: int) -> str:
 def databases(tmp_path_factory: pytest.TempPathFactory, sample_db: Path) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("pairing_store")
     built = {"sample": sample_db}
-    for name, text in (("plan", plan_csv()), ("generated", generated_csv(7))):
+    for name, text in (
+        ("plan", plan_csv()),
+        ("generated", generated_csv(7)),
+        ("two_visits", generated_csv(11, VISITS[:2])),
+    ):
         source = folder / f"{name}.csv"
         source.write_text(text, encoding="utf-8")
         built[name] = build_good_db(folder / f"{name}.duckdb", source)
@@ -90,7 +94,7 @@ def cases(con, study: str):
     return [(b, t) for b, t in itertools.permutations(points, 2)]
 
 
-@pytest.mark.parametrize("name", ["sample", "plan", "generated"])
+@pytest.mark.parametrize("name", ["sample", "plan", "generated", "two_visits"])
 def test_store_pairing_equals_polars_pairing(databases: dict[str, Path], name: str) -> None:
     con = connect(databases[name], read_only=True)
     try:

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from trialtui.errors import UsageError
-from trialtui.store.sql import fetch_frame, fetch_row
+from trialtui.store.sql import fetch_frame, fetch_row, fetch_value
 
 
 def studies(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -83,14 +83,18 @@ def biomarkers(con: duckdb.DuckDBPyConnection, study_id: str | None = None) -> p
     return fetch_frame(
         con,
         """
+        WITH counted AS (
+            SELECT study_id, biomarker_id,
+                   (count(value) + count_if(below_lloq))::BIGINT AS n_values
+            FROM measurements WHERE $study IS NULL OR study_id = $study
+            GROUP BY study_id, biomarker_id
+        )
         SELECT b.study_id, b.biomarker_id AS biomarker, b.label, b.assay, b.compartment,
-               b.unit, b.lloq, count(m.value) + count_if(m.below_lloq) AS n_values
-        FROM biomarkers b
-        JOIN measurements m ON m.study_id = b.study_id AND m.biomarker_id = b.biomarker_id
-        WHERE ? IS NULL OR b.study_id = ?
-        GROUP BY ALL ORDER BY b.biomarker_id, b.study_id
+               b.unit, b.lloq, c.n_values
+        FROM biomarkers b JOIN counted c USING (study_id, biomarker_id)
+        ORDER BY b.biomarker_id, b.study_id
         """,
-        [study_id, study_id],
+        {"study": study_id},
     )
 
 
@@ -252,34 +256,45 @@ def raw_pairs(
         _patient_order=patients.select("patient_id", "patient_rank"),
         _marker_order=markers.select("biomarker", "marker_rank", "lloq"),
     ):
+        # Every patient and biomarker measured at either timepoint (a full join): the
+        # rows measured at both are the pairs, and all of them give the counts.
         numbers = fetch_frame(
             con,
             """
-            WITH visit AS (
-                SELECT s.patient_id, s.timepoint, m.biomarker_id, m.value, m.below_lloq,
-                       m.lloq
+            WITH pre AS (
+                SELECT s.patient_id, m.biomarker_id, m.value, m.below_lloq, m.lloq
                 FROM measurements m JOIN samples s USING (study_id, sample_id)
-                WHERE m.study_id = $study AND s.timepoint IN ($pre, $post)
+                WHERE m.study_id = $study AND s.timepoint = $pre
+            ),
+            post AS (
+                SELECT s.patient_id, m.biomarker_id, m.value, m.below_lloq, m.lloq
+                FROM measurements m JOIN samples s USING (study_id, sample_id)
+                WHERE m.study_id = $study AND s.timepoint = $post
+            ),
+            joined AS (
+                SELECT coalesce(a.patient_id, z.patient_id) AS patient_id,
+                       coalesce(a.biomarker_id, z.biomarker_id) AS biomarker_id,
+                       a.patient_id IS NOT NULL AS has_pre, z.patient_id IS NOT NULL AS has_post,
+                       a.value AS pre_value, a.below_lloq AS pre_below, a.lloq AS pre_lloq,
+                       z.value AS post_value, z.below_lloq AS post_below, z.lloq AS post_lloq
+                FROM pre a FULL JOIN post z
+                  ON z.patient_id = a.patient_id AND z.biomarker_id = a.biomarker_id
             )
-            SELECT p.patient_rank, b.marker_rank,
-                   a.value AS pre_value, a.below_lloq AS pre_below,
-                   coalesce(a.lloq, b.lloq) AS pre_lloq,
-                   z.value AS post_value, z.below_lloq AS post_below,
-                   coalesce(z.lloq, b.lloq) AS post_lloq
-            FROM visit a
-            JOIN visit z ON z.patient_id = a.patient_id AND z.biomarker_id = a.biomarker_id
-            JOIN _patient_order p ON p.patient_id = a.patient_id
-            JOIN _marker_order b ON b.biomarker = a.biomarker_id
-            WHERE a.timepoint = $pre AND z.timepoint = $post
+            SELECT p.patient_rank, b.marker_rank, x.has_pre, x.has_post,
+                   x.pre_value, x.pre_below, coalesce(x.pre_lloq, b.lloq) AS pre_lloq,
+                   x.post_value, x.post_below, coalesce(x.post_lloq, b.lloq) AS post_lloq
+            FROM joined x
+            JOIN _patient_order p ON p.patient_id = x.patient_id
+            JOIN _marker_order b ON b.biomarker = x.biomarker_id
             """,
             params,
         )
-    numbers = numbers.gather(
-        _order_by_key(numbers["marker_rank"], numbers["patient_rank"], patients.height)
-    )
-    patient = numbers["patient_rank"]
-    marker = numbers["marker_rank"]
-    rows = numbers.select(
+    # one chunk: gathering across the many chunks DuckDB returns is several times slower
+    both = numbers.filter(pl.col("has_pre") & pl.col("has_post")).rechunk()
+    both = both.gather(_order_by_key(both["marker_rank"], both["patient_rank"], patients.height))
+    patient = both["patient_rank"]
+    marker = both["marker_rank"]
+    rows = both.select(
         pl.lit(study_id).alias("study_id"),
         patients["patient_id"].gather(patient),
         patients["arm"].gather(patient),
@@ -293,7 +308,63 @@ def raw_pairs(
         "post_below",
         "post_lloq",
     )
-    context = fetch_frame(
+    other_timepoints = fetch_value(
+        con,
+        """
+        SELECT count(*) FROM samples s
+        WHERE s.study_id = $study AND s.timepoint NOT IN ($pre, $post)
+          AND s.sample_id IN (SELECT sample_id FROM measurements WHERE study_id = $study)
+        """,
+        params,
+    )
+    once = _keys_unique(numbers["marker_rank"], numbers["patient_rank"], patients.height)
+    if other_timepoints == 0 and once:
+        context = _context_of_two_timepoints(study_id, numbers, patients, markers)
+    else:
+        context = _context_of_every_timepoint(con, params)
+    return rows, context
+
+
+def _context_of_two_timepoints(
+    study_id: str, numbers: pl.DataFrame, patients: pl.DataFrame, markers: pl.DataFrame
+) -> pl.DataFrame:
+    """The context of :func:`raw_pairs` when the two timepoints are all the study measured
+    and no patient has a biomarker twice at one of them: from the joined rows alone."""
+    arms = patients["arm"].unique().sort()
+    arm_code = patients["arm"].cast(pl.Enum(arms.to_list())).to_physical()
+    positive = [
+        pl.when(pl.col(f"{side}_value") > 0).then(pl.col(f"{side}_value"))
+        for side in ("pre", "post")
+    ]
+    n_arms = max(len(arms), 1)
+    key = pl.col("marker_rank").cast(pl.Int64) * n_arms + pl.col("arm_code").cast(pl.Int64)
+    coded = numbers.with_columns(arm_code.gather(numbers["patient_rank"]).alias("arm_code"))
+    per_arm = coded.group_by(key.alias("key")).agg(
+        pl.len().cast(pl.Int64).alias("n_patients"),
+        (pl.col("pre_below").fill_null(False).sum() + pl.col("post_below").fill_null(False).sum())
+        .cast(pl.Int64)
+        .alias("n_below_window"),
+        pl.min_horizontal(positive).min().alias("smallest"),
+    )
+    per_arm = per_arm.with_columns(
+        (pl.col("key") // n_arms).alias("marker_rank"),
+        (pl.col("key") % n_arms).alias("arm_code"),
+    ).with_columns(pl.col("smallest").min().over("marker_rank").alias("smallest_positive"))
+    marker = per_arm["marker_rank"]
+    return per_arm.select(
+        pl.lit(study_id).alias("study_id"),
+        markers["biomarker"].gather(marker),
+        arms.gather(per_arm["arm_code"]).alias("arm"),
+        markers["unit"].gather(marker),
+        "n_patients",
+        "n_below_window",
+        "smallest_positive",
+    )
+
+
+def _context_of_every_timepoint(con: duckdb.DuckDBPyConnection, params: dict) -> pl.DataFrame:
+    """The context of :func:`raw_pairs` counted over every measurement of the study."""
+    return fetch_frame(
         con,
         """
         WITH per_patient AS (
@@ -319,7 +390,16 @@ def raw_pairs(
         """,
         params,
     )
-    return rows, context
+
+
+def _keys_unique(major: pl.Series, minor: pl.Series, minor_size: int) -> bool:
+    """Whether every (major, minor) pair of small non-negative integers occurs once."""
+    if major.is_empty():
+        return True
+    key = major.to_numpy().astype(np.int64) * max(minor_size, 1) + minor.to_numpy()
+    if key.max() > 4 * len(key) + 1024:  # sparse keys: counting would need too much memory
+        return len(np.unique(key)) == len(key)
+    return int(np.bincount(key).max()) == 1
 
 
 def _order_by_key(major: pl.Series, minor: pl.Series, minor_size: int) -> np.ndarray:
