@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import polars as pl
 from scipy import special
@@ -49,3 +51,23 @@ def settings_columns(settings: AnalysisSettings, baseline: str, timepoint: str) 
         pl.lit(settings.fdr).alias("fdr_method"),
         pl.lit(settings.conf_level).alias("conf_level"),
     ]
+
+
+def grouped(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
+    """``frame`` with the rows of each group of ``keys`` together, groups in key order,
+    and the offsets where groups start (plus the end).
+
+    Pairings come sorted by their keys; that is checked on the first row of each run of
+    equal keys (runs in strictly increasing key order are exactly sorted groups), and
+    the frame is sorted only when it is not.
+    """
+    for attempt in range(2):
+        if frame.is_empty():
+            return frame, np.zeros(1, dtype=np.int64)
+        change = pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in keys])
+        starts = frame.select(change.fill_null(True).arg_true())[:, 0].to_numpy()
+        heads = frame[starts.tolist()].select(keys).rows()
+        if attempt or all(a < b for a, b in itertools.pairwise(heads)):
+            return frame, np.append(starts, frame.height).astype(np.int64)
+        frame = frame.sort(keys, maintain_order=True)
+    raise AssertionError("unreachable")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import polars as pl
 from scipy import special
@@ -11,6 +9,7 @@ from scipy import special
 from trialtui.analysis.ancova import ANCOVA_COLUMNS, ancova
 from trialtui.analysis.common import (
     MIN_N_FOR_P,
+    grouped,
     nan_to_null,
     settings_columns,
     t_quantile,
@@ -110,7 +109,7 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
     Kerby, D. S. (2014). The simple difference formula. Compr. Psychol. 3.
     """
     keys = ["study_id", "biomarker", "arm"]
-    fc, offsets = _grouped(pairing.fold_changes.select(*keys, "log2fc"), keys)
+    fc, offsets = grouped(pairing.fold_changes.select(*keys, "log2fc"), keys)
     values = sort_within(fc["log2fc"].to_numpy(), offsets)
     sizes = np.diff(offsets)
     segment = pl.Series("segment", np.repeat(np.arange(len(sizes)), sizes))
@@ -196,26 +195,6 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
         "df_welch",
         *settings_columns(settings, pairing.baseline_timepoint, pairing.timepoint),
     )
-
-
-def _grouped(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
-    """``frame`` with the rows of each group of ``keys`` together, groups in key order,
-    and the offsets where groups start (plus the end).
-
-    Pairings come sorted by their keys; that is checked on the first row of each run of
-    equal keys (runs in strictly increasing key order are exactly sorted groups), and
-    the frame is sorted only when it is not.
-    """
-    for attempt in range(2):
-        if frame.is_empty():
-            return frame, np.zeros(1, dtype=np.int64)
-        change = pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in keys])
-        starts = frame.select(change.fill_null(True).arg_true())[:, 0].to_numpy()
-        heads = frame[starts.tolist()].select(keys).rows()
-        if attempt or all(a < b for a, b in itertools.pairwise(heads)):
-            return frame, np.append(starts, frame.height).astype(np.int64)
-        frame = frame.sort(keys, maintain_order=True)
-    raise AssertionError("unreachable")
 
 
 def _segments(

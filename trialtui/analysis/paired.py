@@ -7,6 +7,7 @@ import polars as pl
 
 from trialtui.analysis.common import (
     MIN_N_FOR_P,
+    grouped,
     nan_to_null,
     settings_columns,
     t_quantile,
@@ -14,7 +15,7 @@ from trialtui.analysis.common import (
 )
 from trialtui.analysis.multiplicity import adjust_within
 from trialtui.analysis.pairing import KEYS, Pairing
-from trialtui.analysis.ranktests import EXACT_LIMIT, signrank_p
+from trialtui.analysis.ranktests import EXACT_LIMIT, signed_rank_groups, signrank_p
 from trialtui.analysis.settings import AnalysisSettings
 
 ARM_COLUMNS = (
@@ -38,24 +39,39 @@ ARM_COLUMNS = (
 )
 
 
-def _signed_rank_terms(fold_changes: pl.DataFrame) -> pl.DataFrame:
-    """V, non-zero n, tie term and zero flag of log2FC per (study, biomarker, arm)."""
-    nonzero = fold_changes.filter(pl.col("log2fc") != 0).with_columns(
-        pl.col("log2fc").abs().alias("_abs")
+def _signed_rank_terms(fc: pl.DataFrame, offsets: np.ndarray) -> pl.DataFrame:
+    """V, non-zero n, tie term and zero flag of log2FC per group of ``fc`` (grouped by
+    :data:`KEYS`, groups starting at ``offsets``)."""
+    v, n_nonzero, ties, has_zero = signed_rank_groups(fc["log2fc"].to_numpy(), offsets)
+    return pl.DataFrame(
+        [
+            pl.Series("_has_zero", has_zero),
+            pl.Series("v_wilcoxon", v),
+            pl.Series("_n_nonzero", n_nonzero),
+            pl.Series("_tie_term", ties),
+        ]
     )
-    ranked = nonzero.with_columns(pl.col("_abs").rank("average").over(KEYS).alias("_rank"))
-    v = ranked.group_by(KEYS).agg(
-        pl.col("_rank").filter(pl.col("log2fc") > 0).sum().alias("v_wilcoxon"),
-        pl.len().alias("_n_nonzero"),
+
+
+def _group_statistics(fc: pl.DataFrame, offsets: np.ndarray) -> pl.DataFrame:
+    """Means, SD, median and quartiles of every group of ``fc``, with its keys."""
+    sizes = np.diff(offsets)
+    segment = pl.Series("_segment", np.repeat(np.arange(len(sizes)), sizes))
+    stats = (
+        fc.with_columns(segment)
+        .group_by("_segment", maintain_order=True)
+        .agg(
+            pl.col("fc").mean().alias("mean_fc"),
+            pl.col("log2fc").mean().alias("mean_log2fc"),
+            pl.col("log2fc").std(ddof=1).alias("sd_log2fc"),
+            pl.col("fc").median().alias("median_fc"),
+            pl.col("fc").quantile(0.25, interpolation="linear").alias("fc_q1"),
+            pl.col("fc").quantile(0.75, interpolation="linear").alias("fc_q3"),
+        )
+        .drop("_segment")
     )
-    ties = (
-        nonzero.group_by([*KEYS, "_abs"])
-        .agg(pl.len().cast(pl.Float64).alias("_t"))
-        .group_by(KEYS)
-        .agg((pl.col("_t") ** 3 - pl.col("_t")).sum().alias("_tie_term"))
-    )
-    zeros = fold_changes.group_by(KEYS).agg((pl.col("log2fc") == 0).any().alias("_has_zero"))
-    return zeros.join(v, on=KEYS, how="left").join(ties, on=KEYS, how="left")
+    keys = fc[offsets[:-1].tolist()].select(KEYS)
+    return pl.concat([keys, stats, _signed_rank_terms(fc, offsets)], how="horizontal")
 
 
 def summarise_arms(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFrame:
@@ -87,23 +103,11 @@ def summarise_arms(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFrame
     continuity correction. The t-test is R's ``t.test(log2fc)``. Groups with fewer than 3
     pairs get no p-values.
     """
-    fc = pairing.fold_changes
-    stats_frame = fc.group_by(KEYS).agg(
-        pl.col("fc").mean().alias("mean_fc"),
-        pl.col("log2fc").mean().alias("mean_log2fc"),
-        pl.col("log2fc").std(ddof=1).alias("sd_log2fc"),
-        pl.col("fc").median().alias("median_fc"),
-        pl.col("fc").quantile(0.25, interpolation="linear").alias("fc_q1"),
-        pl.col("fc").quantile(0.75, interpolation="linear").alias("fc_q3"),
-    )
+    fc, offsets = grouped(pairing.fold_changes.select(*KEYS, "fc", "log2fc"), KEYS)
     counts = pairing.counts
     if "unit" not in counts.columns:  # pairings built by hand may not name a unit
         counts = counts.with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
-    frame = (
-        counts.join(stats_frame, on=KEYS, how="left")
-        .join(_signed_rank_terms(fc), on=KEYS, how="left")
-        .sort(KEYS)
-    )
+    frame = counts.join(_group_statistics(fc, offsets), on=KEYS, how="left").sort(KEYS)
     n = frame["n_pairs"].to_numpy().astype(float)
     mean = frame["mean_log2fc"].to_numpy().astype(float)
     sd = frame["sd_log2fc"].to_numpy().astype(float)

@@ -436,6 +436,61 @@ class _Samples:
         return w, ties + self.y_ties[groups]
 
 
+def signed_rank_groups(
+    values: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The terms of R's ``wilcox.test(x)`` for many samples at once.
+
+    Sample g is ``values[offsets[g]:offsets[g + 1]]``. Returns, per sample: V (the sum of
+    the average ranks of |x| among the non-zero values, over the positive ones), the
+    number of non-zero values, the tie term sum(t^3 - t) over runs of equal |x|, and
+    whether any value is zero. Every rank is a whole number or a half, so every sum is
+    exact and equals R's.
+    """
+    values = np.asarray(values, dtype=float)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    groups = len(offsets) - 1
+    segment = np.repeat(np.arange(groups), np.diff(offsets))
+    zero = values == 0
+    has_zero = np.bincount(segment, weights=zero, minlength=groups) > 0
+    kept = values[~zero]
+    n_nonzero = np.bincount(segment[~zero], minlength=groups)
+    starts_of = np.concatenate(([0], np.cumsum(n_nonzero)))
+    magnitude = np.abs(kept)
+    order = _order_within(magnitude, starts_of)
+    ordered = magnitude[order]
+    positive = kept[order] > 0
+    kept_segment = np.repeat(np.arange(groups), n_nonzero)
+    change = np.ones(len(ordered), dtype=bool)
+    change[1:] = (ordered[1:] != ordered[:-1]) | (kept_segment[1:] != kept_segment[:-1])
+    runs = np.flatnonzero(change)
+    if len(runs) == 0:
+        empty = np.zeros(groups)
+        return empty, n_nonzero.astype(float), empty.copy(), has_zero
+    ends = np.append(runs[1:], len(ordered))
+    run_segment = kept_segment[runs]
+    first = runs - starts_of[run_segment]
+    last = ends - starts_of[run_segment]
+    average_rank = (first + last + 1) / 2.0
+    positives = np.add.reduceat(positive.astype(np.int64), runs)
+    v = np.bincount(run_segment, weights=average_rank * positives, minlength=groups)
+    t = (ends - runs).astype(float)
+    ties = np.bincount(run_segment, weights=t**3 - t, minlength=groups)
+    return v, n_nonzero.astype(float), ties, has_zero
+
+
+def _order_within(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Indices that sort ``values`` within each segment (stable), segments kept in place."""
+    segments = len(offsets) - 1
+    if segments and len(values) >= 64 * segments:
+        order = np.empty(len(values), dtype=np.int64)
+        for start, end in itertools.pairwise(offsets.tolist()):
+            order[start:end] = np.argsort(values[start:end], kind="stable") + start
+        return order
+    segment = np.repeat(np.arange(segments), np.diff(offsets))
+    return np.lexsort((values, segment))
+
+
 def _count_below(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """For each value of the sorted ``xs``, how many of the sorted ``ys`` are below it:
     ``np.searchsorted(ys, xs, side="left")``, found by merging the two sorted arrays
