@@ -89,17 +89,11 @@ def resolve_timepoints(measurements: pl.DataFrame, settings: AnalysisSettings) -
 
 
 def usable_values(measurements: pl.DataFrame, settings: AnalysisSettings) -> pl.DataFrame:
-    """Apply the LLOQ policy and the zero pseudocount.
+    """Apply the LLOQ policy and the zero pseudocount to every measurement.
 
-    Adds ``used`` (the value analysed, null if excluded) and ``imputed`` (True when ``used``
-    was substituted for a below-LLOQ value or a zero).
+    Adds ``used`` (the value analysed, null if excluded), ``imputed`` (True when ``used``
+    was substituted for a below-LLOQ value or a zero) and ``excluded``.
     """
-    if settings.lloq_policy == "half":
-        censored = pl.col("lloq") / 2
-    elif settings.lloq_policy == "lloq":
-        censored = pl.col("lloq")
-    else:
-        censored = pl.lit(None, dtype=pl.Float64)
     smallest = (
         pl.when(pl.col("value") > 0)
         .then(pl.col("value"))
@@ -108,20 +102,31 @@ def usable_values(measurements: pl.DataFrame, settings: AnalysisSettings) -> pl.
         .over("study_id", "biomarker")
     )
     pseudo = pl.lit(settings.pseudocount) if settings.pseudocount is not None else smallest / 2
-    is_zero = ~pl.col("below_lloq") & (pl.col("value") == 0)
+    used, imputed = _used_value(
+        pl.col("value"), pl.col("below_lloq"), pl.col("lloq"), settings, pseudo
+    )
     return measurements.with_columns(
-        pl.when(pl.col("below_lloq"))
-        .then(censored)
-        .when(is_zero)
-        .then(pseudo)
-        .otherwise(pl.col("value"))
-        .cast(pl.Float64)
-        .alias("used"),
-        (pl.col("below_lloq") & pl.lit(settings.lloq_policy != "exclude") | is_zero).alias(
-            "imputed"
-        ),
+        used.alias("used"),
+        imputed.alias("imputed"),
         (pl.col("below_lloq") & pl.lit(settings.lloq_policy == "exclude")).alias("excluded"),
     )
+
+
+def _used_value(
+    value: pl.Expr, below: pl.Expr, lloq: pl.Expr, settings: AnalysisSettings, pseudo: pl.Expr
+) -> tuple[pl.Expr, pl.Expr]:
+    """The value analysed (null if excluded) and whether it was imputed: the LLOQ policy
+    for values below LLOQ, ``pseudo`` for zeros."""
+    if settings.lloq_policy == "half":
+        censored = lloq / 2
+    elif settings.lloq_policy == "lloq":
+        censored = lloq
+    else:
+        censored = pl.lit(None, dtype=pl.Float64)
+    is_zero = ~below & (value == 0)
+    used = pl.when(below).then(censored).when(is_zero).then(pseudo).otherwise(value)
+    imputed = below & pl.lit(settings.lloq_policy != "exclude") | is_zero
+    return used.cast(pl.Float64), imputed
 
 
 RAW_PAIR_COLUMNS = (
@@ -247,19 +252,10 @@ def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pair
 
 
 def _usable(prefix: str, settings: AnalysisSettings, pseudo: pl.Expr) -> list[pl.Expr]:
-    """The value analysed at one timepoint (null if excluded) and whether it was imputed:
-    LLOQ policy for values below LLOQ, ``pseudo`` for zeros."""
+    """:func:`_used_value` of one timepoint's columns (``pre_`` or ``post_``)."""
     value, below, lloq = (pl.col(f"{prefix}_{part}") for part in ("value", "below", "lloq"))
-    if settings.lloq_policy == "half":
-        censored = lloq / 2
-    elif settings.lloq_policy == "lloq":
-        censored = lloq
-    else:
-        censored = pl.lit(None, dtype=pl.Float64)
-    is_zero = ~below & (value == 0)
-    used = pl.when(below).then(censored).when(is_zero).then(pseudo).otherwise(value)
-    imputed = below & pl.lit(settings.lloq_policy != "exclude") | is_zero
-    return [used.cast(pl.Float64).alias(prefix), imputed.alias(f"{prefix}_imputed")]
+    used, imputed = _used_value(value, below, lloq, settings, pseudo)
+    return [used.alias(prefix), imputed.alias(f"{prefix}_imputed")]
 
 
 def pair_raw(raw: RawPairs, settings: AnalysisSettings) -> Pairing:
