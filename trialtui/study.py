@@ -177,7 +177,7 @@ def _read_raw_pairs(
     pairs = {}
     for point in names:
         if point != baseline:
-            rows, context = catalog.raw_pairs(con, study_id, baseline, point)
+            rows, context = catalog.raw_pairs(con, study_id, baseline, point, names)
             pairs[point] = RawPairs(rows, context, baseline, point)
     return pairs
 

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from trialtui.errors import UsageError
-from trialtui.store.sql import fetch_frame, fetch_row, fetch_value
+from trialtui.store.sql import fetch_frame, fetch_row
 
 
 def studies(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -209,7 +209,11 @@ def measured_timepoints(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.Dat
 
 
 def raw_pairs(
-    con: duckdb.DuckDBPyConnection, study_id: str, baseline: str, timepoint: str
+    con: duckdb.DuckDBPyConnection,
+    study_id: str,
+    baseline: str,
+    timepoint: str,
+    measured: list[str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Each patient's measurements of a biomarker at ``baseline`` and at ``timepoint``,
     side by side, and what pairing needs to know about every (biomarker, arm).
@@ -217,6 +221,8 @@ def raw_pairs(
     The join happens here, in DuckDB, so that a study of millions of measurements is never
     read whole: only the patients and biomarkers measured at both timepoints come back,
     as numbers; patient and biomarker names are attached in order afterwards.
+    ``measured``: the study's measured timepoints (:func:`measured_timepoints`), when the
+    caller has them already.
 
     Returns
     -------
@@ -308,15 +314,9 @@ def raw_pairs(
         "post_below",
         "post_lloq",
     )
-    other_timepoints = fetch_value(
-        con,
-        """
-        SELECT count(*) FROM samples s
-        WHERE s.study_id = $study AND s.timepoint NOT IN ($pre, $post)
-          AND s.sample_id IN (SELECT sample_id FROM measurements WHERE study_id = $study)
-        """,
-        params,
-    )
+    if measured is None:
+        measured = measured_timepoints(con, study_id)["timepoint"].to_list()
+    other_timepoints = len(set(measured) - {baseline, timepoint})
     once = _keys_unique(numbers["marker_rank"], numbers["patient_rank"], patients.height)
     if other_timepoints == 0 and once:
         context = _context_of_two_timepoints(study_id, numbers, patients, markers)
