@@ -85,6 +85,28 @@ def _stage(target: Path, data: bytes, mode: int) -> Path:
     return Path(tmp)
 
 
+def _stage_csv(target: Path, frame: pl.DataFrame, mode: int) -> Path:
+    """Write ``frame`` as CSV to a new temporary file beside ``target``, flushed to disk
+    (written by Polars straight to the file: a large table never sits in memory as text)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.fchmod(fd, mode)
+        os.close(fd)
+        frame.write_csv(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def _size_and_sha256(path: Path) -> tuple[int, str]:
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+    return path.stat().st_size, digest.hexdigest()
+
+
 def publish(staged: Path, target: Path, *, force: bool) -> None:
     """Move a staged file to ``target``: replacing it with ``force``, else only if absent.
 
@@ -177,23 +199,21 @@ def export_tables(
     check_targets(paths, force=force, protect=protect)
     mode = _file_mode()
     staged: list[tuple[Path, Path]] = []  # (temporary file, target), publishing order
+    temporary: list[Path] = []  # CSV files written but not yet staged
     published: list[Path] = []
     current = paths[0] if paths else Path()
     try:
         for frame, path, provenance in exports:
             current = path
-            data = frame.write_csv().encode("utf-8")
+            table = _stage_csv(path, frame, mode)
+            temporary.append(table)
+            size, digest = _size_and_sha256(table)
             record = dict(provenance)
-            record["file"] = {
-                "name": path.name,
-                "bytes": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-            }
+            record["file"] = {"name": path.name, "bytes": size, "sha256": digest}
             text = json.dumps(record, indent=2, default=str) + "\n"
             current = provenance_path(path)
             staged.append((_stage(current, text.encode("utf-8"), mode), current))
-            current = path
-            staged.append((_stage(path, data, mode), path))
+            staged.append((table, path))
         for tmp, target in staged:
             current = target
             publish(tmp, target, force=force)
@@ -201,7 +221,7 @@ def export_tables(
         for folder in {p.parent for p in paths}:
             _fsync_folder(folder)
     except BaseException as exc:
-        for tmp, _ in staged:
+        for tmp in [*temporary, *(tmp for tmp, _ in staged)]:
             tmp.unlink(missing_ok=True)
         if not force:  # files this call created; with force the old ones are gone anyway
             for target in published:
