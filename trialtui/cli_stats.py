@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,14 +107,20 @@ def store_all_studies(db_path: Path) -> None:
         store_results(db_path, result)
 
 
-def _store_after_files(db_path: Path, results: StudyResults) -> None:
-    """Store the results once the exported files are safely written."""
+@contextlib.contextmanager
+def _stored_with_files(db_path: Path, results: StudyResults) -> Iterator[None]:
+    """Store the results while the block writes the exported files; they are committed
+    once the files are safely written (never when writing them failed)."""
     from trialtui.errors import Interrupted, is_interrupt
+    from trialtui.study import storing_results
 
+    files_written = False
     try:
-        store_results(db_path, results)
+        with storing_results(db_path, results):
+            yield
+            files_written = True
     except BaseException as exc:
-        if is_interrupt(exc):
+        if files_written and is_interrupt(exc):
             raise Interrupted(
                 "interrupted after the files were written; the results stored in the "
                 "database were not updated"
@@ -165,14 +173,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
     results, path = _results(args, (args.level,))
     frame = results.level(args.level)
     if args.output:
-        export_csv(
-            frame,
-            args.output,
-            results_provenance(path, results, args.level),
-            force=args.force,
-            protect=[path],
-        )
-        _store_after_files(path, results)
+        with _stored_with_files(path, results):
+            export_csv(
+                frame,
+                args.output,
+                results_provenance(path, results, args.level),
+                force=args.force,
+                protect=[path],
+            )
         print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
         _emit_r(args, path, results, {args.level: args.output})
         return 0
@@ -198,15 +206,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     targets = {level: folder / f"{results.study_id}_{level}.csv" for level in levels}
     check_targets(targets.values(), force=args.force, protect=[path])
     _check_emit_r(args)
-    export_tables(
-        [
-            (results.level(level), target, results_provenance(path, results, level))
-            for level, target in targets.items()
-        ],
-        force=args.force,
-        protect=[path],
-    )  # all or nothing
-    _store_after_files(path, results)
+    with _stored_with_files(path, results):
+        export_tables(
+            [
+                (results.level(level), target, results_provenance(path, results, level))
+                for level, target in targets.items()
+            ],
+            force=args.force,
+            protect=[path],
+        )  # all or nothing
     for level, target in targets.items():
         print(f"{target}: {results.level(level).height} rows")
     _emit_r(args, path, results, targets)

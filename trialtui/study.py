@@ -6,7 +6,9 @@ Both front ends call these two functions, so a number on screen equals the numbe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -366,14 +368,63 @@ def store_results(db_path: Path | str, results: StudyResults) -> None:
     StoreError
         The database is locked by another process or cannot be opened for writing.
     """
+    with storing_results(db_path, results):
+        pass
+
+
+@contextlib.contextmanager
+def storing_results(db_path: Path | str, results: StudyResults) -> Iterator[None]:
+    """Store ``results`` (as :func:`store_results`) while the block runs, committed only
+    once the block has completed: an export writes its files meanwhile, and the database
+    holds the new results only if they were all written. On an error or an interrupt in
+    the block the stored tables stay as they were.
+
+    Raises
+    ------
+    StoreError
+        After the block: the database is locked, cannot be opened for writing, or the
+        results cannot be written.
+    """
     from trialtui import __version__
 
-    con = connect(db_path, read_only=False)
     try:
-        frames = {DERIVED_TABLES[level]: frame for level, frame in results.frames.items()}
+        con = connect(db_path, read_only=False)
+    except StoreError:
+        yield  # the files are written all the same; the database says why not after
+        raise
+    frames = {DERIVED_TABLES[level]: frame for level, frame in results.frames.items()}
+    failures: list[BaseException] = []
+
+    def write() -> None:
         try:
-            write_study_derived(con, results.study_id, frames, results.settings_used(), __version__)
-        except duckdb.Error as exc:
-            raise StoreError(f"{db_path}: cannot store results: {first_line(exc)}") from None
+            write_study_derived(
+                con,
+                results.study_id,
+                frames,
+                results.settings_used(),
+                __version__,
+                commit=False,
+            )
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    writer = threading.Thread(target=write, name="store-results", daemon=True)
+    writer.start()
+    try:
+        try:
+            yield
+            writer.join()
+        except BaseException:
+            con.interrupt()
+            writer.join()
+            if not failures:
+                con.execute("ROLLBACK")
+            raise
+        if failures:
+            exc = failures[0]
+            if isinstance(exc, duckdb.Error):
+                raise StoreError(f"{db_path}: cannot store results: {first_line(exc)}") from None
+            raise exc
+        con.execute("COMMIT")
     finally:
         con.close()

@@ -29,10 +29,13 @@ def write_study_derived(
     frames: Mapping[str, pl.DataFrame],
     settings: dict[str, Any],
     version: str,
+    *,
+    commit: bool = True,
 ) -> None:
     """Replace ``study_id``'s rows of every table of ``frames`` (table name -> rows) and
     record the settings in ``derived_runs``, all in one transaction: a reader sees either
-    the old results or the new ones, never a mix."""
+    the old results or the new ones, never a mix. ``commit=False`` leaves the transaction
+    open for the caller to commit or roll back (it is rolled back here on any error)."""
     computed_at = datetime.now(UTC).replace(tzinfo=None)
     settings_json = json.dumps(settings, sort_keys=True)
     con.execute("BEGIN TRANSACTION")
@@ -43,7 +46,8 @@ def write_study_derived(
                 "INSERT OR REPLACE INTO derived_runs VALUES (?, ?, ?, ?, ?, ?)",
                 [table, study_id, settings_json, version, computed_at, frame.height],
             )
-        con.execute("COMMIT")
+        if commit:
+            con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
