@@ -445,31 +445,36 @@ def completeness(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
             SELECT pre_timepoint AS pre, post_timepoint AS post FROM timepoint_pairs
             WHERE study_id = $1 AND is_default
         ),
-        obs AS (
-            SELECT s.patient_id, m.biomarker_id, s.timepoint
-            FROM measurements m JOIN samples s USING (study_id, sample_id)
-            WHERE m.study_id = $1
-        ),
         per_patient AS (
-            SELECT o.biomarker_id, o.patient_id,
-                   bool_or(o.timepoint = tp.pre) AS has_pre,
-                   bool_or(o.timepoint = tp.post) AS has_post
-            FROM obs o, tp GROUP BY ALL
+            SELECT m.biomarker_id, s.patient_id,
+                   bool_or(s.timepoint = tp.pre) AS has_pre,
+                   bool_or(s.timepoint = tp.post) AS has_post
+            FROM measurements m JOIN samples s USING (study_id, sample_id), tp
+            WHERE m.study_id = $1 AND s.timepoint IN (tp.pre, tp.post)
+            GROUP BY ALL
         ),
-        grid AS (
-            SELECT b.biomarker_id, p.arm_id, p.patient_id
-            FROM (SELECT DISTINCT biomarker_id FROM obs) b
-            CROSS JOIN patients p WHERE p.study_id = $1
+        counted AS (
+            SELECT pp.biomarker_id, p.arm_id,
+                   count_if(pp.has_pre) AS n_baseline,
+                   count_if(pp.has_post) AS n_on_treatment,
+                   count_if(pp.has_pre AND pp.has_post) AS n_paired
+            FROM per_patient pp
+            JOIN patients p ON p.study_id = $1 AND p.patient_id = pp.patient_id
+            GROUP BY ALL
+        ),
+        markers AS (SELECT DISTINCT biomarker_id FROM measurements WHERE study_id = $1),
+        arm_sizes AS (
+            SELECT arm_id, count(*) AS n_patients FROM patients WHERE study_id = $1
+            GROUP BY arm_id
         )
-        SELECT g.biomarker_id AS biomarker, g.arm_id AS arm,
-               count(*) AS n_patients,
-               count_if(pp.has_pre) AS n_baseline,
-               count_if(pp.has_post) AS n_on_treatment,
-               count_if(pp.has_pre AND pp.has_post) AS n_paired,
-               any_value(tp.post) AS post_timepoint
-        FROM grid g CROSS JOIN tp
-        LEFT JOIN per_patient pp USING (biomarker_id, patient_id)
-        GROUP BY ALL ORDER BY 1, 2
+        SELECT b.biomarker_id AS biomarker, a.arm_id AS arm, a.n_patients,
+               coalesce(c.n_baseline, 0) AS n_baseline,
+               coalesce(c.n_on_treatment, 0) AS n_on_treatment,
+               coalesce(c.n_paired, 0) AS n_paired,
+               tp.post AS post_timepoint
+        FROM markers b CROSS JOIN arm_sizes a CROSS JOIN tp
+        LEFT JOIN counted c ON c.biomarker_id = b.biomarker_id AND c.arm_id = a.arm_id
+        ORDER BY 1, 2
         """,
         [study_id],
     )
