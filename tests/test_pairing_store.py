@@ -161,3 +161,44 @@ def test_study_read_for_another_baseline_says_so(databases: dict[str, Path]) -> 
         con.close()
     with pytest.raises(Exception, match="read for baseline 'BL', not 'W4'"):
         pair_study(data, AnalysisSettings(baseline_timepoint="W4", timepoint="W12"))
+
+
+@pytest.mark.parametrize("name", ["plan", "generated", "two_visits"])
+def test_paired_completeness_counts_patients_from_the_measurements(
+    databases: dict[str, Path], name: str
+) -> None:
+    """``catalog.completeness`` against counts made here from every measurement."""
+    from trialtui.store import catalog
+
+    con = connect(databases[name], read_only=True)
+    try:
+        study = studies(con)[0]
+        data = load_study(con, study, measurements=True)
+        got = catalog.completeness(con, study)
+    finally:
+        con.close()
+    m = data.measurements
+    points = data.measured_timepoints.sort("ordinal")["timepoint"].to_list()
+    pre, post = points[0], points[1]
+    seen = m.group_by("biomarker", "arm", "patient_id").agg(
+        (pl.col("timepoint") == pre).any().alias("has_pre"),
+        (pl.col("timepoint") == post).any().alias("has_post"),
+    )
+    counted = seen.group_by("biomarker", "arm").agg(
+        pl.col("has_pre").sum().cast(pl.Int64).alias("n_baseline"),
+        pl.col("has_post").sum().cast(pl.Int64).alias("n_on_treatment"),
+        (pl.col("has_pre") & pl.col("has_post")).sum().cast(pl.Int64).alias("n_paired"),
+    )
+    arm_sizes = data.patients.group_by("arm").agg(pl.len().cast(pl.Int64).alias("n_patients"))
+    grid = (
+        m.select("biomarker")
+        .unique()
+        .join(arm_sizes, how="cross")
+        .join(counted, on=["biomarker", "arm"], how="left")
+        .with_columns(pl.col("n_baseline", "n_on_treatment", "n_paired").fill_null(0))
+        .sort("biomarker", "arm")
+    )
+    assert got.select("post_timepoint").unique()["post_timepoint"].to_list() == [post]
+    columns = ["biomarker", "arm", "n_patients", "n_baseline", "n_on_treatment", "n_paired"]
+    assert got.select(columns).rows() == grid.select(columns).rows()
+    assert (grid["n_paired"] < grid["n_patients"]).any()
