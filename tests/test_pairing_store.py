@@ -163,7 +163,7 @@ def test_study_read_for_another_baseline_says_so(databases: dict[str, Path]) -> 
         pair_study(data, AnalysisSettings(baseline_timepoint="W4", timepoint="W12"))
 
 
-@pytest.mark.parametrize("name", ["plan", "generated", "two_visits"])
+@pytest.mark.parametrize("name", ["plan", "generated", "two_visits", "sample"])
 def test_paired_completeness_counts_patients_from_the_measurements(
     databases: dict[str, Path], name: str
 ) -> None:
@@ -202,3 +202,5 @@ def test_paired_completeness_counts_patients_from_the_measurements(
     columns = ["biomarker", "arm", "n_patients", "n_baseline", "n_on_treatment", "n_paired"]
     assert got.select(columns).rows() == grid.select(columns).rows()
     assert (grid["n_paired"] < grid["n_patients"]).any()
+    # load_study derives the same table from the pairs it read, when they are the default
+    assert_frame_equal(data.completeness, got)

@@ -150,20 +150,68 @@ def _read_study(
     study_id = catalog.resolve_study(con, study)
     studies = catalog.studies(con).filter(pl.col("study_id") == study_id)
     measured = catalog.measured_timepoints(con, study_id)
+    timepoints = catalog.timepoints(con, study_id)
+    patients = catalog.patients(con, study_id)
+    biomarkers = catalog.biomarkers(con, study_id)
+    raw_pairs = _read_raw_pairs(con, study_id, measured, baseline)
+    table = _NO_COMPLETENESS
+    if completeness:
+        table = _completeness_from_pairs(timepoints, patients, biomarkers, raw_pairs)
+        if table is None:
+            table = catalog.completeness(con, study_id)
     return StudyData(
         study_id=study_id,
         study=studies.row(0, named=True),
         arms=catalog.arms(con, study_id),
-        timepoints=catalog.timepoints(con, study_id),
-        patients=catalog.patients(con, study_id),
-        biomarkers=catalog.biomarkers(con, study_id),
-        completeness=catalog.completeness(con, study_id) if completeness else _NO_COMPLETENESS,
+        timepoints=timepoints,
+        patients=patients,
+        biomarkers=biomarkers,
+        completeness=table,
         measurements=catalog.measurements(con, study_id) if with_measurements else None,
         sources=catalog.source_files(con, study_id),
         data_version=catalog.data_version(con),
         unit_notes=tuple(catalog.describe_unit_differences(con, study_id)),
         measured_timepoints=measured,
-        raw_pairs=_read_raw_pairs(con, study_id, measured, baseline),
+        raw_pairs=raw_pairs,
+    )
+
+
+def _completeness_from_pairs(
+    timepoints: pl.DataFrame,
+    patients: pl.DataFrame,
+    biomarkers: pl.DataFrame,
+    raw_pairs: dict[str, RawPairs],
+) -> pl.DataFrame | None:
+    """:func:`trialtui.store.catalog.completeness` from the raw pairs already read, when
+    they pair the study's default timepoints (else None: ask the database)."""
+    baselines = timepoints.filter(pl.col("is_baseline"))
+    if baselines.height != 1:
+        return None
+    base_ordinal = baselines["ordinal"][0]
+    later = timepoints.filter(~pl.col("is_baseline") & (pl.col("ordinal") > base_ordinal))
+    if later.is_empty():
+        return None
+    post = later.sort("ordinal")["timepoint"][0]
+    raw = raw_pairs.get(post)
+    if raw is None or raw.baseline_timepoint != baselines["timepoint"][0]:
+        return None
+    arm_sizes = patients.group_by("arm").agg(pl.len().cast(pl.Int64).alias("n_patients"))
+    coverage = raw.context.select(
+        "biomarker",
+        "arm",
+        pl.col("n_at_baseline").alias("n_baseline"),
+        pl.col("n_at_timepoint").alias("n_on_treatment"),
+        pl.col("n_at_both").alias("n_paired"),
+    )
+    return (
+        biomarkers.select("biomarker")
+        .join(arm_sizes, how="cross")
+        .join(coverage, on=["biomarker", "arm"], how="left")
+        .with_columns(
+            pl.col("n_baseline", "n_on_treatment", "n_paired").fill_null(0).cast(pl.Int64),
+            pl.lit(post).alias("post_timepoint"),
+        )
+        .sort("biomarker", "arm")
     )
 
 

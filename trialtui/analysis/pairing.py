@@ -151,6 +151,9 @@ CONTEXT_COLUMNS = (
     "n_patients",
     "n_below_window",
     "smallest_positive",
+    "n_at_baseline",
+    "n_at_timepoint",
+    "n_at_both",
 )
 
 
@@ -167,7 +170,8 @@ class RawPairs:
     context
         One row per (study_id, biomarker, arm) measured at any timepoint (columns
         :data:`CONTEXT_COLUMNS`): patients with any measurement, measurements below LLOQ
-        at either of the two timepoints, the biomarker's smallest value above zero.
+        at either of the two timepoints, the biomarker's smallest value above zero, and
+        the patients measured at the baseline, at the timepoint and at both.
     baseline_timepoint, timepoint
         The two timepoints.
 
@@ -207,10 +211,19 @@ def raw_pairs_from_measurements(
         .select(RAW_PAIR_COLUMNS)
     )
     window = pl.col("timepoint").is_in([baseline, timepoint])
+
+    def patients_at(*points: str) -> pl.Expr:
+        at = [pl.col("patient_id").filter(pl.col("timepoint") == p).unique() for p in points]
+        common = at[0] if len(at) == 1 else at[0].filter(at[0].is_in(at[1].implode()))
+        return common.len().cast(pl.Int64)
+
     context = measurements.group_by(KEYS).agg(
         pl.col("unit").drop_nulls().first(),
         pl.col("patient_id").n_unique().alias("n_patients"),
         (pl.col("below_lloq") & window).sum().cast(pl.Int64).alias("n_below_window"),
+        patients_at(baseline).alias("n_at_baseline"),
+        patients_at(timepoint).alias("n_at_timepoint"),
+        patients_at(baseline, timepoint).alias("n_at_both"),
     )
     smallest = measurements.group_by("study_id", "biomarker").agg(
         pl.col("value").filter(pl.col("value") > 0).min().alias("smallest_positive")

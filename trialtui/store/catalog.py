@@ -236,7 +236,9 @@ def raw_pairs(
         One row per (biomarker, arm) measured at any timepoint. Columns: study_id,
         biomarker, arm, unit, n_patients (patients with a measurement at any timepoint),
         n_below_window (measurements below LLOQ at either timepoint), smallest_positive
-        (the biomarker's smallest value above zero in the study, any arm or timepoint).
+        (the biomarker's smallest value above zero in the study, any arm or timepoint),
+        n_at_baseline, n_at_timepoint, n_at_both (patients measured at the baseline, at
+        the timepoint, at both).
     """
     params = {"study": study_id, "pre": baseline, "post": timepoint}
     patients = (
@@ -341,6 +343,9 @@ def _context_of_two_timepoints(
     coded = numbers.with_columns(arm_code.gather(numbers["patient_rank"]).alias("arm_code"))
     per_arm = coded.group_by(key.alias("key")).agg(
         pl.len().cast(pl.Int64).alias("n_patients"),
+        pl.col("has_pre").sum().cast(pl.Int64).alias("n_at_baseline"),
+        pl.col("has_post").sum().cast(pl.Int64).alias("n_at_timepoint"),
+        (pl.col("has_pre") & pl.col("has_post")).sum().cast(pl.Int64).alias("n_at_both"),
         (pl.col("pre_below").fill_null(False).sum() + pl.col("post_below").fill_null(False).sum())
         .cast(pl.Int64)
         .alias("n_below_window"),
@@ -359,6 +364,9 @@ def _context_of_two_timepoints(
         "n_patients",
         "n_below_window",
         "smallest_positive",
+        "n_at_baseline",
+        "n_at_timepoint",
+        "n_at_both",
     )
 
 
@@ -370,21 +378,27 @@ def _context_of_every_timepoint(con: duckdb.DuckDBPyConnection, params: dict) ->
         WITH per_patient AS (
             SELECT m.biomarker_id, s.patient_id,
                    count_if(m.below_lloq AND s.timepoint IN ($pre, $post)) AS n_below,
-                   min(m.value) FILTER (WHERE m.value > 0) AS smallest
+                   min(m.value) FILTER (WHERE m.value > 0) AS smallest,
+                   bool_or(s.timepoint = $pre) AS has_pre,
+                   bool_or(s.timepoint = $post) AS has_post
             FROM measurements m JOIN samples s USING (study_id, sample_id)
             WHERE m.study_id = $study
             GROUP BY ALL
         ),
         per_arm AS (
             SELECT x.biomarker_id, p.arm_id, count(*) AS n_patients,
-                   sum(x.n_below) AS n_below_window, min(x.smallest) AS smallest
+                   sum(x.n_below) AS n_below_window, min(x.smallest) AS smallest,
+                   count_if(x.has_pre) AS n_at_baseline,
+                   count_if(x.has_post) AS n_at_timepoint,
+                   count_if(x.has_pre AND x.has_post) AS n_at_both
             FROM per_patient x
             JOIN patients p ON p.study_id = $study AND p.patient_id = x.patient_id
             GROUP BY ALL
         )
         SELECT $study AS study_id, a.biomarker_id AS biomarker, a.arm_id AS arm, b.unit,
                a.n_patients, a.n_below_window::BIGINT AS n_below_window,
-               min(a.smallest) OVER (PARTITION BY a.biomarker_id) AS smallest_positive
+               min(a.smallest) OVER (PARTITION BY a.biomarker_id) AS smallest_positive,
+               a.n_at_baseline, a.n_at_timepoint, a.n_at_both
         FROM per_arm a
         JOIN biomarkers b ON b.study_id = $study AND b.biomarker_id = a.biomarker_id
         """,
@@ -468,9 +482,9 @@ def completeness(con: duckdb.DuckDBPyConnection, study_id: str) -> pl.DataFrame:
             GROUP BY arm_id
         )
         SELECT b.biomarker_id AS biomarker, a.arm_id AS arm, a.n_patients,
-               coalesce(c.n_baseline, 0) AS n_baseline,
-               coalesce(c.n_on_treatment, 0) AS n_on_treatment,
-               coalesce(c.n_paired, 0) AS n_paired,
+               coalesce(c.n_baseline, 0)::BIGINT AS n_baseline,
+               coalesce(c.n_on_treatment, 0)::BIGINT AS n_on_treatment,
+               coalesce(c.n_paired, 0)::BIGINT AS n_paired,
                tp.post AS post_timepoint
         FROM markers b CROSS JOIN arm_sizes a CROSS JOIN tp
         LEFT JOIN counted c ON c.biomarker_id = b.biomarker_id AND c.arm_id = a.arm_id
