@@ -177,7 +177,7 @@ def _import_each(
     for path in paths:
         say(f"reading {path}")
         source = read_source(path)
-        say(f"validating {path} ({source.frame.height} rows)")
+        say(f"validating {path} ({source.data.height} rows)")
         plan = validate_source(
             source,
             fmt=fmt,

@@ -1,8 +1,12 @@
-"""Read input files into all-text Polars frames with the source row number of each record.
+"""Read input files into Polars frames with the source row number of each record.
 
 Every value is read as text so that validation, not the reader, decides what is wrong and
 can name the row and column. ``_row`` is the line number in a CSV file (the header is line 1)
 and the 1-based record number in a Parquet or SAS transport (XPT) file.
+
+A Parquet file's double, integer and boolean columns are also kept in their own type
+(:attr:`SourceTable.data`): validation checks those without a round trip through text, with
+the same outcome and messages (the text of such a value is what casting it gives).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -22,14 +27,49 @@ XPT_SUFFIXES = {".xpt", ".xport"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 
 
+# Parquet column types validation reads as they are (see :func:`native_type`).
+NATIVE_NUMBERS = (
+    pl.Float64,
+    pl.Int8,
+    pl.Int16,
+    pl.Int32,
+    pl.Int64,
+    pl.UInt8,
+    pl.UInt16,
+    pl.UInt32,
+    pl.UInt64,
+)
+
+
+def native_type(dtype: pl.DataType) -> str | None:
+    """``"number"`` or ``"bool"`` for a column type whose values need no parsing, else None.
+
+    Only types whose conversion gives exactly what parsing their text would: a float32
+    value is not (its shortest text, read as a double, is not the value widened).
+    """
+    if any(dtype == t for t in NATIVE_NUMBERS):
+        return "number"
+    if dtype == pl.Boolean:
+        return "bool"
+    return None
+
+
 @dataclass(frozen=True)
 class SourceTable:
-    """One input file read as text."""
+    """One input file: its columns as read (:attr:`data`) and as text (:attr:`frame`)."""
 
     path: Path
     sha256: str
-    frame: pl.DataFrame  # all columns String, plus ROW (UInt32)
+    data: pl.DataFrame  # String columns, Parquet numbers and booleans as typed, plus ROW
     kind: str  # "csv", "parquet" or "xpt"
+
+    @cached_property
+    def frame(self) -> pl.DataFrame:
+        """All columns as text (String), plus ROW (UInt32)."""
+        typed = [c for c, t in self.data.schema.items() if c != ROW and t != pl.String]
+        if not typed:
+            return self.data
+        return self.data.with_columns(pl.col(typed).cast(pl.String))
 
 
 def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, separator: str) -> InputError:
@@ -78,7 +118,7 @@ def read_source(path: str | Path) -> SourceTable:
         frame, kind = _read_csv(path, data, separator="\t" if suffix == ".tsv" else ","), "csv"
     if frame.height == 0:
         raise InputError(f"{path}: the file has a header but no data rows")
-    return SourceTable(path=path, sha256=digest, frame=frame, kind=kind)
+    return SourceTable(path=path, sha256=digest, data=frame, kind=kind)
 
 
 def _read_csv(path: Path, data: bytes, *, separator: str) -> pl.DataFrame:
@@ -163,7 +203,9 @@ def _read_parquet(path: Path) -> pl.DataFrame:
                 f"{path}: column '{name.strip()}': type {dtype} cannot be imported "
                 "(columns must hold text, numbers, booleans or dates)"
             )
-    frame = frame.select(pl.all().cast(pl.String))
+    text = [c for c, t in frame.schema.items() if t != pl.String and native_type(t) is None]
+    if text:
+        frame = frame.with_columns(pl.col(text).cast(pl.String))
     return frame.with_row_index(ROW, offset=1)
 
 

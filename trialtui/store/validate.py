@@ -15,7 +15,7 @@ import polars as pl
 from trialtui.errors import printable
 from trialtui.store.adam import AdamOptions, map_bds
 from trialtui.store.crossimport import VALUE_COL, Change, check_against_database, entity_frames
-from trialtui.store.readers import ROW, SourceTable
+from trialtui.store.readers import ROW, SourceTable, native_type
 
 LONG_REQUIRED = ("patient_id", "arm", "timepoint", "biomarker", "value")
 WIDE_REQUIRED = ("patient_id", "arm", "timepoint")
@@ -66,6 +66,9 @@ FORMULA_START = r"^[=+\-@\t\r]"
 MESSAGE_LIMIT = 300  # characters of a problem's message (values in it can be megabytes)
 MISSING_TOKENS = ("", "NA", "N/A", ".", "ND")
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
+# Columns a Parquet file may hold as numbers or booleans: those are checked as they are.
+NUMBER_COLUMNS = ("value", "lloq", "visit_day", "age")
+BOOL_COLUMNS = ("is_baseline", "below_lloq")
 TRUE_TOKENS = ("true", "t", "yes", "y", "1")
 FALSE_TOKENS = ("false", "f", "no", "n", "0")
 
@@ -180,6 +183,33 @@ def _number(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.Float64, strict=False)
 
 
+def _native(frame: pl.DataFrame, name: str) -> bool:
+    """Whether column ``name`` holds numbers or booleans as its values (not as text)."""
+    kind = native_type(frame.schema[name])
+    if name in NUMBER_COLUMNS:
+        return kind == "number"
+    return name in BOOL_COLUMNS and kind == "bool"
+
+
+def _normalised(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """Column ``name`` as validation reads it: typed as it is, or as trimmed text."""
+    if _native(frame, name):
+        return pl.col(name)
+    return pl.col(name).cast(pl.String).str.strip_chars()
+
+
+def _given(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """Rows where column ``name`` holds a value (not empty, not a missing-value token)."""
+    if _native(frame, name):
+        return pl.col(name).is_not_null()
+    return pl.col(name).is_not_null() & ~_is_missing(pl.col(name))
+
+
+def _as_text(name: str) -> pl.Expr:
+    """A column's values as messages quote them (a number as casting it writes it)."""
+    return pl.col(name).cast(pl.String)
+
+
 def detect_format(columns: list[str], requested: str) -> str:
     """Resolve ``auto`` to ``long``, ``wide`` or ``adam`` from the column names.
 
@@ -213,7 +243,9 @@ def _ensure_columns(frame: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame
     return frame.with_columns(missing) if missing else frame
 
 
-def _parse_bool(name: str) -> pl.Expr:
+def _parse_bool(frame: pl.DataFrame, name: str) -> pl.Expr:
+    if _native(frame, name):
+        return pl.col(name)
     low = _text(name).str.to_lowercase()
     return (
         pl.when(low.is_in(TRUE_TOKENS))
@@ -255,8 +287,9 @@ def validate_source(
         How a CDISC ADaM BDS dataset is mapped (ADSL, population, response, treatment).
     """
     path = source.path
-    raw = source.frame
-    fmt = detect_format(raw.columns, fmt)
+    fmt = detect_format(source.data.columns, fmt)
+    # A long file's typed columns are checked as they are; other formats are read as text.
+    raw = source.data if fmt == "long" else source.frame
     plan = ImportPlan(path=path, sha256=source.sha256, format=fmt, rows_read=raw.height)
     # ADaM datasets are validated as long files; the plan keeps the format's name.
     found = _Collector(path, limit)
@@ -298,7 +331,11 @@ def validate_source(
 
     frame = _ensure_columns(_to_long(raw, fmt), SAMPLE_COLUMNS + BIOMARKER_COLUMNS)
     frame = frame.with_columns(
-        [_text(c).alias(c) for c in SAMPLE_COLUMNS + BIOMARKER_COLUMNS if c not in ("value",)]
+        [
+            _normalised(frame, c).alias(c)
+            for c in SAMPLE_COLUMNS + BIOMARKER_COLUMNS
+            if c not in ("value",)
+        ]
     )
     if "study_id" not in raw.columns and study is None:
         found.add("no study_id column; name the study with --study", row=1)
@@ -380,16 +417,30 @@ def _check_formula_starts(frame: pl.DataFrame, found: _Collector) -> None:
 
 
 def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
-    text = pl.col("value").str.strip_chars()
-    censored_text = text.str.starts_with("<")
-    number_text = pl.when(censored_text).then(text.str.slice(1).str.strip_chars()).otherwise(text)
+    if _native(frame, "value"):
+        # a typed number: its text is what casting it writes, which never starts with '<'
+        # and is never a missing-value token; a zero written so is 0
+        text = pl.col("value").cast(pl.String)
+        missing = pl.col("value").is_null()
+        censored_text = pl.lit(False)
+        number = _number(pl.col("value"))
+        too_small = pl.lit(False)
+    else:
+        text = pl.col("value").cast(pl.String).str.strip_chars()
+        censored_text = text.str.starts_with("<")
+        number_text = (
+            pl.when(censored_text).then(text.str.slice(1).str.strip_chars()).otherwise(text)
+        )
+        missing = _is_missing(text)
+        number = _number(number_text)
+        too_small = number_text.str.contains(r"^[^eE]*[1-9]")
     frame = frame.with_columns(
-        _is_missing(text).alias("_missing"),
+        missing.alias("_missing"),
         censored_text.fill_null(False).alias("_censored_text"),
-        _number(number_text).alias("_number"),
+        number.alias("_number"),
         text.alias("raw_value"),
         _number(pl.col("lloq")).alias("_lloq"),
-        _parse_bool("below_lloq").alias("_below"),
+        _parse_bool(frame, "below_lloq").alias("_below"),
     )
     present = ~pl.col("_missing")
     col = pl.col(VALUE_COL)
@@ -414,7 +465,7 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
                 pl.format("not a finite number: '{}'", pl.col("raw_value")),
             ),
             (
-                present & (pl.col("_number") == 0) & number_text.str.contains(r"^[^eE]*[1-9]"),
+                present & (pl.col("_number") == 0) & too_small,
                 col,
                 pl.format(
                     "value '{}' is too small to store (it would become 0)", pl.col("raw_value")
@@ -433,7 +484,7 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
             (
                 bad_lloq,
                 "lloq",
-                pl.format("LLOQ must be a positive number, got '{}'", pl.col("lloq")),
+                pl.format("LLOQ must be a positive number, got '{}'", _as_text("lloq")),
             ),
             (
                 pl.col("below_lloq").is_not_null() & pl.col("_below").is_null(),
@@ -464,7 +515,7 @@ def _parse_attributes(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
     frame = frame.with_columns(
         _number(pl.col("visit_day")).alias("_visit_day"),
         _number(pl.col("age")).alias("_age"),
-        _parse_bool("is_baseline").alias("_is_baseline"),
+        _parse_bool(frame, "is_baseline").alias("_is_baseline"),
         pl.col("response").str.to_uppercase().alias("_response"),
     )
     checks = []
@@ -472,11 +523,10 @@ def _parse_attributes(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         ("visit_day", "_visit_day", "a day number"),
         ("age", "_age", "an age in years"),
     ):
-        given = pl.col(name).is_not_null() & ~_is_missing(pl.col(name))
-        bad = given & (
+        bad = _given(frame, name) & (
             pl.col(parsed).is_null() | pl.col(parsed).is_nan() | pl.col(parsed).is_infinite()
         )
-        checks.append((bad, name, pl.format(f"expected {what}, got '{{}}'", pl.col(name))))
+        checks.append((bad, name, pl.format(f"expected {what}, got '{{}}'", _as_text(name))))
     response_given = pl.col("response").is_not_null() & ~_is_missing(pl.col("response"))
     checks += [
         (
