@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from trialtui.errors import printable
@@ -591,24 +592,107 @@ CONSISTENT = (
 MEASUREMENT_KEY = ["study_id", "patient_id", "timepoint", "biomarker"]
 
 
+SAMPLE_KEY = ("study_id", "sample_id", "patient_id", "timepoint")
+
+
+def _spans(grouped: pl.dataframe.group_by.GroupBy, attributes: list[str]) -> pl.DataFrame:
+    """The smallest and largest value of each attribute per group (``A_lo``, ``A_hi``)."""
+    return grouped.agg(
+        *[pl.col(a).min().alias(f"{a}_lo") for a in attributes],
+        *[pl.col(a).max().alias(f"{a}_hi") for a in attributes],
+    )
+
+
+def _merged(spans: pl.DataFrame, keys: tuple[str, ...], attributes: list[str]) -> set[str]:
+    """The attributes whose spans, merged per ``keys``, hold more than one value."""
+    if not attributes:
+        return set()
+    merged = spans.group_by(keys).agg(
+        *[pl.col(f"{a}_lo").min() for a in attributes],
+        *[pl.col(f"{a}_hi").max() for a in attributes],
+    )
+    differs = merged.select(
+        [(pl.col(f"{a}_lo") != pl.col(f"{a}_hi")).any().alias(a) for a in attributes]
+    ).row(0)
+    return {a for a, more in zip(attributes, differs, strict=True) if more}
+
+
+def _varying(frame: pl.DataFrame) -> dict[tuple[str, ...], set[str]]:
+    """Per key of CONSISTENT, the attributes that take more than one value for some key."""
+    present = {c for c in frame.columns if frame[c].null_count() < frame.height}
+    varying: dict[tuple[str, ...], set[str]] = {}
+    per_sample = [
+        a
+        for keys, attributes, _ in CONSISTENT
+        if set(keys) <= set(SAMPLE_KEY)
+        for a in attributes
+        if a in present and a not in SAMPLE_KEY
+    ]
+    spans = _spans(frame.group_by(SAMPLE_KEY), per_sample)
+    for keys, attributes, _ in CONSISTENT:
+        wanted = [a for a in attributes if a in present]
+        if not set(keys) <= set(SAMPLE_KEY):
+            spanned = _spans(frame.group_by(keys), wanted) if wanted else None
+            varying[keys] = _merged(spanned, keys, wanted) if spanned is not None else set()
+        elif all(a in SAMPLE_KEY for a in wanted):  # a sample's patient and timepoint
+            sample_spans = spans.select(
+                *keys,
+                *[pl.col(a).alias(f"{a}_lo") for a in wanted],
+                *[pl.col(a).alias(f"{a}_hi") for a in wanted],
+            )
+            varying[keys] = _merged(sample_spans, keys, wanted)
+        else:
+            varying[keys] = _merged(spans, keys, wanted)
+    return varying
+
+
+def _repeats(frame: pl.DataFrame, key: list[str]) -> bool:
+    """Whether any combination of the ``key`` columns occurs in more than one row.
+
+    Each column's values are numbered densely (0 to n - 1) and the numbers combined into one
+    integer per row, exact as long as the product of the counts fits; the integers are
+    then counted (or sorted, when they are spread wide). Without such a fit (or with
+    missing values), rows are compared as they are.
+    """
+    codes = frame.select(pl.col(c).cast(pl.Categorical).to_physical() for c in key)
+    if any(codes[c].null_count() for c in key):
+        return bool(frame.select(pl.struct(key).is_duplicated().any()).item())
+    combined = np.zeros(frame.height, dtype=np.int64)
+    space = 1
+    for column in key:
+        values = codes[column].to_numpy()
+        seen = np.zeros(int(values.max()) + 1, dtype=bool)
+        seen[values] = True
+        count = int(seen.sum())
+        space *= count
+        if space >= 2**62:
+            return bool(frame.select(pl.struct(key).is_duplicated().any()).item())
+        dense = (np.cumsum(seen) - 1)[values]
+        combined *= count
+        combined += dense
+    if space <= max(8 * frame.height, 1 << 20):
+        return bool(np.bincount(combined, minlength=space).max() > 1)
+    combined.sort()
+    return bool((combined[1:] == combined[:-1]).any())
+
+
 def _check_consistency(frame: pl.DataFrame, found: _Collector) -> bool:
     """Report conflicting attributes and duplicate measurements; True if rows repeat.
 
-    One group-by per key finds the attributes that take more than one value; only those
-    are searched row by row for the messages, so a clean file costs a few passes.
+    A group's smallest and largest value of an attribute differ exactly when it takes more
+    than one (missing values aside): the attributes of patients, timepoints and samples are
+    spanned in one group-by per sample and the spans merged per key, those of biomarkers in
+    one more. Only attributes that vary are searched row by row for the messages, so a clean
+    file costs a few passes.
     """
+    varying = _varying(frame)
     for keys, attributes, what in CONSISTENT:
-        counts = frame.group_by(keys).agg(
-            [pl.col(a).drop_nulls().n_unique().max().alias(a) for a in attributes]
-        )
-        varying = counts.select(pl.col(attributes).max()).row(0)
-        for attribute, most in zip(attributes, varying, strict=True):
-            if most is not None and most > 1:
+        for attribute in attributes:
+            if attribute in varying[keys]:
                 _conflicts(frame, list(keys), attribute, found, what)
     if found.full:
         return False
-    repeated = frame.select(pl.struct(MEASUREMENT_KEY).is_duplicated().any()).item()
-    if not repeated:
+    if not _repeats(frame, MEASUREMENT_KEY):
         return False
     key = MEASUREMENT_KEY
     dupes = (
