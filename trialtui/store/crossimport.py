@@ -21,15 +21,40 @@ what the importer loads, so that what is checked is exactly what is written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from trialtui.store.readers import ROW
 
 VALUE_COL = "_col"  # name of the column a measurement's value came from (long: "value")
+
+
+def row_key(frame: pl.DataFrame, columns: Sequence[str]) -> np.ndarray | None:
+    """One integer per row, equal exactly for rows whose ``columns`` hold equal values.
+
+    Each column's values are numbered 0 to n - 1 in order of first appearance (a fresh
+    categorical mapping, exact, not a hash) and the numbers combined as the digits of one
+    integer. None when a column has a missing value or the combinations do not fit in 62
+    bits: group by the columns themselves then.
+    """
+    combined = np.zeros(frame.height, dtype=np.int64)
+    space = 1
+    for column in columns:
+        codes = frame[column].cast(pl.Categorical(pl.Categories.random())).to_physical()
+        if codes.null_count() or frame.height == 0:
+            return None
+        count = int(codes.max()) + 1  # type: ignore[arg-type]
+        space *= count
+        if space >= 2**62:
+            return None
+        combined *= count
+        combined += codes.to_numpy()
+    return combined
 
 
 @dataclass(frozen=True)

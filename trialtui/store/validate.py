@@ -15,7 +15,13 @@ import polars as pl
 
 from trialtui.errors import printable
 from trialtui.store.adam import AdamOptions, map_bds
-from trialtui.store.crossimport import VALUE_COL, Change, check_against_database, entity_frames
+from trialtui.store.crossimport import (
+    VALUE_COL,
+    Change,
+    check_against_database,
+    entity_frames,
+    row_key,
+)
 from trialtui.store.readers import ROW, SourceTable, native_type
 
 LONG_REQUIRED = ("patient_id", "arm", "timepoint", "biomarker", "value")
@@ -595,9 +601,10 @@ MEASUREMENT_KEY = ["study_id", "patient_id", "timepoint", "biomarker"]
 SAMPLE_KEY = ("study_id", "sample_id", "patient_id", "timepoint")
 
 
-def _spans(grouped: pl.dataframe.group_by.GroupBy, attributes: list[str]) -> pl.DataFrame:
-    """The smallest and largest value of each attribute per group (``A_lo``, ``A_hi``)."""
-    return grouped.agg(
+def _spans(frame: pl.DataFrame, keys: tuple[str, ...], attributes: list[str]) -> pl.DataFrame:
+    """Per group of ``keys``, the smallest and largest value of each attribute (``A_lo``,
+    ``A_hi``)."""
+    return frame.group_by(keys).agg(
         *[pl.col(a).min().alias(f"{a}_lo") for a in attributes],
         *[pl.col(a).max().alias(f"{a}_hi") for a in attributes],
     )
@@ -628,11 +635,11 @@ def _varying(frame: pl.DataFrame) -> dict[tuple[str, ...], set[str]]:
         for a in attributes
         if a in present and a not in SAMPLE_KEY
     ]
-    spans = _spans(frame.group_by(SAMPLE_KEY), per_sample)
+    spans = _spans(frame, SAMPLE_KEY, per_sample)
     for keys, attributes, _ in CONSISTENT:
         wanted = [a for a in attributes if a in present]
         if not set(keys) <= set(SAMPLE_KEY):
-            spanned = _spans(frame.group_by(keys), wanted) if wanted else None
+            spanned = _spans(frame, keys, wanted) if wanted else None
             varying[keys] = _merged(spanned, keys, wanted) if spanned is not None else set()
         elif all(a in SAMPLE_KEY for a in wanted):  # a sample's patient and timepoint
             sample_spans = spans.select(
@@ -649,27 +656,14 @@ def _varying(frame: pl.DataFrame) -> dict[tuple[str, ...], set[str]]:
 def _repeats(frame: pl.DataFrame, key: list[str]) -> bool:
     """Whether any combination of the ``key`` columns occurs in more than one row.
 
-    Each column's values are numbered densely (0 to n - 1) and the numbers combined into one
-    integer per row, exact as long as the product of the counts fits; the integers are
-    then counted (or sorted, when they are spread wide). Without such a fit (or with
-    missing values), rows are compared as they are.
+    The combinations are numbered as one integer per row (:func:`row_key`) and counted, or
+    sorted when they are spread wide; without such a number the rows are compared as they
+    are.
     """
-    codes = frame.select(pl.col(c).cast(pl.Categorical).to_physical() for c in key)
-    if any(codes[c].null_count() for c in key):
+    combined = row_key(frame, key)
+    if combined is None:
         return bool(frame.select(pl.struct(key).is_duplicated().any()).item())
-    combined = np.zeros(frame.height, dtype=np.int64)
-    space = 1
-    for column in key:
-        values = codes[column].to_numpy()
-        seen = np.zeros(int(values.max()) + 1, dtype=bool)
-        seen[values] = True
-        count = int(seen.sum())
-        space *= count
-        if space >= 2**62:
-            return bool(frame.select(pl.struct(key).is_duplicated().any()).item())
-        dense = (np.cumsum(seen) - 1)[values]
-        combined *= count
-        combined += dense
+    space = int(combined.max()) + 1
     if space <= max(8 * frame.height, 1 << 20):
         return bool(np.bincount(combined, minlength=space).max() > 1)
     combined.sort()
