@@ -198,11 +198,40 @@ def _native(frame: pl.DataFrame, name: str) -> bool:
     return name in BOOL_COLUMNS and kind == "bool"
 
 
-def _normalised(frame: pl.DataFrame, name: str) -> pl.Expr:
-    """Column ``name`` as validation reads it: typed as it is, or as trimmed text."""
-    if _native(frame, name):
+def _normalised(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """Columns ``names`` as validation reads them: typed as they are, or as trimmed text.
+
+    A text column none of whose values has surrounding whitespace is kept as it is (not
+    copied); one pass finds which columns need trimming.
+    """
+    text = [c for c in names if not _native(frame, c)]
+    as_text = {c: pl.col(c).cast(pl.String) for c in text}
+    strings = [c for c in text if frame.schema[c] == pl.String]
+    padded = (
+        frame.select(
+            (pl.col(c).str.len_bytes() != pl.col(c).str.strip_chars().str.len_bytes())
+            .any()
+            .alias(c)
+            for c in strings
+        ).row(0, named=True)
+        if strings
+        else {}
+    )
+    return frame.with_columns(
+        as_text[c].str.strip_chars().alias(c)
+        for c in text
+        if frame.schema[c] != pl.String or padded[c]
+    )
+
+
+def _fill(frame: pl.DataFrame, name: str, default: pl.Expr) -> pl.Expr:
+    """Column ``name`` with ``default`` where it has no value."""
+    nulls = frame[name].null_count()
+    if nulls == frame.height:
+        return default.alias(name)
+    if nulls == 0:
         return pl.col(name)
-    return pl.col(name).cast(pl.String).str.strip_chars()
+    return pl.coalesce(pl.col(name), default).alias(name)
 
 
 def _given(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -337,13 +366,7 @@ def validate_source(
             return plan
 
     frame = _ensure_columns(_to_long(raw, fmt), SAMPLE_COLUMNS + BIOMARKER_COLUMNS)
-    frame = frame.with_columns(
-        [
-            _normalised(frame, c).alias(c)
-            for c in SAMPLE_COLUMNS + BIOMARKER_COLUMNS
-            if c not in ("value",)
-        ]
-    )
+    frame = _normalised(frame, [c for c in SAMPLE_COLUMNS + BIOMARKER_COLUMNS if c != "value"])
     if "study_id" not in raw.columns and study is None:
         found.add("no study_id column; name the study with --study", row=1)
         plan.problems = found.problems
@@ -367,13 +390,16 @@ def validate_source(
         plan.problems = found.problems
         return plan
 
-    skipped = frame.filter(pl.col("_missing"))
-    plan.rows_skipped = skipped.height
+    plan.rows_skipped = int(frame["_missing"].sum())
     plan.rows_derived = derived
-    frame = frame.filter(~pl.col("_missing")).drop("_missing")
+    if plan.rows_skipped:
+        frame = frame.filter(~pl.col("_missing"))
+    frame = frame.drop("_missing")
+    # (a column without any value is replaced, not merged, so as not to copy the other)
+    default_sample = pl.col("patient_id") + "@" + pl.col("timepoint")
     frame = frame.with_columns(
-        pl.col("sample_id").fill_null(pl.col("patient_id") + "@" + pl.col("timepoint")),
-        pl.coalesce("biomarker_label", "biomarker").alias("biomarker_label"),
+        _fill(frame, "sample_id", default_sample),
+        _fill(frame, "biomarker_label", pl.col("biomarker")),
     )
 
     repeated = _check_consistency(frame, found)
