@@ -155,18 +155,24 @@ def entity_frames(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
     smallest LLOQ of its censored values, stored when none is declared.
     """
     ordered = frame.sort(ROW)
-    patients = ordered.group_by("study_id", "patient_id", maintain_order=True).agg(
+    patients = grouped(
+        ordered,
+        ("study_id", "patient_id"),
         pl.col(ROW).first(),
         *[_first(a.column) for a in PATIENT.attributes],
         *[_first_row(a.column) for a in PATIENT.attributes],
     )
-    samples = ordered.group_by("study_id", "sample_id", maintain_order=True).agg(
+    samples = grouped(
+        ordered,
+        ("study_id", "sample_id"),
         pl.col(ROW).first(),
         *[_first(c) for c in ("patient_id", "timepoint", "tissue", "qc_flag")],
         pl.col("visit_day").min(),
         *[_first_row(a.column) for a in SAMPLE.attributes],
     )
-    biomarkers = ordered.group_by("study_id", "biomarker", maintain_order=True).agg(
+    biomarkers = grouped(
+        ordered,
+        ("study_id", "biomarker"),
         pl.col(ROW).first(),
         *[_first(c) for c in ("biomarker_label", "assay", "compartment", "unit", "description")],
         _first("_declared_lloq").alias("lloq"),
@@ -174,7 +180,19 @@ def entity_frames(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
         *[_first_row(c) for c in ("unit", "assay", "compartment")],
         pl.col(ROW).filter(pl.col("_declared_lloq").is_not_null()).first().alias(f"lloq{ROW}"),
     )
-    return {"patient": patients, "sample": samples, "biomarker": biomarkers}
+    # in order of first appearance (a group's ROW is its first row)
+    return {
+        "patient": patients.sort(ROW),
+        "sample": samples.sort(ROW),
+        "biomarker": biomarkers.sort(ROW),
+    }
+
+
+def grouped(frame: pl.DataFrame, keys: Sequence[str], *aggs: pl.Expr) -> pl.DataFrame:
+    """``frame.group_by(keys).agg(*aggs)``, in groups of unspecified order, computed by
+    Polars' streaming engine: the same result as the eager one in a fraction of its
+    memory (its hash tables hold every row's key; at ten million rows, gigabytes)."""
+    return frame.lazy().group_by(keys).agg(*aggs).collect(engine="streaming")
 
 
 class Problems(Protocol):

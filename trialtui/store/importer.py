@@ -187,11 +187,14 @@ def _import_each(
             update_subject_data=update_subject_data,
             adam=adam,
         )
+        del source  # what the load needs is in the plan; free the rest of the file first
         if not plan.ok:
             raise _first_error(plan.problems, limit)
         if dry_run:
             report.files.append(_result(plan, "valid", None, 0))
             continue
+        assert plan.measurements is not None
+        plan.measurements = plan.measurements.select(INCOMING_COLUMNS)
         say(f"loading {path}")
         report.files.append(_load(con, plan))
 

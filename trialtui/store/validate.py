@@ -20,6 +20,7 @@ from trialtui.store.crossimport import (
     Change,
     check_against_database,
     entity_frames,
+    grouped,
     row_key,
 )
 from trialtui.store.readers import ROW, SourceTable, native_type
@@ -630,7 +631,9 @@ SAMPLE_KEY = ("study_id", "sample_id", "patient_id", "timepoint")
 def _spans(frame: pl.DataFrame, keys: tuple[str, ...], attributes: list[str]) -> pl.DataFrame:
     """Per group of ``keys``, the smallest and largest value of each attribute (``A_lo``,
     ``A_hi``)."""
-    return frame.group_by(keys).agg(
+    return grouped(
+        frame,
+        keys,
         *[pl.col(a).min().alias(f"{a}_lo") for a in attributes],
         *[pl.col(a).max().alias(f"{a}_hi") for a in attributes],
     )
@@ -754,13 +757,17 @@ def _resolve_timepoints(
     frame: pl.DataFrame, found: _Collector, con: duckdb.DuckDBPyConnection | None
 ) -> pl.DataFrame:
     """One row per (study, timepoint): ordinal, is_baseline, nominal_day."""
+    key = ("study_id", "timepoint")
+    nominal = _median_days(grouped(frame, (*key, "visit_day"), pl.len().alias("_n")), key)
     stats = (
-        frame.group_by("study_id", "timepoint")
-        .agg(
+        grouped(
+            frame,
+            key,
             pl.col("is_baseline").drop_nulls().first().alias("is_baseline"),
-            pl.col("visit_day").median().alias("nominal_day"),
             pl.col(ROW).min().alias("_first_row"),
         )
+        .join(nominal, on=key, how="left", nulls_equal=True)
+        .select(*key, "is_baseline", "nominal_day", "_first_row")
         .sort("study_id", "_first_row")
     )
     known = _known_timepoints(con)
@@ -768,6 +775,28 @@ def _resolve_timepoints(
     for (study_id,), group in stats.group_by("study_id", maintain_order=True):
         out.append(_study_timepoints(str(study_id), group, known, found))
     return pl.concat(out) if out else stats
+
+
+def _median_days(days: pl.DataFrame, key: tuple[str, str]) -> pl.DataFrame:
+    """Per ``key``, the median visit day (``nominal_day``) from the count of each day.
+
+    The middle one or two days are picked from the cumulative counts and Polars takes
+    their median, as it would over every row's day (which would hold them all in memory).
+    """
+    out: list[tuple[str, str, float | None]] = []
+    known = days.filter(pl.col("visit_day").is_not_null()).sort("visit_day")
+    for (study_id, timepoint), group in known.group_by(key, maintain_order=True):
+        counts = group["_n"].to_list()
+        total = sum(counts)
+        middle = sorted({(total - 1) // 2, total // 2})
+        picks, seen = [], 0
+        for day, count in zip(group["visit_day"].to_list(), counts, strict=True):
+            picks += [day for position in middle if seen <= position < seen + count]
+            seen += count
+        median = pl.Series(picks, dtype=pl.Float64).median()
+        out.append((str(study_id), str(timepoint), median))  # type: ignore[arg-type]
+    schema = {"study_id": pl.String, "timepoint": pl.String, "nominal_day": pl.Float64}
+    return pl.DataFrame(out, schema=schema, orient="row")
 
 
 def _known_timepoints(con: duckdb.DuckDBPyConnection | None) -> pl.DataFrame:
