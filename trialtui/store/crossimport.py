@@ -137,11 +137,18 @@ class Change:
         return f"{self.entity} '{self.key}' {self.column} '{self.old}' -> '{self.new}'"
 
 
-def _first(column: str) -> pl.Expr:
+def _first(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """A group's first value of ``column`` that is not missing (a column without any
+    value gives its missing value without a look at the rows)."""
+    if frame[column].null_count() == frame.height:
+        return pl.lit(None, dtype=frame.schema[column]).alias(column)
     return pl.col(column).drop_nulls().first()
 
 
-def _first_row(column: str) -> pl.Expr:
+def _first_row(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """The row of a group's first value of ``column`` (:func:`_first`)."""
+    if frame[column].null_count() == frame.height:
+        return pl.lit(None, dtype=frame.schema[ROW]).alias(f"{column}{ROW}")
     return pl.col(ROW).filter(pl.col(column).is_not_null()).first().alias(f"{column}{ROW}")
 
 
@@ -159,26 +166,29 @@ def entity_frames(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
         ordered,
         ("study_id", "patient_id"),
         pl.col(ROW).first(),
-        *[_first(a.column) for a in PATIENT.attributes],
-        *[_first_row(a.column) for a in PATIENT.attributes],
+        *[_first(ordered, a.column) for a in PATIENT.attributes],
+        *[_first_row(ordered, a.column) for a in PATIENT.attributes],
     )
     samples = grouped(
         ordered,
         ("study_id", "sample_id"),
         pl.col(ROW).first(),
-        *[_first(c) for c in ("patient_id", "timepoint", "tissue", "qc_flag")],
+        *[_first(ordered, c) for c in ("patient_id", "timepoint", "tissue", "qc_flag")],
         pl.col("visit_day").min(),
-        *[_first_row(a.column) for a in SAMPLE.attributes],
+        *[_first_row(ordered, a.column) for a in SAMPLE.attributes],
     )
     biomarkers = grouped(
         ordered,
         ("study_id", "biomarker"),
         pl.col(ROW).first(),
-        *[_first(c) for c in ("biomarker_label", "assay", "compartment", "unit", "description")],
-        _first("_declared_lloq").alias("lloq"),
+        *[
+            _first(ordered, c)
+            for c in ("biomarker_label", "assay", "compartment", "unit", "description")
+        ],
+        _first(ordered, "_declared_lloq").alias("lloq"),
         pl.col("lloq").min().alias("censored_lloq"),
-        *[_first_row(c) for c in ("unit", "assay", "compartment")],
-        pl.col(ROW).filter(pl.col("_declared_lloq").is_not_null()).first().alias(f"lloq{ROW}"),
+        *[_first_row(ordered, c) for c in ("unit", "assay", "compartment")],
+        _first_row(ordered, "_declared_lloq").alias(f"lloq{ROW}"),
     )
     # in order of first appearance (a group's ROW is its first row)
     return {

@@ -431,7 +431,17 @@ def validate_source(
 
 
 def _check_formula_starts(frame: pl.DataFrame, found: _Collector) -> None:
-    """IDs and labels must not start like a spreadsheet formula (they end up in CSV exports)."""
+    """IDs and labels must not start like a spreadsheet formula (they end up in CSV exports).
+
+    These columns name patients, samples, biomarkers and the like: few distinct values, so
+    those are looked at first, and only a column where one starts so is searched row by row.
+    """
+    suspect = [
+        column
+        for column in TEXT_COLUMNS
+        if frame[column].null_count() < frame.height
+        and frame[column].unique().str.contains(FORMULA_START).any()
+    ]
     found.add_where(
         frame,
         [
@@ -445,7 +455,7 @@ def _check_formula_starts(frame: pl.DataFrame, found: _Collector) -> None:
                     pl.col(column).str.slice(0, 1),
                 ),
             )
-            for column in TEXT_COLUMNS
+            for column in suspect
         ],
     )
 
