@@ -203,26 +203,27 @@ def _normalised(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """Columns ``names`` as validation reads them: typed as they are, or as trimmed text.
 
     A text column none of whose values has surrounding whitespace is kept as it is (not
-    copied); one pass finds which columns need trimming.
+    copied); apart from comments these columns hold few distinct values, which are the
+    ones looked at.
     """
     text = [c for c in names if not _native(frame, c)]
-    as_text = {c: pl.col(c).cast(pl.String) for c in text}
-    strings = [c for c in text if frame.schema[c] == pl.String]
-    padded = (
-        frame.select(
-            (pl.col(c).str.len_bytes() != pl.col(c).str.strip_chars().str.len_bytes())
-            .any()
-            .alias(c)
-            for c in strings
-        ).row(0, named=True)
-        if strings
-        else {}
-    )
-    return frame.with_columns(
-        as_text[c].str.strip_chars().alias(c)
+    padded = {
+        c: frame.schema[c] != pl.String
+        or (
+            frame[c].null_count() < frame.height
+            and _padded(frame[c] if c == "comment" else frame[c].unique())
+        )
         for c in text
-        if frame.schema[c] != pl.String or padded[c]
+    }
+    return frame.with_columns(
+        pl.col(c).cast(pl.String).str.strip_chars().alias(c) for c in text if padded[c]
     )
+
+
+def _padded(values: pl.Series) -> bool:
+    """Whether any of ``values`` (text) has whitespace at either end."""
+    trimmed = values.str.strip_chars()
+    return bool((values.str.len_bytes() != trimmed.str.len_bytes()).any())
 
 
 def _fill(frame: pl.DataFrame, name: str, default: pl.Expr) -> pl.Expr:
