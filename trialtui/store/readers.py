@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -106,31 +107,36 @@ def read_source(path: str | Path) -> SourceTable:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():
         raise InputError(f"{path}: the file is empty")
-    suffix = path.suffix.lower()
-    if suffix in PARQUET_SUFFIXES or data[:4] == b"PAR1":
-        frame, kind = _read_parquet(path), "parquet"
-    elif suffix in XPT_SUFFIXES or data.startswith(b"HEADER RECORD*******LIBRARY HEADER"):
-        frame, kind = _read_xpt(path), "xpt"
-    else:
-        frame, kind = _read_csv(path, data, separator="\t" if suffix == ".tsv" else ","), "csv"
-    if frame.height == 0:
-        raise InputError(f"{path}: the file has a header but no data rows")
-    return SourceTable(path=path, sha256=digest, data=frame, kind=kind)
+    # hashed in a thread while the file is parsed (hashlib lets go of the GIL)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        suffix = path.suffix.lower()
+        if suffix in PARQUET_SUFFIXES or data[:4] == b"PAR1":
+            frame, kind = _read_parquet(path), "parquet"
+        elif suffix in XPT_SUFFIXES or data.startswith(b"HEADER RECORD*******LIBRARY HEADER"):
+            frame, kind = _read_xpt(path), "xpt"
+        else:
+            separator = "\t" if suffix == ".tsv" else ","
+            frame, kind = _read_csv(path, data, separator=separator), "csv"
+        if frame.height == 0:
+            raise InputError(f"{path}: the file has a header but no data rows")
+        return SourceTable(path=path, sha256=digest.result(), data=frame, kind=kind)
 
 
 def _read_csv(path: Path, data: bytes, *, separator: str) -> pl.DataFrame:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _decode_error(path, data, exc, separator) from None
+    if not data.isascii():  # ASCII is UTF-8; anything else is decoded to be sure
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _decode_error(path, data, exc, separator) from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if b"\r" in data and b"\n" not in data:  # classic Mac line endings (CR only)
         data = data.replace(b"\r", b"\n")
-    header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    end = data.find(b"\n")
+    header_line = data[: end if end >= 0 else None].decode("utf-8").rstrip("\r")
     try:
         header = next(csv.reader([header_line], delimiter=separator))
     except csv.Error as exc:  # e.g. a stray carriage return inside the header

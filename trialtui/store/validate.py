@@ -6,6 +6,7 @@ file, the row (line in a CSV file), the column and what is wrong.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,8 +184,28 @@ def _text(name: str) -> pl.Expr:
     return pl.col(name).str.strip_chars()
 
 
+def _cases(tokens: tuple[str, ...]) -> list[str]:
+    """Every spelling of ``tokens`` in upper and lower case letters.
+
+    Matching a value against these is matching its upper or lower case against the tokens
+    (no other Unicode character has one of their letters as its upper or lower case),
+    without a case-converted copy of every value.
+    """
+    spellings = {
+        "".join(letters)
+        for token in tokens
+        for letters in itertools.product(*[sorted({c.lower(), c.upper()}) for c in token])
+    }
+    return sorted(spellings)
+
+
+MISSING_CASES = _cases(MISSING_TOKENS)
+TRUE_CASES = _cases(TRUE_TOKENS)
+FALSE_CASES = _cases(FALSE_TOKENS)
+
+
 def _is_missing(expr: pl.Expr) -> pl.Expr:
-    return expr.is_null() | expr.str.to_uppercase().is_in(MISSING_TOKENS)
+    return expr.is_null() | expr.is_in(MISSING_CASES)
 
 
 def _number(expr: pl.Expr) -> pl.Expr:
@@ -284,11 +305,11 @@ def _ensure_columns(frame: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame
 def _parse_bool(frame: pl.DataFrame, name: str) -> pl.Expr:
     if _native(frame, name):
         return pl.col(name)
-    low = _text(name).str.to_lowercase()
+    text = pl.col(name)  # already trimmed
     return (
-        pl.when(low.is_in(TRUE_TOKENS))
+        pl.when(text.is_in(TRUE_CASES))
         .then(True)
-        .when(low.is_in(FALSE_TOKENS))
+        .when(text.is_in(FALSE_CASES))
         .then(False)
         .otherwise(None)
     )
@@ -478,7 +499,7 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         )
         missing = _is_missing(text)
         number = _number(number_text)
-        too_small = number_text.str.contains(r"^[^eE]*[1-9]")
+        too_small = number_text.str.contains(r"^[^eE]*[1-9]")  # e.g. 1e-400
     frame = frame.with_columns(
         missing.alias("_missing"),
         censored_text.fill_null(False).alias("_censored_text"),
@@ -488,6 +509,8 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         _parse_bool(frame, "below_lloq").alias("_below"),
     )
     present = ~pl.col("_missing")
+    if not frame.select((present & (pl.col("_number") == 0)).any()).item():
+        too_small = pl.lit(False)  # no zero to look at (the test reads every value's text)
     col = pl.col(VALUE_COL)
     lloq_given = pl.col("lloq").is_not_null()
     bad_lloq = lloq_given & (
