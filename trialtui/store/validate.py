@@ -492,11 +492,17 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         number = _number(pl.col("value"))
         too_small = pl.lit(False)
     else:
-        text = pl.col("value").cast(pl.String).str.strip_chars()
+        value = frame["value"].cast(pl.String)
+        if _padded(value):
+            value = value.str.strip_chars()
+        frame = frame.with_columns(value.alias("value"))  # as its text, trimmed
+        text = pl.col("value")
         censored_text = text.str.starts_with("<")
-        number_text = (
-            pl.when(censored_text).then(text.str.slice(1).str.strip_chars()).otherwise(text)
-        )
+        number_text = text
+        if value.str.starts_with("<").any():
+            number_text = (
+                pl.when(censored_text).then(text.str.slice(1).str.strip_chars()).otherwise(text)
+            )
         missing = _is_missing(text)
         number = _number(number_text)
         too_small = number_text.str.contains(r"^[^eE]*[1-9]")  # e.g. 1e-400
