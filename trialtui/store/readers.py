@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from trialtui.errors import InputError, first_line, printable
@@ -169,9 +170,8 @@ def _drop_blank_lines(
     candidates = frame.filter(pl.col(last).is_null())[ROW]
     if candidates.is_empty():
         return frame
-    lines = data.decode("utf-8").split("\n")
     texts = pl.DataFrame(
-        {ROW: candidates, "_line": [lines[r - 1].rstrip("\r") for r in candidates]}
+        {ROW: candidates, "_line": _lines(data, candidates.to_list())}
     ).with_columns(
         (pl.col("_line").str.strip_chars() == "").alias("_blank"),
         pl.col("_line").str.contains('"', literal=True).alias("_quoted"),
@@ -195,6 +195,29 @@ def _drop_blank_lines(
         )
     blank = texts.filter(pl.col("_blank"))[ROW]
     return frame.filter(~pl.col(ROW).is_in(blank.implode()))
+
+
+def _lines(data: bytes, rows: list[int]) -> list[str]:
+    """Lines ``rows`` (numbered from 1) of ``data``, without their line ends.
+
+    Only the start of every line is kept (found a block at a time), not the file as text.
+    """
+    newline = ord("\n")
+    view = np.frombuffer(data, dtype=np.uint8)
+    block = 1 << 24
+    starts = np.concatenate(
+        [np.zeros(1, dtype=np.int64)]
+        + [
+            np.flatnonzero(view[at : at + block] == newline) + (at + 1)
+            for at in range(0, len(view), block)
+        ]
+    )
+    out = []
+    for row in rows:
+        start = int(starts[row - 1])
+        end = int(starts[row]) - 1 if row < len(starts) else len(data)
+        out.append(data[start:end].decode("utf-8").rstrip("\r"))
+    return out
 
 
 def _read_parquet(path: Path) -> pl.DataFrame:
