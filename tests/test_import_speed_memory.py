@@ -12,16 +12,18 @@ key against comparing rows, the median of day counts against the median of every
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import polars as pl
 import pytest
-from test_bench import bench_module
+from conftest import REPO
 
 from trialtui.store.crossimport import grouped, row_key
 from trialtui.store.readers import ROW, SourceTable, read_source
@@ -31,6 +33,15 @@ from trialtui.store.validate import _median_days, _repeats, validate_source
 # the Parquet columns were checked in their own type and the group-bys streamed, the
 # Parquet file of this 950,000-row trial took 10.6 bytes per byte of CSV; now 4.3-4.8.
 MAX_MEMORY_PER_CSV_BYTE = 7.5
+
+
+def _generator() -> ModuleType:
+    """``bench/generate.py``, loaded from its file (``bench/`` is not a package)."""
+    spec = importlib.util.spec_from_file_location("bench_generate", REPO / "bench" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _measured(args: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -49,7 +60,7 @@ def _measured(args: list[str], env: dict[str, str], cwd: Path) -> float:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in kilobytes")
 def test_import_memory_per_row_is_bounded(tmp_path: Path, cli_env: dict[str, str]) -> None:
-    generate = bench_module("generate")
+    generate = _generator()
     trial = generate.synthetic_trial(500, 1000, seed=3)
     tiny = generate.write_trial(generate.synthetic_trial(10, 5, seed=3), tmp_path / "tiny.parquet")
     parquet = generate.write_trial(trial, tmp_path / "trial.parquet")
