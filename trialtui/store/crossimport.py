@@ -21,15 +21,40 @@ what the importer loads, so that what is checked is exactly what is written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from trialtui.store.readers import ROW
 
 VALUE_COL = "_col"  # name of the column a measurement's value came from (long: "value")
+
+
+def row_key(frame: pl.DataFrame, columns: Sequence[str]) -> np.ndarray | None:
+    """One integer per row, equal exactly for rows whose ``columns`` hold equal values.
+
+    Each column's values are numbered 0 to n - 1 in order of first appearance (a fresh
+    categorical mapping, exact, not a hash) and the numbers combined as the digits of one
+    integer. None when a column has a missing value or the combinations do not fit in 62
+    bits: group by the columns themselves then.
+    """
+    combined = np.zeros(frame.height, dtype=np.int64)
+    space = 1
+    for column in columns:
+        codes = frame[column].cast(pl.Categorical(pl.Categories.random())).to_physical()
+        if codes.null_count() or frame.height == 0:
+            return None
+        count = int(codes.max()) + 1  # type: ignore[arg-type]
+        space *= count
+        if space >= 2**62:
+            return None
+        combined *= count
+        combined += codes.to_numpy()
+    return combined
 
 
 @dataclass(frozen=True)
@@ -112,11 +137,18 @@ class Change:
         return f"{self.entity} '{self.key}' {self.column} '{self.old}' -> '{self.new}'"
 
 
-def _first(column: str) -> pl.Expr:
+def _first(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """A group's first value of ``column`` that is not missing (a column without any
+    value gives its missing value without a look at the rows)."""
+    if frame[column].null_count() == frame.height:
+        return pl.lit(None, dtype=frame.schema[column]).alias(column)
     return pl.col(column).drop_nulls().first()
 
 
-def _first_row(column: str) -> pl.Expr:
+def _first_row(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """The row of a group's first value of ``column`` (:func:`_first`)."""
+    if frame[column].null_count() == frame.height:
+        return pl.lit(None, dtype=frame.schema[ROW]).alias(f"{column}{ROW}")
     return pl.col(ROW).filter(pl.col(column).is_not_null()).first().alias(f"{column}{ROW}")
 
 
@@ -130,26 +162,47 @@ def entity_frames(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
     smallest LLOQ of its censored values, stored when none is declared.
     """
     ordered = frame.sort(ROW)
-    patients = ordered.group_by("study_id", "patient_id", maintain_order=True).agg(
+    patients = grouped(
+        ordered,
+        ("study_id", "patient_id"),
         pl.col(ROW).first(),
-        *[_first(a.column) for a in PATIENT.attributes],
-        *[_first_row(a.column) for a in PATIENT.attributes],
+        *[_first(ordered, a.column) for a in PATIENT.attributes],
+        *[_first_row(ordered, a.column) for a in PATIENT.attributes],
     )
-    samples = ordered.group_by("study_id", "sample_id", maintain_order=True).agg(
+    samples = grouped(
+        ordered,
+        ("study_id", "sample_id"),
         pl.col(ROW).first(),
-        *[_first(c) for c in ("patient_id", "timepoint", "tissue", "qc_flag")],
+        *[_first(ordered, c) for c in ("patient_id", "timepoint", "tissue", "qc_flag")],
         pl.col("visit_day").min(),
-        *[_first_row(a.column) for a in SAMPLE.attributes],
+        *[_first_row(ordered, a.column) for a in SAMPLE.attributes],
     )
-    biomarkers = ordered.group_by("study_id", "biomarker", maintain_order=True).agg(
+    biomarkers = grouped(
+        ordered,
+        ("study_id", "biomarker"),
         pl.col(ROW).first(),
-        *[_first(c) for c in ("biomarker_label", "assay", "compartment", "unit", "description")],
-        _first("_declared_lloq").alias("lloq"),
+        *[
+            _first(ordered, c)
+            for c in ("biomarker_label", "assay", "compartment", "unit", "description")
+        ],
+        _first(ordered, "_declared_lloq").alias("lloq"),
         pl.col("lloq").min().alias("censored_lloq"),
-        *[_first_row(c) for c in ("unit", "assay", "compartment")],
-        pl.col(ROW).filter(pl.col("_declared_lloq").is_not_null()).first().alias(f"lloq{ROW}"),
+        *[_first_row(ordered, c) for c in ("unit", "assay", "compartment")],
+        _first_row(ordered, "_declared_lloq").alias(f"lloq{ROW}"),
     )
-    return {"patient": patients, "sample": samples, "biomarker": biomarkers}
+    # in order of first appearance (a group's ROW is its first row)
+    return {
+        "patient": patients.sort(ROW),
+        "sample": samples.sort(ROW),
+        "biomarker": biomarkers.sort(ROW),
+    }
+
+
+def grouped(frame: pl.DataFrame, keys: Sequence[str], *aggs: pl.Expr) -> pl.DataFrame:
+    """``frame.group_by(keys).agg(*aggs)``, in groups of unspecified order, computed by
+    Polars' streaming engine: the same result as the eager one in a fraction of its
+    memory (its hash tables hold every row's key; at ten million rows, gigabytes)."""
+    return frame.lazy().group_by(keys).agg(*aggs).collect(engine="streaming")
 
 
 class Problems(Protocol):

@@ -177,7 +177,7 @@ def _import_each(
     for path in paths:
         say(f"reading {path}")
         source = read_source(path)
-        say(f"validating {path} ({source.frame.height} rows)")
+        say(f"validating {path} ({source.data.height} rows)")
         plan = validate_source(
             source,
             fmt=fmt,
@@ -187,11 +187,14 @@ def _import_each(
             update_subject_data=update_subject_data,
             adam=adam,
         )
+        del source  # what the load needs is in the plan; free the rest of the file first
         if not plan.ok:
             raise _first_error(plan.problems, limit)
         if dry_run:
             report.files.append(_result(plan, "valid", None, 0))
             continue
+        assert plan.measurements is not None
+        plan.measurements = plan.measurements.select(INCOMING_COLUMNS)
         say(f"loading {path}")
         report.files.append(_load(con, plan))
 
@@ -279,6 +282,20 @@ def _result(
     )
 
 
+# The columns of a validated measurement frame the load reads (the rest stay in Polars).
+INCOMING_COLUMNS = (
+    "study_id",
+    "patient_id",
+    "timepoint",
+    "sample_id",
+    "biomarker",
+    "value",
+    "below_lloq",
+    "lloq",
+    "raw_value",
+    "comment",
+)
+
 # Tables an import adds rows to, in the order they are filled.
 LOADED_TABLES = ("studies", "arms", "patients", "biomarkers", "timepoints", "samples")
 
@@ -290,7 +307,7 @@ def _load(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> FileResult:
     before = _counts(con)
     import_id = int(fetch_value(con, "SELECT coalesce(max(import_id), 0) + 1 FROM imports"))
     frames = {
-        "incoming": plan.measurements,
+        "incoming": plan.measurements.select(INCOMING_COLUMNS),
         "incoming_timepoints": plan.timepoints,
         **{f"incoming_{name}": frame for name, frame in plan.entities.items()},
     }
@@ -306,7 +323,7 @@ def _load(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> FileResult:
         added = {t: after[t] - before[t] for t in LOADED_TABLES if after[t] != before[t]}
         if not loaded and not added and not plan.changes:
             return _unchanged(con, plan)
-        for (study_id,) in con.execute("SELECT DISTINCT study_id FROM incoming").fetchall():
+        for study_id in plan.entities["patient"]["study_id"].unique(maintain_order=True):
             drop_derived(con, study_id)
     finally:
         for name in frames:
@@ -366,9 +383,11 @@ def _insert(con: duckdb.DuckDBPyConnection, plan: ImportPlan, import_id: int) ->
     )
     con.execute(
         # in order of first appearance: with no other rule, the first arm imported is the
-        # reference arm (not ON CONFLICT, whose merge loses the order)
+        # reference arm (not ON CONFLICT, whose merge loses the order). A patient's first
+        # row is the first of its arm's rows it holds, so the arm's first row is the least
+        # of its patients' first rows
         "INSERT INTO arms (study_id, arm_id, label) SELECT study_id, arm, arm "
-        "FROM incoming i WHERE NOT EXISTS (SELECT 1 FROM arms a "
+        "FROM incoming_patient i WHERE NOT EXISTS (SELECT 1 FROM arms a "
         "WHERE a.study_id = i.study_id AND a.arm_id = i.arm) "
         f"GROUP BY study_id, arm ORDER BY min({ROW})"
     )
@@ -410,7 +429,7 @@ def _insert(con: duckdb.DuckDBPyConnection, plan: ImportPlan, import_id: int) ->
     stored = fetch_value(
         con,
         "SELECT count(*) FROM (SELECT 1 FROM measurements "
-        "WHERE study_id IN (SELECT DISTINCT study_id FROM incoming) LIMIT 1)",
+        "WHERE study_id IN (SELECT study_id FROM incoming_patient) LIMIT 1)",
     )
     if stored:
         # measurements declares no key (see schema.py): a (study, patient, timepoint,

@@ -1,17 +1,24 @@
-"""Read input files into all-text Polars frames with the source row number of each record.
+"""Read input files into Polars frames with the source row number of each record.
 
 Every value is read as text so that validation, not the reader, decides what is wrong and
 can name the row and column. ``_row`` is the line number in a CSV file (the header is line 1)
 and the 1-based record number in a Parquet or SAS transport (XPT) file.
+
+A Parquet file's double, integer and boolean columns are also kept in their own type
+(:attr:`SourceTable.data`): validation checks those without a round trip through text, with
+the same outcome and messages (the text of such a value is what casting it gives).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from trialtui.errors import InputError, first_line, printable
@@ -22,14 +29,49 @@ XPT_SUFFIXES = {".xpt", ".xport"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 
 
+# Parquet column types validation reads as they are (see :func:`native_type`).
+NATIVE_NUMBERS = (
+    pl.Float64,
+    pl.Int8,
+    pl.Int16,
+    pl.Int32,
+    pl.Int64,
+    pl.UInt8,
+    pl.UInt16,
+    pl.UInt32,
+    pl.UInt64,
+)
+
+
+def native_type(dtype: pl.DataType) -> str | None:
+    """``"number"`` or ``"bool"`` for a column type whose values need no parsing, else None.
+
+    Only types whose conversion gives exactly what parsing their text would: a float32
+    value is not (its shortest text, read as a double, is not the value widened).
+    """
+    if any(dtype == t for t in NATIVE_NUMBERS):
+        return "number"
+    if dtype == pl.Boolean:
+        return "bool"
+    return None
+
+
 @dataclass(frozen=True)
 class SourceTable:
-    """One input file read as text."""
+    """One input file: its columns as read (:attr:`data`) and as text (:attr:`frame`)."""
 
     path: Path
     sha256: str
-    frame: pl.DataFrame  # all columns String, plus ROW (UInt32)
+    data: pl.DataFrame  # String columns, Parquet numbers and booleans as typed, plus ROW
     kind: str  # "csv", "parquet" or "xpt"
+
+    @cached_property
+    def frame(self) -> pl.DataFrame:
+        """All columns as text (String), plus ROW (UInt32)."""
+        typed = [c for c, t in self.data.schema.items() if c != ROW and t != pl.String]
+        if not typed:
+            return self.data
+        return self.data.with_columns(pl.col(typed).cast(pl.String))
 
 
 def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, separator: str) -> InputError:
@@ -66,31 +108,36 @@ def read_source(path: str | Path) -> SourceTable:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():
         raise InputError(f"{path}: the file is empty")
-    suffix = path.suffix.lower()
-    if suffix in PARQUET_SUFFIXES or data[:4] == b"PAR1":
-        frame, kind = _read_parquet(path), "parquet"
-    elif suffix in XPT_SUFFIXES or data.startswith(b"HEADER RECORD*******LIBRARY HEADER"):
-        frame, kind = _read_xpt(path), "xpt"
-    else:
-        frame, kind = _read_csv(path, data, separator="\t" if suffix == ".tsv" else ","), "csv"
-    if frame.height == 0:
-        raise InputError(f"{path}: the file has a header but no data rows")
-    return SourceTable(path=path, sha256=digest, frame=frame, kind=kind)
+    # hashed in a thread while the file is parsed (hashlib lets go of the GIL)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        suffix = path.suffix.lower()
+        if suffix in PARQUET_SUFFIXES or data[:4] == b"PAR1":
+            frame, kind = _read_parquet(path), "parquet"
+        elif suffix in XPT_SUFFIXES or data.startswith(b"HEADER RECORD*******LIBRARY HEADER"):
+            frame, kind = _read_xpt(path), "xpt"
+        else:
+            separator = "\t" if suffix == ".tsv" else ","
+            frame, kind = _read_csv(path, data, separator=separator), "csv"
+        if frame.height == 0:
+            raise InputError(f"{path}: the file has a header but no data rows")
+        return SourceTable(path=path, sha256=digest.result(), data=frame, kind=kind)
 
 
 def _read_csv(path: Path, data: bytes, *, separator: str) -> pl.DataFrame:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _decode_error(path, data, exc, separator) from None
+    if not data.isascii():  # ASCII is UTF-8; anything else is decoded to be sure
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _decode_error(path, data, exc, separator) from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if b"\r" in data and b"\n" not in data:  # classic Mac line endings (CR only)
         data = data.replace(b"\r", b"\n")
-    header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    end = data.find(b"\n")
+    header_line = data[: end if end >= 0 else None].decode("utf-8").rstrip("\r")
     try:
         header = next(csv.reader([header_line], delimiter=separator))
     except csv.Error as exc:  # e.g. a stray carriage return inside the header
@@ -123,9 +170,8 @@ def _drop_blank_lines(
     candidates = frame.filter(pl.col(last).is_null())[ROW]
     if candidates.is_empty():
         return frame
-    lines = data.decode("utf-8").split("\n")
     texts = pl.DataFrame(
-        {ROW: candidates, "_line": [lines[r - 1].rstrip("\r") for r in candidates]}
+        {ROW: candidates, "_line": _lines(data, candidates.to_list())}
     ).with_columns(
         (pl.col("_line").str.strip_chars() == "").alias("_blank"),
         pl.col("_line").str.contains('"', literal=True).alias("_quoted"),
@@ -151,6 +197,29 @@ def _drop_blank_lines(
     return frame.filter(~pl.col(ROW).is_in(blank.implode()))
 
 
+def _lines(data: bytes, rows: list[int]) -> list[str]:
+    """Lines ``rows`` (numbered from 1) of ``data``, without their line ends.
+
+    Only the start of every line is kept (found a block at a time), not the file as text.
+    """
+    newline = ord("\n")
+    view = np.frombuffer(data, dtype=np.uint8)
+    block = 1 << 24
+    starts = np.concatenate(
+        [np.zeros(1, dtype=np.int64)]
+        + [
+            np.flatnonzero(view[at : at + block] == newline) + (at + 1)
+            for at in range(0, len(view), block)
+        ]
+    )
+    out = []
+    for row in rows:
+        start = int(starts[row - 1])
+        end = int(starts[row]) - 1 if row < len(starts) else len(data)
+        out.append(data[start:end].decode("utf-8").rstrip("\r"))
+    return out
+
+
 def _read_parquet(path: Path) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(path)
@@ -163,7 +232,9 @@ def _read_parquet(path: Path) -> pl.DataFrame:
                 f"{path}: column '{name.strip()}': type {dtype} cannot be imported "
                 "(columns must hold text, numbers, booleans or dates)"
             )
-    frame = frame.select(pl.all().cast(pl.String))
+    text = [c for c, t in frame.schema.items() if t != pl.String and native_type(t) is None]
+    if text:
+        frame = frame.with_columns(pl.col(text).cast(pl.String))
     return frame.with_row_index(ROW, offset=1)
 
 

@@ -6,16 +6,25 @@ file, the row (line in a CSV file), the column and what is wrong.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from trialtui.errors import printable
 from trialtui.store.adam import AdamOptions, map_bds
-from trialtui.store.crossimport import VALUE_COL, Change, check_against_database, entity_frames
-from trialtui.store.readers import ROW, SourceTable
+from trialtui.store.crossimport import (
+    VALUE_COL,
+    Change,
+    check_against_database,
+    entity_frames,
+    grouped,
+    row_key,
+)
+from trialtui.store.readers import ROW, SourceTable, native_type
 
 LONG_REQUIRED = ("patient_id", "arm", "timepoint", "biomarker", "value")
 WIDE_REQUIRED = ("patient_id", "arm", "timepoint")
@@ -66,6 +75,9 @@ FORMULA_START = r"^[=+\-@\t\r]"
 MESSAGE_LIMIT = 300  # characters of a problem's message (values in it can be megabytes)
 MISSING_TOKENS = ("", "NA", "N/A", ".", "ND")
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
+# Columns a Parquet file may hold as numbers or booleans: those are checked as they are.
+NUMBER_COLUMNS = ("value", "lloq", "visit_day", "age")
+BOOL_COLUMNS = ("is_baseline", "below_lloq")
 TRUE_TOKENS = ("true", "t", "yes", "y", "1")
 FALSE_TOKENS = ("false", "f", "no", "n", "0")
 
@@ -172,12 +184,89 @@ def _text(name: str) -> pl.Expr:
     return pl.col(name).str.strip_chars()
 
 
+def _cases(tokens: tuple[str, ...]) -> list[str]:
+    """Every spelling of ``tokens`` in upper and lower case letters.
+
+    Matching a value against these is matching its upper or lower case against the tokens
+    (no other Unicode character has one of their letters as its upper or lower case),
+    without a case-converted copy of every value.
+    """
+    spellings = {
+        "".join(letters)
+        for token in tokens
+        for letters in itertools.product(*[sorted({c.lower(), c.upper()}) for c in token])
+    }
+    return sorted(spellings)
+
+
+MISSING_CASES = _cases(MISSING_TOKENS)
+TRUE_CASES = _cases(TRUE_TOKENS)
+FALSE_CASES = _cases(FALSE_TOKENS)
+
+
 def _is_missing(expr: pl.Expr) -> pl.Expr:
-    return expr.is_null() | expr.str.to_uppercase().is_in(MISSING_TOKENS)
+    return expr.is_null() | expr.is_in(MISSING_CASES)
 
 
 def _number(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.Float64, strict=False)
+
+
+def _native(frame: pl.DataFrame, name: str) -> bool:
+    """Whether column ``name`` holds numbers or booleans as its values (not as text)."""
+    kind = native_type(frame.schema[name])
+    if name in NUMBER_COLUMNS:
+        return kind == "number"
+    return name in BOOL_COLUMNS and kind == "bool"
+
+
+def _normalised(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """Columns ``names`` as validation reads them: typed as they are, or as trimmed text.
+
+    A text column none of whose values has surrounding whitespace is kept as it is (not
+    copied); apart from comments these columns hold few distinct values, which are the
+    ones looked at.
+    """
+    text = [c for c in names if not _native(frame, c)]
+    padded = {
+        c: frame.schema[c] != pl.String
+        or (
+            frame[c].null_count() < frame.height
+            and _padded(frame[c] if c == "comment" else frame[c].unique())
+        )
+        for c in text
+    }
+    return frame.with_columns(
+        pl.col(c).cast(pl.String).str.strip_chars().alias(c) for c in text if padded[c]
+    )
+
+
+def _padded(values: pl.Series) -> bool:
+    """Whether any of ``values`` (text) has whitespace at either end."""
+    trimmed = values.str.strip_chars()
+    return bool((values.str.len_bytes() != trimmed.str.len_bytes()).any())
+
+
+def _fill(frame: pl.DataFrame, name: str, default: pl.Expr) -> pl.Expr:
+    """Column ``name`` with ``default`` where it has no value."""
+    nulls = frame[name].null_count()
+    if nulls == frame.height:
+        return default.alias(name)
+    if nulls == 0:
+        return pl.col(name)
+    return pl.coalesce(pl.col(name), default).alias(name)
+
+
+def _given(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """Rows where column ``name`` holds a value (not empty, not a missing-value token)."""
+    if _native(frame, name):
+        return pl.col(name).is_not_null()
+    return pl.col(name).is_not_null() & ~_is_missing(pl.col(name))
+
+
+def _as_text(name: str) -> pl.Expr:
+    """A column's values as messages quote them (a number as casting it writes it)."""
+    return pl.col(name).cast(pl.String)
 
 
 def detect_format(columns: list[str], requested: str) -> str:
@@ -213,12 +302,14 @@ def _ensure_columns(frame: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame
     return frame.with_columns(missing) if missing else frame
 
 
-def _parse_bool(name: str) -> pl.Expr:
-    low = _text(name).str.to_lowercase()
+def _parse_bool(frame: pl.DataFrame, name: str) -> pl.Expr:
+    if _native(frame, name):
+        return pl.col(name)
+    text = pl.col(name)  # already trimmed
     return (
-        pl.when(low.is_in(TRUE_TOKENS))
+        pl.when(text.is_in(TRUE_CASES))
         .then(True)
-        .when(low.is_in(FALSE_TOKENS))
+        .when(text.is_in(FALSE_CASES))
         .then(False)
         .otherwise(None)
     )
@@ -255,8 +346,9 @@ def validate_source(
         How a CDISC ADaM BDS dataset is mapped (ADSL, population, response, treatment).
     """
     path = source.path
-    raw = source.frame
-    fmt = detect_format(raw.columns, fmt)
+    fmt = detect_format(source.data.columns, fmt)
+    # A long file's typed columns are checked as they are; other formats are read as text.
+    raw = source.data if fmt == "long" else source.frame
     plan = ImportPlan(path=path, sha256=source.sha256, format=fmt, rows_read=raw.height)
     # ADaM datasets are validated as long files; the plan keeps the format's name.
     found = _Collector(path, limit)
@@ -297,9 +389,7 @@ def validate_source(
             return plan
 
     frame = _ensure_columns(_to_long(raw, fmt), SAMPLE_COLUMNS + BIOMARKER_COLUMNS)
-    frame = frame.with_columns(
-        [_text(c).alias(c) for c in SAMPLE_COLUMNS + BIOMARKER_COLUMNS if c not in ("value",)]
-    )
+    frame = _normalised(frame, [c for c in SAMPLE_COLUMNS + BIOMARKER_COLUMNS if c != "value"])
     if "study_id" not in raw.columns and study is None:
         found.add("no study_id column; name the study with --study", row=1)
         plan.problems = found.problems
@@ -323,13 +413,16 @@ def validate_source(
         plan.problems = found.problems
         return plan
 
-    skipped = frame.filter(pl.col("_missing"))
-    plan.rows_skipped = skipped.height
+    plan.rows_skipped = int(frame["_missing"].sum())
     plan.rows_derived = derived
-    frame = frame.filter(~pl.col("_missing")).drop("_missing")
+    if plan.rows_skipped:
+        frame = frame.filter(~pl.col("_missing"))
+    frame = frame.drop("_missing")
+    # (a column without any value is replaced, not merged, so as not to copy the other)
+    default_sample = pl.col("patient_id") + "@" + pl.col("timepoint")
     frame = frame.with_columns(
-        pl.col("sample_id").fill_null(pl.col("patient_id") + "@" + pl.col("timepoint")),
-        pl.coalesce("biomarker_label", "biomarker").alias("biomarker_label"),
+        _fill(frame, "sample_id", default_sample),
+        _fill(frame, "biomarker_label", pl.col("biomarker")),
     )
 
     repeated = _check_consistency(frame, found)
@@ -360,7 +453,17 @@ def validate_source(
 
 
 def _check_formula_starts(frame: pl.DataFrame, found: _Collector) -> None:
-    """IDs and labels must not start like a spreadsheet formula (they end up in CSV exports)."""
+    """IDs and labels must not start like a spreadsheet formula (they end up in CSV exports).
+
+    These columns name patients, samples, biomarkers and the like: few distinct values, so
+    those are looked at first, and only a column where one starts so is searched row by row.
+    """
+    suspect = [
+        column
+        for column in TEXT_COLUMNS
+        if frame[column].null_count() < frame.height
+        and frame[column].unique().str.contains(FORMULA_START).any()
+    ]
     found.add_where(
         frame,
         [
@@ -374,24 +477,46 @@ def _check_formula_starts(frame: pl.DataFrame, found: _Collector) -> None:
                     pl.col(column).str.slice(0, 1),
                 ),
             )
-            for column in TEXT_COLUMNS
+            for column in suspect
         ],
     )
 
 
 def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
-    text = pl.col("value").str.strip_chars()
-    censored_text = text.str.starts_with("<")
-    number_text = pl.when(censored_text).then(text.str.slice(1).str.strip_chars()).otherwise(text)
+    if _native(frame, "value"):
+        # a typed number: its text is what casting it writes, which never starts with '<'
+        # and is never a missing-value token; a zero written so is 0
+        text = pl.col("value").cast(pl.String)
+        missing = pl.col("value").is_null()
+        censored_text = pl.lit(False)
+        number = _number(pl.col("value"))
+        too_small = pl.lit(False)
+    else:
+        value = frame["value"].cast(pl.String)
+        if _padded(value):
+            value = value.str.strip_chars()
+        frame = frame.with_columns(value.alias("value"))  # as its text, trimmed
+        text = pl.col("value")
+        censored_text = text.str.starts_with("<")
+        number_text = text
+        if value.str.starts_with("<").any():
+            number_text = (
+                pl.when(censored_text).then(text.str.slice(1).str.strip_chars()).otherwise(text)
+            )
+        missing = _is_missing(text)
+        number = _number(number_text)
+        too_small = number_text.str.contains(r"^[^eE]*[1-9]")  # e.g. 1e-400
     frame = frame.with_columns(
-        _is_missing(text).alias("_missing"),
+        missing.alias("_missing"),
         censored_text.fill_null(False).alias("_censored_text"),
-        _number(number_text).alias("_number"),
+        number.alias("_number"),
         text.alias("raw_value"),
         _number(pl.col("lloq")).alias("_lloq"),
-        _parse_bool("below_lloq").alias("_below"),
+        _parse_bool(frame, "below_lloq").alias("_below"),
     )
     present = ~pl.col("_missing")
+    if not frame.select((present & (pl.col("_number") == 0)).any()).item():
+        too_small = pl.lit(False)  # no zero to look at (the test reads every value's text)
     col = pl.col(VALUE_COL)
     lloq_given = pl.col("lloq").is_not_null()
     bad_lloq = lloq_given & (
@@ -414,7 +539,7 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
                 pl.format("not a finite number: '{}'", pl.col("raw_value")),
             ),
             (
-                present & (pl.col("_number") == 0) & number_text.str.contains(r"^[^eE]*[1-9]"),
+                present & (pl.col("_number") == 0) & too_small,
                 col,
                 pl.format(
                     "value '{}' is too small to store (it would become 0)", pl.col("raw_value")
@@ -433,7 +558,7 @@ def _parse_values(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
             (
                 bad_lloq,
                 "lloq",
-                pl.format("LLOQ must be a positive number, got '{}'", pl.col("lloq")),
+                pl.format("LLOQ must be a positive number, got '{}'", _as_text("lloq")),
             ),
             (
                 pl.col("below_lloq").is_not_null() & pl.col("_below").is_null(),
@@ -464,7 +589,7 @@ def _parse_attributes(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
     frame = frame.with_columns(
         _number(pl.col("visit_day")).alias("_visit_day"),
         _number(pl.col("age")).alias("_age"),
-        _parse_bool("is_baseline").alias("_is_baseline"),
+        _parse_bool(frame, "is_baseline").alias("_is_baseline"),
         pl.col("response").str.to_uppercase().alias("_response"),
     )
     checks = []
@@ -472,11 +597,10 @@ def _parse_attributes(frame: pl.DataFrame, found: _Collector) -> pl.DataFrame:
         ("visit_day", "_visit_day", "a day number"),
         ("age", "_age", "an age in years"),
     ):
-        given = pl.col(name).is_not_null() & ~_is_missing(pl.col(name))
-        bad = given & (
+        bad = _given(frame, name) & (
             pl.col(parsed).is_null() | pl.col(parsed).is_nan() | pl.col(parsed).is_infinite()
         )
-        checks.append((bad, name, pl.format(f"expected {what}, got '{{}}'", pl.col(name))))
+        checks.append((bad, name, pl.format(f"expected {what}, got '{{}}'", _as_text(name))))
     response_given = pl.col("response").is_not_null() & ~_is_missing(pl.col("response"))
     checks += [
         (
@@ -541,24 +665,97 @@ CONSISTENT = (
 MEASUREMENT_KEY = ["study_id", "patient_id", "timepoint", "biomarker"]
 
 
+SAMPLE_KEY = ("study_id", "sample_id", "patient_id", "timepoint")
+
+
+def _spans(frame: pl.DataFrame, keys: tuple[str, ...], attributes: list[str]) -> pl.DataFrame:
+    """Per group of ``keys``, the smallest and largest value of each attribute (``A_lo``,
+    ``A_hi``)."""
+    return grouped(
+        frame,
+        keys,
+        *[pl.col(a).min().alias(f"{a}_lo") for a in attributes],
+        *[pl.col(a).max().alias(f"{a}_hi") for a in attributes],
+    )
+
+
+def _merged(spans: pl.DataFrame, keys: tuple[str, ...], attributes: list[str]) -> set[str]:
+    """The attributes whose spans, merged per ``keys``, hold more than one value."""
+    if not attributes:
+        return set()
+    merged = spans.group_by(keys).agg(
+        *[pl.col(f"{a}_lo").min() for a in attributes],
+        *[pl.col(f"{a}_hi").max() for a in attributes],
+    )
+    differs = merged.select(
+        [(pl.col(f"{a}_lo") != pl.col(f"{a}_hi")).any().alias(a) for a in attributes]
+    ).row(0)
+    return {a for a, more in zip(attributes, differs, strict=True) if more}
+
+
+def _varying(frame: pl.DataFrame) -> dict[tuple[str, ...], set[str]]:
+    """Per key of CONSISTENT, the attributes that take more than one value for some key."""
+    present = {c for c in frame.columns if frame[c].null_count() < frame.height}
+    varying: dict[tuple[str, ...], set[str]] = {}
+    per_sample = [
+        a
+        for keys, attributes, _ in CONSISTENT
+        if set(keys) <= set(SAMPLE_KEY)
+        for a in attributes
+        if a in present and a not in SAMPLE_KEY
+    ]
+    spans = _spans(frame, SAMPLE_KEY, per_sample)
+    for keys, attributes, _ in CONSISTENT:
+        wanted = [a for a in attributes if a in present]
+        if not set(keys) <= set(SAMPLE_KEY):
+            spanned = _spans(frame, keys, wanted) if wanted else None
+            varying[keys] = _merged(spanned, keys, wanted) if spanned is not None else set()
+        elif all(a in SAMPLE_KEY for a in wanted):  # a sample's patient and timepoint
+            sample_spans = spans.select(
+                *keys,
+                *[pl.col(a).alias(f"{a}_lo") for a in wanted],
+                *[pl.col(a).alias(f"{a}_hi") for a in wanted],
+            )
+            varying[keys] = _merged(sample_spans, keys, wanted)
+        else:
+            varying[keys] = _merged(spans, keys, wanted)
+    return varying
+
+
+def _repeats(frame: pl.DataFrame, key: list[str]) -> bool:
+    """Whether any combination of the ``key`` columns occurs in more than one row.
+
+    The combinations are numbered as one integer per row (:func:`row_key`) and counted, or
+    sorted when they are spread wide; without such a number the rows are compared as they
+    are.
+    """
+    combined = row_key(frame, key)
+    if combined is None:
+        return bool(frame.select(pl.struct(key).is_duplicated().any()).item())
+    space = int(combined.max()) + 1
+    if space <= max(8 * frame.height, 1 << 20):
+        return bool(np.bincount(combined, minlength=space).max() > 1)
+    combined.sort()
+    return bool((combined[1:] == combined[:-1]).any())
+
+
 def _check_consistency(frame: pl.DataFrame, found: _Collector) -> bool:
     """Report conflicting attributes and duplicate measurements; True if rows repeat.
 
-    One group-by per key finds the attributes that take more than one value; only those
-    are searched row by row for the messages, so a clean file costs a few passes.
+    A group's smallest and largest value of an attribute differ exactly when it takes more
+    than one (missing values aside): the attributes of patients, timepoints and samples are
+    spanned in one group-by per sample and the spans merged per key, those of biomarkers in
+    one more. Only attributes that vary are searched row by row for the messages, so a clean
+    file costs a few passes.
     """
+    varying = _varying(frame)
     for keys, attributes, what in CONSISTENT:
-        counts = frame.group_by(keys).agg(
-            [pl.col(a).drop_nulls().n_unique().max().alias(a) for a in attributes]
-        )
-        varying = counts.select(pl.col(attributes).max()).row(0)
-        for attribute, most in zip(attributes, varying, strict=True):
-            if most is not None and most > 1:
+        for attribute in attributes:
+            if attribute in varying[keys]:
                 _conflicts(frame, list(keys), attribute, found, what)
     if found.full:
         return False
-    repeated = frame.select(pl.struct(MEASUREMENT_KEY).is_duplicated().any()).item()
-    if not repeated:
+    if not _repeats(frame, MEASUREMENT_KEY):
         return False
     key = MEASUREMENT_KEY
     dupes = (
@@ -600,13 +797,17 @@ def _resolve_timepoints(
     frame: pl.DataFrame, found: _Collector, con: duckdb.DuckDBPyConnection | None
 ) -> pl.DataFrame:
     """One row per (study, timepoint): ordinal, is_baseline, nominal_day."""
+    key = ("study_id", "timepoint")
+    nominal = _median_days(grouped(frame, (*key, "visit_day"), pl.len().alias("_n")), key)
     stats = (
-        frame.group_by("study_id", "timepoint")
-        .agg(
+        grouped(
+            frame,
+            key,
             pl.col("is_baseline").drop_nulls().first().alias("is_baseline"),
-            pl.col("visit_day").median().alias("nominal_day"),
             pl.col(ROW).min().alias("_first_row"),
         )
+        .join(nominal, on=key, how="left", nulls_equal=True)
+        .select(*key, "is_baseline", "nominal_day", "_first_row")
         .sort("study_id", "_first_row")
     )
     known = _known_timepoints(con)
@@ -614,6 +815,28 @@ def _resolve_timepoints(
     for (study_id,), group in stats.group_by("study_id", maintain_order=True):
         out.append(_study_timepoints(str(study_id), group, known, found))
     return pl.concat(out) if out else stats
+
+
+def _median_days(days: pl.DataFrame, key: tuple[str, str]) -> pl.DataFrame:
+    """Per ``key``, the median visit day (``nominal_day``) from the count of each day.
+
+    The middle one or two days are picked from the cumulative counts and Polars takes
+    their median, as it would over every row's day (which would hold them all in memory).
+    """
+    out: list[tuple[str, str, float | None]] = []
+    known = days.filter(pl.col("visit_day").is_not_null()).sort("visit_day")
+    for (study_id, timepoint), group in known.group_by(key, maintain_order=True):
+        counts = group["_n"].to_list()
+        total = sum(counts)
+        middle = sorted({(total - 1) // 2, total // 2})
+        picks, seen = [], 0
+        for day, count in zip(group["visit_day"].to_list(), counts, strict=True):
+            picks += [day for position in middle if seen <= position < seen + count]
+            seen += count
+        median = pl.Series(picks, dtype=pl.Float64).median()
+        out.append((str(study_id), str(timepoint), median))  # type: ignore[arg-type]
+    schema = {"study_id": pl.String, "timepoint": pl.String, "nominal_day": pl.Float64}
+    return pl.DataFrame(out, schema=schema, orient="row")
 
 
 def _known_timepoints(con: duckdb.DuckDBPyConnection | None) -> pl.DataFrame:
