@@ -31,70 +31,64 @@ MIN_BLOCK = 2
 MAX_BLOCKS = 48
 
 
-def _column_orders(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each column's sort order (NaN last) and, along it, where runs of equal values start
-    and end: computed once, they rank any subset of a column's rows without sorting. Also
-    which columns hold a tie at all (NaN never ties)."""
-    order = np.argsort(matrix, axis=0, kind="stable")
-    ordered = np.take_along_axis(matrix, order, axis=0)
-    starts = np.ones(matrix.shape, dtype=bool)
-    starts[1:] = ordered[1:] != ordered[:-1]
-    ends = np.ones(matrix.shape, dtype=bool)
-    ends[:-1] = starts[1:]
-    tied = ~starts.all(axis=0)
+def _sorted_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each row of ``values`` (one variable per row): its sort order (NaN last) and,
+    along it, where runs of equal values start and end; computed once, they rank any
+    subset of the row's entries without sorting. Also which rows hold a tie at all (NaN
+    never ties)."""
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    starts = np.ones(values.shape, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones(values.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    tied = ~starts.all(axis=1)
     return order, starts, ends, tied
 
 
-def _centred_ranks_where(
-    order: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    tied: np.ndarray,
-    mask: np.ndarray,
-) -> np.ndarray:
-    """Average ranks of every column among the rows where ``mask`` holds, minus their mean
-    (m + 1) / 2 over those m rows, and 0 elsewhere: what ``rank`` gives for the masked
-    values, centred, without sorting.
+def _counted_ranks(
+    kept: np.ndarray, starts: np.ndarray, ends: np.ndarray, tied: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks among the kept entries of each row, given along the row's sort order,
+    minus their mean (m + 1) / 2 over the m kept ones, and 0 elsewhere; and m. What
+    ``rank`` gives for the kept values, centred, without sorting.
 
-    ``order``, ``starts``, ``ends`` and ``tied`` come from :func:`_column_orders`, for the
-    columns of ``mask`` or for one column (shape (n, 1)) ranked under each column of
-    ``mask``. Along the sort order the kept rows are counted; a run of tied values holding
-    rows ``first + 1 .. last`` of the kept ones has the average rank (first + last + 1) / 2
-    (without ties the count itself). Ranks and their mean are multiples of 1/2, so the
-    centred ranks, their products and sums are exact in floating point.
+    ``starts``, ``ends`` and ``tied`` come from :func:`_sorted_rows`, one row per row of
+    ``kept`` or one row shared by all. Along the order the kept entries are counted; a run
+    of tied values holding kept entries ``first + 1 .. last`` has the average rank
+    (first + last + 1) / 2 (without ties the count itself). Ranks and their mean are
+    multiples of 1/2, so the centred ranks, their products and sums are exact in floating
+    point.
     """
-    n, k = mask.shape
-    shared = order.shape[1] == 1
-    kept = mask[order[:, 0]] if shared else np.take_along_axis(mask, order, axis=0)
-    counts = np.cumsum(kept, axis=0, dtype=np.int32)
+    n = kept.shape[1]
+    counts = np.cumsum(kept, axis=1, dtype=np.int32)
     ranked = counts.astype(float)
-    # the columns holding ties (for one shared column: all or none)
-    cols = np.flatnonzero(np.broadcast_to(tied, (k,)))
-    if len(cols):
-        c = counts[:, cols]
-        before = c - kept[:, cols]
-        s = starts if shared else starts[:, cols]
-        e = ends if shared else ends[:, cols]
-        # counts never decrease down a column, so a run's value spreads over it by a
-        # running maximum (its first row) or a running minimum from the bottom (its last)
-        first = np.maximum.accumulate(np.where(s, before, 0), axis=0)
-        last = np.minimum.accumulate(np.where(e, c, n)[::-1], axis=0)[::-1]
-        ranked[:, cols] = (first + last + 1) / 2
-    ranked -= (counts[-1] + 1) / 2
+    rows = np.flatnonzero(np.broadcast_to(tied, (len(kept),)))  # rows holding ties
+    if len(rows):
+        c = counts[rows]
+        before = c - kept[rows]
+        s = starts if len(starts) == 1 else starts[rows]
+        e = ends if len(ends) == 1 else ends[rows]
+        # counts never decrease along a row, so a run's value spreads over it by a running
+        # maximum (its first entry) or a running minimum from the end (its last)
+        first = np.maximum.accumulate(np.where(s, before, 0), axis=1)
+        last = np.minimum.accumulate(np.where(e, c, n)[:, ::-1], axis=1)[:, ::-1]
+        ranked[rows] = (first + last + 1) / 2
+    total = counts[:, -1] if n else np.zeros(len(kept), dtype=np.int32)
+    ranked -= ((total + 1) / 2)[:, None]
     ranked *= kept
-    out = np.empty((n, k))
-    if shared:
-        out[order[:, 0]] = ranked
-    else:
-        np.put_along_axis(out, order, ranked, axis=0)
-    return out
+    return ranked, total
 
 
 def _block_ranks(values: np.ndarray) -> np.ndarray:
     """Centred average ranks of the columns of a complete block (see
-    :func:`_centred_ranks_where`)."""
-    order, starts, ends, tied = _column_orders(values)
-    return _centred_ranks_where(order, starts, ends, tied, np.ones(values.shape, dtype=bool))
+    :func:`_counted_ranks`)."""
+    rows = np.ascontiguousarray(values.T)
+    order, starts, ends, tied = _sorted_rows(rows)
+    ranked, _ = _counted_ranks(np.ones(rows.shape, dtype=bool), starts, ends, tied)
+    out = np.empty(rows.shape)
+    np.put_along_axis(out, order, ranked, axis=1)
+    return out.T
 
 
 def _group_bounds(labels: np.ndarray) -> np.ndarray:
@@ -243,34 +237,68 @@ def _by_column(
     n_groups: np.ndarray,
 ) -> None:
     """Fill rho, count and n_groups for every pair with a column outside ``done``: each
-    such column against itself, every later such column and every ``done`` column."""
+    such column against itself, every later such column and every ``done`` column.
+
+    The columns are held as rows (variables x patients) in the order they are taken, so
+    that the columns paired with the one at position p are the rows from p on. Column j's
+    ranks on the patients it shares with i are counted along j's own sort order; i's ranks
+    on the same patients are counted along i's order for all j at once, then carried into
+    each j's order by one gather."""
     rest = np.flatnonzero(~done)
-    perm = np.r_[rest, np.flatnonzero(done)]  # the columns to pair with sit after each
-    values = matrix[:, perm]
-    here = present[:, perm]
-    order, starts, ends, tied = _column_orders(values)
-    bounds = _group_bounds(groups) if groups is not None else None
+    perm = np.r_[rest, np.flatnonzero(done)]
+    values = np.ascontiguousarray(matrix[:, perm].T)
+    width, n = values.shape
+    here = ~np.isnan(values)
+    order, starts, ends, tied = _sorted_rows(values)
+    flat = order + (np.arange(width) * n)[:, None]  # positions in a width x n array
+    # along its own order a column's values come first, its missing ones last
+    own = np.arange(n)[None, :] < here.sum(axis=1)[:, None]
+    if groups is not None:
+        labels, code = np.unique(groups, return_inverse=True)
+        # each group but the last along every column's order (the centred ranks sum to 0)
+        along = [(code[order] == g).astype(float) for g in range(len(labels) - 1)]
+    carried = np.empty((width, n))
     for p, i in enumerate(rest):
-        one = slice(p, p + 1)
         later = slice(p, None)
-        mask = here[:, later] & here[:, one]
-        zi = _centred_ranks_where(order[:, one], starts[:, one], ends[:, one], tied[one], mask)
-        zj = _centred_ranks_where(
-            order[:, later], starts[:, later], ends[:, later], tied[later], mask
-        )
-        size = _group_sums(mask.astype(np.int32), bounds) if bounds is not None else None
-        cross, ss_i, ss_j = _within_group_sums(zi, zj, bounds, size)
+        oi = order[p]
+        # j's ranks on the rows it shares with i, along j's order
+        kept_j = here[p][order[later]] & own[later]
+        za, shared = _counted_ranks(kept_j, starts[later], ends[later], tied[later])
+        # i's ranks on the rows it shares with each j, along i's order, then along j's
+        kept_i = here[later][:, oi] & own[p]
+        zi, _ = _counted_ranks(kept_i, starts[p : p + 1], ends[p : p + 1], tied[p : p + 1])
+        carried[p:, oi] = zi
+        zb = carried.ravel()[flat[later]]
+        cross = np.einsum("ij,ij->i", za, zb)
+        ss_a = np.einsum("ij,ij->i", za, za)
+        ss_b = np.einsum("ij,ij->i", zi, zi)
         cols = perm[later]
-        r = _rho(cross, ss_i, ss_j)
-        rho[i, cols] = r
-        rho[cols, i] = r
-        c = mask.sum(axis=0)
-        count[i, cols] = c
-        count[cols, i] = c
-        if size is not None:
-            g = (size > 0).sum(axis=0)
+        if groups is not None:
+            # group sums: of za along each j's order, of zi and the sizes along i's order
+            # (by group indicators: a matrix product with a two-column matrix is slower)
+            sa = np.empty((len(zi), len(labels)))
+            sb = np.empty_like(sa)
+            size = np.empty_like(sa)
+            for g, indicator in enumerate(along):
+                sa[:, g] = np.einsum("ij,ij->i", za, indicator[later])
+                in_g = code[oi] == g
+                sb[:, g] = np.einsum("ij,j->i", zi, in_g.astype(float))
+                size[:, g] = np.count_nonzero(kept_i & in_g, axis=1)
+            sa[:, -1] = -sa[:, :-1].sum(axis=1)  # centred ranks sum to 0 over the shared rows
+            sb[:, -1] = -sb[:, :-1].sum(axis=1)
+            size[:, -1] = shared - size[:, :-1].sum(axis=1)
+            per = np.maximum(size, 1)
+            cross -= (sa * sb / per).sum(axis=1)
+            ss_a -= (sa * sa / per).sum(axis=1)
+            ss_b -= (sb * sb / per).sum(axis=1)
+            g = (size > 0).sum(axis=1)
             n_groups[i, cols] = g
             n_groups[cols, i] = g
+        r = _rho(cross, ss_a, ss_b)
+        rho[i, cols] = r
+        rho[cols, i] = r
+        count[i, cols] = shared
+        count[cols, i] = shared
 
 
 def _pair_rows(
