@@ -16,7 +16,13 @@ import pytest
 from scipy import stats
 
 from trialtui.analysis import AnalysisSettings, Pairing, correlate_changes
-from trialtui.analysis.correlation import MAX_BLOCKS, MIN_BLOCK, POOLED, spearman_matrix
+from trialtui.analysis.correlation import (
+    CHUNK_CELLS,
+    MAX_BLOCKS,
+    MIN_BLOCK,
+    POOLED,
+    spearman_matrix,
+)
 
 DATA = Path(__file__).parent / "data"
 KEYS = ["study_id", "arm", "biomarker_x", "biomarker_y"]
@@ -129,3 +135,21 @@ def test_more_blocks_than_are_paired_as_blocks(arms: int | None) -> None:
     np.testing.assert_allclose(rho[defined], expected[defined], rtol=1e-12, atol=1e-14)
     if groups is not None:
         assert (n_groups[~np.eye(len(rho), dtype=bool)] == arms).all()
+
+
+@pytest.mark.parametrize("arms", [None, 2], ids=["one-arm", "arm-adjusted"])
+def test_column_loop_over_many_patients_matches_scipy(arms: int | None) -> None:
+    """Enough patients that the column loop takes the later columns a few rows at a time
+    (CHUNK_CELLS), values missing one at a time and ties in some columns."""
+    rng = np.random.default_rng(17)
+    n, k = 2 * CHUNK_CELLS // 40 + 7, 45
+    assert max(16, CHUNK_CELLS // n) < k // 2  # three runs of rows for the first column
+    matrix = rng.normal(size=(n, k))
+    matrix[:, ::4] = np.round(matrix[:, ::4], 1)  # ties
+    matrix[rng.random(matrix.shape) < 0.03] = np.nan
+    groups = None if arms is None else rng.integers(0, arms, size=n)
+    rho, count, _ = spearman_matrix(matrix, groups)
+    expected = pairwise_reference(matrix, groups)
+    present = (~np.isnan(matrix)).astype(int)
+    np.testing.assert_array_equal(count, present.T @ present)
+    np.testing.assert_allclose(rho, expected, rtol=1e-12, atol=1e-14)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import polars as pl
 
@@ -29,53 +31,75 @@ CORRELATION_COLUMNS = (
 # column loop).
 MIN_BLOCK = 2
 MAX_BLOCKS = 48
+# the column loop works on this many (rows x patients) cells at a time
+CHUNK_CELLS = 2**18
 
 
-def _sorted_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For each row of ``values`` (one variable per row): its sort order (NaN last) and,
-    along it, where runs of equal values start and end; computed once, they rank any
-    subset of the row's entries without sorting. Also which rows hold a tie at all (NaN
-    never ties)."""
+class Ties(NamedTuple):
+    """Entries of runs of equal values along sort orders: for each, its row, its position
+    and the positions where its run starts and ends (all along that row's order)."""
+
+    row: np.ndarray
+    position: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    def rows(self, first: int, stop: int) -> Ties:
+        """The entries of rows first .. stop - 1, numbered from first."""
+        lo, hi = np.searchsorted(self.row, [first, stop])
+        return Ties(self.row[lo:hi] - first, *(a[lo:hi] for a in self[1:]))
+
+
+def _sorted_rows(values: np.ndarray) -> tuple[np.ndarray, Ties]:
+    """For each row of ``values`` (one variable per row): its sort order (NaN last) and
+    the tied entries along it (NaN never ties); computed once, they rank any subset of
+    the row's entries without sorting."""
     order = np.argsort(values, axis=1, kind="stable")
     ordered = np.take_along_axis(values, order, axis=1)
-    starts = np.ones(values.shape, dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    ends = np.ones(values.shape, dtype=bool)
-    ends[:, :-1] = starts[:, 1:]
-    tied = ~starts.all(axis=1)
-    return order, starts, ends, tied
+    same = ordered[:, 1:] == ordered[:, :-1]  # entry q + 1 continues the run of entry q
+    tied = np.zeros(values.shape, dtype=bool)
+    tied[:, 1:] |= same
+    tied[:, :-1] |= same
+    row, position = np.nonzero(tied)
+    if not len(row):
+        return order, Ties(row, position, position, position)
+    # runs are consecutive tied entries of one row not continuing the previous one
+    starts = np.r_[True, ~same[row[1:], position[1:] - 1] | (row[1:] != row[:-1])]
+    run = np.cumsum(starts) - 1
+    first = position[starts]
+    last = np.r_[position[np.flatnonzero(starts)[1:] - 1], position[-1]]
+    return order, Ties(row, position, first[run], last[run])
 
 
 def _counted_ranks(
-    kept: np.ndarray, starts: np.ndarray, ends: np.ndarray, tied: np.ndarray
+    kept: np.ndarray, ties: Ties, shared: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Average ranks among the kept entries of each row, given along the row's sort order,
     minus their mean (m + 1) / 2 over the m kept ones, and 0 elsewhere; and m. What
     ``rank`` gives for the kept values, centred, without sorting.
 
-    ``starts``, ``ends`` and ``tied`` come from :func:`_sorted_rows`, one row per row of
-    ``kept`` or one row shared by all. Along the order the kept entries are counted; a run
-    of tied values holding kept entries ``first + 1 .. last`` has the average rank
-    (first + last + 1) / 2 (without ties the count itself). Ranks and their mean are
-    multiples of 1/2, so the centred ranks, their products and sums are exact in floating
-    point.
+    ``ties`` come from :func:`_sorted_rows`, for the rows of ``kept`` or, with ``shared``,
+    for one row whose order every row of ``kept`` follows. Along the order the kept
+    entries are counted, and that count is the rank; a run of tied values from position s
+    to e holds the kept entries ``before + 1 .. last``, where ``before`` is the count just
+    before s and ``last`` the count at e, and each has their average rank
+    (before + last + 1) / 2. Ranks and their mean are multiples of 1/2, so the centred
+    ranks, their products and sums are exact in floating point.
     """
     n = kept.shape[1]
-    counts = np.cumsum(kept, axis=1, dtype=np.int32)
-    ranked = counts.astype(float)
-    rows = np.flatnonzero(np.broadcast_to(tied, (len(kept),)))  # rows holding ties
-    if len(rows):
-        c = counts[rows]
-        before = c - kept[rows]
-        s = starts if len(starts) == 1 else starts[rows]
-        e = ends if len(ends) == 1 else ends[rows]
-        # counts never decrease along a row, so a run's value spreads over it by a running
-        # maximum (its first entry) or a running minimum from the end (its last)
-        first = np.maximum.accumulate(np.where(s, before, 0), axis=1)
-        last = np.minimum.accumulate(np.where(e, c, n)[:, ::-1], axis=1)[:, ::-1]
-        ranked[rows] = (first + last + 1) / 2
-    total = counts[:, -1] if n else np.zeros(len(kept), dtype=np.int32)
-    ranked -= ((total + 1) / 2)[:, None]
+    counts = np.cumsum(kept, axis=1, dtype=np.int32)  # the fastest accumulator here
+    total = counts[:, -1].astype(np.int64) if n else np.zeros(len(kept), dtype=np.int64)
+    mean = ((total + 1) / 2)[:, None]
+    ranked = np.subtract(counts, mean, dtype=float)
+    if len(ties.position):
+        if shared:
+            start, end, at = ties.start, ties.end, ties.position
+            before = counts[:, start] - kept[:, start]
+            ranked[:, at] = (before + counts[:, end] + 1) / 2 - mean
+        else:
+            r = ties.row
+            before = counts[r, ties.start] - kept[r, ties.start]
+            ranked[r, ties.position] = (before + counts[r, ties.end] + 1) / 2 - mean[r, 0]
     ranked *= kept
     return ranked, total
 
@@ -84,8 +108,8 @@ def _block_ranks(values: np.ndarray) -> np.ndarray:
     """Centred average ranks of the columns of a complete block (see
     :func:`_counted_ranks`)."""
     rows = np.ascontiguousarray(values.T)
-    order, starts, ends, tied = _sorted_rows(rows)
-    ranked, _ = _counted_ranks(np.ones(rows.shape, dtype=bool), starts, ends, tied)
+    order, ties = _sorted_rows(rows)
+    ranked, _ = _counted_ranks(np.ones(rows.shape, dtype=bool), ties)
     out = np.empty(rows.shape)
     np.put_along_axis(out, order, ranked, axis=1)
     return out.T
@@ -249,7 +273,7 @@ def _by_column(
     values = np.ascontiguousarray(matrix[:, perm].T)
     width, n = values.shape
     here = ~np.isnan(values)
-    order, starts, ends, tied = _sorted_rows(values)
+    order, ties = _sorted_rows(values)
     flat = order + (np.arange(width) * n)[:, None]  # positions in a width x n array
     # along its own order a column's values come first, its missing ones last
     own = np.arange(n)[None, :] < here.sum(axis=1)[:, None]
@@ -258,47 +282,50 @@ def _by_column(
         # each group but the last along every column's order (the centred ranks sum to 0)
         along = [(code[order] == g).astype(float) for g in range(len(labels) - 1)]
     carried = np.empty((width, n))
+    step = max(16, CHUNK_CELLS // max(n, 1))
     for p, i in enumerate(rest):
-        later = slice(p, None)
         oi = order[p]
-        # j's ranks on the rows it shares with i, along j's order
-        kept_j = here[p][order[later]] & own[later]
-        za, shared = _counted_ranks(kept_j, starts[later], ends[later], tied[later])
-        # i's ranks on the rows it shares with each j, along i's order, then along j's
-        kept_i = here[later][:, oi] & own[p]
-        zi, _ = _counted_ranks(kept_i, starts[p : p + 1], ends[p : p + 1], tied[p : p + 1])
-        carried[p:, oi] = zi
-        zb = carried.ravel()[flat[later]]
-        cross = np.einsum("ij,ij->i", za, zb)
-        ss_a = np.einsum("ij,ij->i", za, za)
-        ss_b = np.einsum("ij,ij->i", zi, zi)
-        cols = perm[later]
-        if groups is not None:
-            # group sums: of za along each j's order, of zi and the sizes along i's order
-            # (by group indicators: a matrix product with a two-column matrix is slower)
-            sa = np.empty((len(zi), len(labels)))
-            sb = np.empty_like(sa)
-            size = np.empty_like(sa)
-            for g, indicator in enumerate(along):
-                sa[:, g] = np.einsum("ij,ij->i", za, indicator[later])
-                in_g = code[oi] == g
-                sb[:, g] = np.einsum("ij,j->i", zi, in_g.astype(float))
-                size[:, g] = np.count_nonzero(kept_i & in_g, axis=1)
-            sa[:, -1] = -sa[:, :-1].sum(axis=1)  # centred ranks sum to 0 over the shared rows
-            sb[:, -1] = -sb[:, :-1].sum(axis=1)
-            size[:, -1] = shared - size[:, :-1].sum(axis=1)
-            per = np.maximum(size, 1)
-            cross -= (sa * sb / per).sum(axis=1)
-            ss_a -= (sa * sa / per).sum(axis=1)
-            ss_b -= (sb * sb / per).sum(axis=1)
-            g = (size > 0).sum(axis=1)
-            n_groups[i, cols] = g
-            n_groups[cols, i] = g
-        r = _rho(cross, ss_a, ss_b)
-        rho[i, cols] = r
-        rho[cols, i] = r
-        count[i, cols] = shared
-        count[cols, i] = shared
+        own_ties = ties.rows(p, p + 1)
+        for first in range(p, width, step):  # a few rows at a time: they stay in cache
+            later = slice(first, first + step)
+            # j's ranks on the rows it shares with i, along j's order
+            kept_j = here[p][order[later]] & own[later]
+            za, shared = _counted_ranks(kept_j, ties.rows(first, first + step))
+            # i's ranks on the rows it shares with each j, along i's order, then along j's
+            kept_i = here[later][:, oi] & own[p]
+            zi, _ = _counted_ranks(kept_i, own_ties, shared=True)
+            carried[later, oi] = zi
+            zb = carried.ravel()[flat[later]]
+            cross = np.einsum("ij,ij->i", za, zb)
+            ss_a = np.einsum("ij,ij->i", za, za)
+            ss_b = np.einsum("ij,ij->i", zi, zi)
+            cols = perm[later]
+            if groups is not None:
+                # group sums: of za along each j's order, of zi and the sizes along i's order
+                # (by group indicators: a matrix product with a two-column matrix is slower)
+                sa = np.empty((len(zi), len(labels)))
+                sb = np.empty_like(sa)
+                size = np.empty_like(sa)
+                for g, indicator in enumerate(along):
+                    sa[:, g] = np.einsum("ij,ij->i", za, indicator[later])
+                    in_g = code[oi] == g
+                    sb[:, g] = np.einsum("ij,j->i", zi, in_g.astype(float))
+                    size[:, g] = np.count_nonzero(kept_i & in_g, axis=1)
+                sa[:, -1] = -sa[:, :-1].sum(axis=1)  # centred ranks sum to 0 over the shared rows
+                sb[:, -1] = -sb[:, :-1].sum(axis=1)
+                size[:, -1] = shared - size[:, :-1].sum(axis=1)
+                per = np.maximum(size, 1)
+                cross -= (sa * sb / per).sum(axis=1)
+                ss_a -= (sa * sa / per).sum(axis=1)
+                ss_b -= (sb * sb / per).sum(axis=1)
+                g = (size > 0).sum(axis=1)
+                n_groups[i, cols] = g
+                n_groups[cols, i] = g
+            r = _rho(cross, ss_a, ss_b)
+            rho[i, cols] = r
+            rho[cols, i] = r
+            count[i, cols] = shared
+            count[cols, i] = shared
 
 
 def _pair_rows(
