@@ -366,27 +366,36 @@ def _pair_rows(
 
 def _wide(study: pl.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The sorted biomarker names, a patients x biomarkers matrix of log2FC (NaN where a
-    patient has no change) and each row's arm."""
+    patient has no change) and each row's arm.
+
+    A row is an (arm, patient) pair. Names become codes through enumerations (their
+    categories in sorted order), and the changes are scattered into place."""
+    names = study["biomarker"].unique().sort()
+    patients = study["patient_id"].unique()
+    arm_labels = study["arm"].unique().sort()
     coded = study.select(
-        (pl.struct("arm", "patient_id").rank("dense") - 1).alias("row"),
-        (pl.col("biomarker").rank("dense") - 1).alias("column"),
-        "arm",
-        "biomarker",
+        (
+            pl.col("patient_id").cast(pl.Enum(patients)).to_physical().cast(pl.Int64)
+            * len(arm_labels)
+            + pl.col("arm").cast(pl.Enum(arm_labels)).to_physical()
+        ).alias("key"),
+        pl.col("biomarker").cast(pl.Enum(names)).to_physical().alias("column"),
         pl.col("log2fc").cast(pl.Float64).fill_null(np.nan),
     )
-    rows = coded["row"].to_numpy()
+    key = coded["key"].to_numpy()
+    seen = np.zeros(len(patients) * len(arm_labels), dtype=bool)
+    seen[key] = True
+    (pairs,) = np.nonzero(seen)  # the (patient, arm) pairs present, in key order
+    rows = np.cumsum(seen)[key] - 1
     columns = coded["column"].to_numpy()
-    names = coded.select(pl.col("biomarker").unique().sort())["biomarker"].to_list()
-    n_rows = int(rows.max()) + 1
-    matrix = np.full((n_rows, len(names)), np.nan)
+    matrix = np.full((len(pairs), len(names)), np.nan)
     matrix[rows, columns] = coded["log2fc"].to_numpy()
     filled = np.zeros(matrix.shape, dtype=bool)
     filled[rows, columns] = True
     if filled.sum() != coded.height:
         raise ValueError("fold changes: more than one change for a patient and biomarker")
-    arms = np.empty(n_rows, dtype=object)
-    arms[rows] = coded["arm"].to_numpy()
-    return names, matrix, arms
+    arms = np.array(arm_labels.to_list(), dtype=object)[pairs % len(arm_labels)]
+    return names.to_list(), matrix, arms
 
 
 def correlate_changes(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFrame:
