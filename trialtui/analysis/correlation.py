@@ -175,10 +175,13 @@ def spearman_matrix(
     removed through its sum. Both ways give the same numbers.
     """
     k = matrix.shape[1]
+    rows = np.flatnonzero(~np.isnan(matrix).all(axis=1))  # a row without values never counts
     if groups is not None:  # rows sorted by group: each group is a run of rows
-        rows_by_group = np.argsort(groups, kind="stable")
-        matrix = matrix[rows_by_group]
-        groups = np.asarray(groups)[rows_by_group]
+        groups = np.asarray(groups)[rows]
+        by_group = np.argsort(groups, kind="stable")
+        rows, groups = rows[by_group], groups[by_group]
+    if groups is not None or len(rows) < matrix.shape[0]:
+        matrix = matrix[rows]
     present = ~np.isnan(matrix)
     rho = np.full((k, k), np.nan)
     count = np.zeros((k, k), dtype=np.int64)
