@@ -125,25 +125,6 @@ def _group_sums(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.add.reduceat(values, bounds[:-1], axis=0) if len(bounds) > 1 else values[:0]
 
 
-def _within_group_sums(
-    za: np.ndarray, zb: np.ndarray, bounds: np.ndarray | None, size: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sums of za * zb, za^2 and zb^2 over rows, column by column, after removing each
-    column's mean within each group of rows (``bounds`` runs, ``size`` of them per column;
-    None: no groups, the columns are already centred)."""
-    cross = np.einsum("ij,ij->j", za, zb)
-    ss_a = np.einsum("ij,ij->j", za, za)
-    ss_b = np.einsum("ij,ij->j", zb, zb)
-    if bounds is not None:
-        sa = _group_sums(za, bounds)
-        sb = _group_sums(zb, bounds)
-        per = np.maximum(size, 1)
-        cross -= (sa * sb / per).sum(axis=0)
-        ss_a -= (sa * sa / per).sum(axis=0)
-        ss_b -= (sb * sb / per).sum(axis=0)
-    return cross, ss_a, ss_b
-
-
 def _rho(cross: np.ndarray, ss_a: np.ndarray, ss_b: np.ndarray) -> np.ndarray:
     """Pearson r from the centred sums (NaN where a side is constant)."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -212,12 +193,15 @@ def _by_blocks(
 ) -> None:
     """Fill rho, count and n_groups for every pair of columns of ``blocks`` (each a set
     of columns missing on the same rows)."""
-    ranked: dict[tuple[int, bytes], np.ndarray] = {}
+    own = [np.packbits(present[:, cols[0]]).tobytes() for cols in blocks]
+    ranked: dict[int, np.ndarray] = {}  # each block on its own rows: one array per block
 
     def ranks(b: int, rows: np.ndarray, key: bytes) -> np.ndarray:
-        if (b, key) not in ranked:
-            ranked[(b, key)] = _block_ranks(matrix[np.ix_(rows, blocks[b])])
-        return ranked[(b, key)]
+        if key != own[b]:
+            return _block_ranks(matrix[np.ix_(rows, blocks[b])])
+        if b not in ranked:
+            ranked[b] = _block_ranks(matrix[np.ix_(rows, blocks[b])])
+        return ranked[b]
 
     for a, cols_a in enumerate(blocks):
         for b in range(a, len(blocks)):
