@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -33,6 +35,8 @@ MIN_BLOCK = 2
 MAX_BLOCKS = 48
 # the column loop works on this many (rows x patients) cells at a time
 CHUNK_CELLS = 2**18
+# threads for the column loop
+WORKERS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
 class Ties(NamedTuple):
@@ -268,51 +272,65 @@ def _by_column(
         labels, code = np.unique(groups, return_inverse=True)
         # each group but the last along every column's order (the centred ranks sum to 0)
         along = [(code[order] == g).astype(float) for g in range(len(labels) - 1)]
-    carried = np.empty((width, n))
     step = max(16, CHUNK_CELLS // max(n, 1))
-    for p, i in enumerate(rest):
-        oi = order[p]
-        own_ties = ties.rows(p, p + 1)
-        for first in range(p, width, step):  # a few rows at a time: they stay in cache
-            later = slice(first, first + step)
-            # j's ranks on the rows it shares with i, along j's order
-            kept_j = here[p][order[later]] & own[later]
-            za, shared = _counted_ranks(kept_j, ties.rows(first, first + step))
-            # i's ranks on the rows it shares with each j, along i's order, then along j's
-            kept_i = here[later][:, oi] & own[p]
-            zi, _ = _counted_ranks(kept_i, own_ties, shared=True)
-            carried[later, oi] = zi
-            zb = carried.ravel()[flat[later]]
-            cross = np.einsum("ij,ij->i", za, zb)
-            ss_a = np.einsum("ij,ij->i", za, za)
-            ss_b = np.einsum("ij,ij->i", zi, zi)
-            cols = perm[later]
-            if groups is not None:
-                # group sums: of za along each j's order, of zi and the sizes along i's order
-                # (by group indicators: a matrix product with a two-column matrix is slower)
-                sa = np.empty((len(zi), len(labels)))
-                sb = np.empty_like(sa)
-                size = np.empty_like(sa)
-                for g, indicator in enumerate(along):
-                    sa[:, g] = np.einsum("ij,ij->i", za, indicator[later])
-                    in_g = code[oi] == g
-                    sb[:, g] = np.einsum("ij,j->i", zi, in_g.astype(float))
-                    size[:, g] = np.count_nonzero(kept_i & in_g, axis=1)
-                sa[:, -1] = -sa[:, :-1].sum(axis=1)  # centred ranks sum to 0 over the shared rows
-                sb[:, -1] = -sb[:, :-1].sum(axis=1)
-                size[:, -1] = shared - size[:, :-1].sum(axis=1)
-                per = np.maximum(size, 1)
-                cross -= (sa * sb / per).sum(axis=1)
-                ss_a -= (sa * sa / per).sum(axis=1)
-                ss_b -= (sb * sb / per).sum(axis=1)
-                g = (size > 0).sum(axis=1)
-                n_groups[i, cols] = g
-                n_groups[cols, i] = g
-            r = _rho(cross, ss_a, ss_b)
-            rho[i, cols] = r
-            rho[cols, i] = r
-            count[i, cols] = shared
-            count[cols, i] = shared
+
+    def pair_from(positions: range) -> None:
+        carried = np.empty((width, n))  # one per thread
+        for p in positions:
+            i = rest[p]
+            oi = order[p]
+            own_ties = ties.rows(p, p + 1)
+            for first in range(p, width, step):  # a few rows at a time: they stay in cache
+                later = slice(first, first + step)
+                # j's ranks on the rows it shares with i, along j's order
+                kept_j = here[p][order[later]] & own[later]
+                za, shared = _counted_ranks(kept_j, ties.rows(first, first + step))
+                # i's ranks on the rows it shares with each j, along i's order, then along j's
+                kept_i = here[later][:, oi] & own[p]
+                zi, _ = _counted_ranks(kept_i, own_ties, shared=True)
+                carried[later, oi] = zi
+                zb = carried.ravel()[flat[later]]
+                cross = np.einsum("ij,ij->i", za, zb)
+                ss_a = np.einsum("ij,ij->i", za, za)
+                ss_b = np.einsum("ij,ij->i", zi, zi)
+                cols = perm[later]
+                if groups is not None:
+                    # group sums: of za along each j's order, of zi and the sizes along i's order
+                    # (by group indicators: a matrix product with a two-column matrix is slower)
+                    sa = np.empty((len(zi), len(labels)))
+                    sb = np.empty_like(sa)
+                    size = np.empty_like(sa)
+                    for g, indicator in enumerate(along):
+                        sa[:, g] = np.einsum("ij,ij->i", za, indicator[later])
+                        in_g = code[oi] == g
+                        sb[:, g] = np.einsum("ij,j->i", zi, in_g.astype(float))
+                        size[:, g] = np.count_nonzero(kept_i & in_g, axis=1)
+                    sa[:, -1] = -sa[:, :-1].sum(
+                        axis=1
+                    )  # centred ranks sum to 0 over the shared rows
+                    sb[:, -1] = -sb[:, :-1].sum(axis=1)
+                    size[:, -1] = shared - size[:, :-1].sum(axis=1)
+                    per = np.maximum(size, 1)
+                    cross -= (sa * sb / per).sum(axis=1)
+                    ss_a -= (sa * sa / per).sum(axis=1)
+                    ss_b -= (sb * sb / per).sum(axis=1)
+                    g = (size > 0).sum(axis=1)
+                    n_groups[i, cols] = g
+                    n_groups[cols, i] = g
+                r = _rho(cross, ss_a, ss_b)
+                rho[i, cols] = r
+                rho[cols, i] = r
+                count[i, cols] = shared
+                count[cols, i] = shared
+
+    # NumPy lets go of the interpreter in these array operations, so threads taking every
+    # other column share the work (each writes only its own columns' pairs)
+    workers = max(1, min(WORKERS, len(rest)))
+    if workers == 1:
+        pair_from(range(len(rest)))
+        return
+    with ThreadPoolExecutor(workers) as pool:  # list() raises what a thread raised
+        list(pool.map(pair_from, [range(w, len(rest), workers) for w in range(workers)]))
 
 
 def _pair_rows(
