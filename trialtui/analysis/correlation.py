@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
 
 from trialtui.analysis.common import MIN_N_FOR_P, nan_to_null, settings_columns, t_two_sided_p
-from trialtui.analysis.multiplicity import adjust_within
+from trialtui.analysis.multiplicity import p_adjust
 from trialtui.analysis.pairing import Pairing
 from trialtui.analysis.settings import AnalysisSettings
 
@@ -24,86 +26,113 @@ CORRELATION_COLUMNS = (
     "q",
 )
 
+# Columns sharing one pattern of missing values form a block, correlated with every other
+# block by one ranking of the shared rows and one matrix product. Blocks of fewer columns,
+# or beyond the largest ones, go column by column instead (one block pair costs a ranking
+# and a few array operations whatever its size, so many tiny blocks cost more than the
+# column loop).
+MIN_BLOCK = 2
+MAX_BLOCKS = 48
+# the column loop works on this many (rows x patients) cells at a time
+CHUNK_CELLS = 2**18
+# threads for the column loop
+WORKERS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
-def _column_orders(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each column's sort order (NaN last) and, along it, where runs of equal values start
-    and end: computed once, they rank any subset of a column's rows without sorting."""
-    order = np.argsort(matrix, axis=0, kind="stable")
-    ordered = np.take_along_axis(matrix, order, axis=0)
-    starts = np.ones(matrix.shape, dtype=bool)
-    starts[1:] = ordered[1:] != ordered[:-1]
-    ends = np.ones(matrix.shape, dtype=bool)
-    ends[:-1] = starts[1:]
-    return order, starts, ends
+
+class Ties(NamedTuple):
+    """Entries of runs of equal values along sort orders: for each, its row, its position
+    and the positions where its run starts and ends (all along that row's order)."""
+
+    row: np.ndarray
+    position: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    def rows(self, first: int, stop: int) -> Ties:
+        """The entries of rows first .. stop - 1, numbered from first."""
+        lo, hi = np.searchsorted(self.row, [first, stop])
+        return Ties(self.row[lo:hi] - first, *(a[lo:hi] for a in self[1:]))
 
 
-def _ranks_where(
-    order: np.ndarray, starts: np.ndarray, ends: np.ndarray, mask: np.ndarray
-) -> np.ndarray:
-    """Average ranks of every column among the rows where ``mask`` holds, NaN elsewhere:
-    what ``rankdata`` gives for the masked values, without sorting.
+def _sorted_rows(values: np.ndarray) -> tuple[np.ndarray, Ties]:
+    """For each row of ``values`` (one variable per row): its sort order (NaN last) and
+    the tied entries along it (NaN never ties); computed once, they rank any subset of
+    the row's entries without sorting."""
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    same = ordered[:, 1:] == ordered[:, :-1]  # entry q + 1 continues the run of entry q
+    tied = np.zeros(values.shape, dtype=bool)
+    tied[:, 1:] |= same
+    tied[:, :-1] |= same
+    row, position = np.nonzero(tied)
+    if not len(row):
+        return order, Ties(row, position, position, position)
+    # runs are consecutive tied entries of one row not continuing the previous one
+    starts = np.r_[True, ~same[row[1:], position[1:] - 1] | (row[1:] != row[:-1])]
+    run = np.cumsum(starts) - 1
+    first = position[starts]
+    last = np.r_[position[np.flatnonzero(starts)[1:] - 1], position[-1]]
+    return order, Ties(row, position, first[run], last[run])
 
-    ``order``, ``starts`` and ``ends`` come from :func:`_column_orders`, for the columns of
-    ``mask`` or for one column (shape (n, 1)) ranked under each column of ``mask``. Along
-    the sort order the kept rows are counted; a run of tied values holding rows ``first +
-    1 .. last`` of the kept ones has the average rank (first + last + 1) / 2, exact in
-    floating point as rankdata's.
+
+def _counted_ranks(
+    kept: np.ndarray, ties: Ties, shared: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks among the kept entries of each row, given along the row's sort order,
+    minus their mean (m + 1) / 2 over the m kept ones, and 0 elsewhere; and m. What
+    ``rank`` gives for the kept values, centred, without sorting.
+
+    ``ties`` come from :func:`_sorted_rows`, for the rows of ``kept`` or, with ``shared``,
+    for one row whose order every row of ``kept`` follows. Along the order the kept
+    entries are counted, and that count is the rank; a run of tied values from position s
+    to e holds the kept entries ``before + 1 .. last``, where ``before`` is the count just
+    before s and ``last`` the count at e, and each has their average rank
+    (before + last + 1) / 2. Ranks and their mean are multiples of 1/2, so the centred
+    ranks, their products and sums are exact in floating point.
     """
-    n, k = mask.shape
-    shared = order.shape[1] == 1
-    kept = mask[order[:, 0]] if shared else np.take_along_axis(mask, order, axis=0)
-    counts = np.cumsum(kept, axis=0, dtype=np.int64)
-    before = counts - kept
-    # counts never decrease down a column, so a run's value spreads over it by a running
-    # maximum (its first row) or a running minimum from the bottom (its last row)
-    first = np.maximum.accumulate(np.where(starts, before, 0), axis=0)
-    last = np.minimum.accumulate(np.where(ends, counts, n)[::-1], axis=0)[::-1]
-    ranked = np.where(kept, (first + last + 1) / 2, np.nan)
-    # column-major as rankdata returns it: NaN-skipping means then sum in the same order,
-    # to the last bit
-    out = np.empty((n, k), order="F")
-    if shared:
-        out[order[:, 0]] = ranked
-    else:
-        np.put_along_axis(out, order, ranked, axis=0)
-    return out
+    n = kept.shape[1]
+    counts = np.cumsum(kept, axis=1, dtype=np.int32)  # the fastest accumulator here
+    total = counts[:, -1].astype(np.int64) if n else np.zeros(len(kept), dtype=np.int64)
+    mean = ((total + 1) / 2)[:, None]
+    ranked = np.subtract(counts, mean, dtype=float)
+    if len(ties.position):
+        if shared:
+            start, end, at = ties.start, ties.end, ties.position
+            before = counts[:, start] - kept[:, start]
+            ranked[:, at] = (before + counts[:, end] + 1) / 2 - mean
+        else:
+            r = ties.row
+            before = counts[r, ties.start] - kept[r, ties.start]
+            ranked[r, ties.position] = (before + counts[r, ties.end] + 1) / 2 - mean[r, 0]
+    ranked *= kept
+    return ranked, total
 
 
-def _centre_within(values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
-    """Columns minus their mean within each group of rows (NaN ignored, kept).
-
-    With ``groups`` None the overall column mean is removed. Subtracting group means is
-    taking the residuals of a least-squares regression on the group as a factor.
-    """
-    if groups is None:
-        return values - np.nanmean(values, axis=0)
-    centred = np.empty_like(values)
-    for g in np.unique(groups):
-        rows = groups == g
-        part = values[rows]
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column of a group
-            centred[rows] = part - np.nanmean(part, axis=0)
-    return centred
+def _block_ranks(values: np.ndarray) -> np.ndarray:
+    """Centred average ranks of the columns of a complete block (see
+    :func:`_counted_ranks`)."""
+    rows = np.ascontiguousarray(values.T)
+    order, ties = _sorted_rows(rows)
+    ranked, _ = _counted_ranks(np.ones(rows.shape, dtype=bool), ties)
+    out = np.empty(rows.shape)
+    np.put_along_axis(out, order, ranked, axis=1)
+    return out.T
 
 
-def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r between matching columns of a and b, ignoring NaN rows per column."""
+def _group_bounds(labels: np.ndarray) -> np.ndarray:
+    """Start of each run of equal labels in sorted ``labels``, and the end."""
+    return np.r_[0, np.flatnonzero(labels[1:] != labels[:-1]) + 1, len(labels)]
+
+
+def _group_sums(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Column sums of ``values`` over each run of rows ``bounds[g]:bounds[g + 1]``."""
+    return np.add.reduceat(values, bounds[:-1], axis=0) if len(bounds) > 1 else values[:0]
+
+
+def _rho(cross: np.ndarray, ss_a: np.ndarray, ss_b: np.ndarray) -> np.ndarray:
+    """Pearson r from the centred sums (NaN where a side is constant)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        am = a - np.nanmean(a, axis=0)
-        bm = b - np.nanmean(b, axis=0)
-        num = np.nansum(am * bm, axis=0)
-        den = np.sqrt(np.nansum(am**2, axis=0) * np.nansum(bm**2, axis=0))
-        return num / den
-
-
-def _standardised_ranks(block: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
-    """Column ranks centred (within ``groups``) and scaled to unit norm (NaN if constant)."""
-    from scipy import stats
-
-    centred = _centre_within(stats.rankdata(block, axis=0), groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return centred / np.sqrt((centred**2).sum(axis=0))
+        return np.clip(cross / np.sqrt(ss_a * ss_b), -1.0, 1.0)
 
 
 def spearman_matrix(
@@ -118,91 +147,260 @@ def spearman_matrix(
     Returns rho, n and the number of groups among the shared rows of each pair (1 without
     ``groups``).
 
-    Columns are grouped by their pattern of missing values (usually a few: a missing
-    biopsy removes a patient from every biomarker of an assay). For each pair of patterns
-    the shared rows are ranked once and all correlations of the block come from one matrix
-    product. With many distinct patterns it falls back to a loop over columns that ranks
-    every other column on the rows shared with that column, all at once, re-ranking each
-    pair's shared rows as R's ``cor(use = "pairwise.complete.obs")`` does: every column is
-    sorted once, and the ranks on a subset of rows are counts along that order. Both are
-    exact.
+    Every pair is ranked on the rows both columns have, as R's
+    ``cor(use = "pairwise.complete.obs", method = "spearman")`` does, so a value missing
+    in one column changes the other's ranks. Columns are grouped by their pattern of
+    missing values (usually a few: no value missing, or a missing biopsy removing a patient
+    from every biomarker). For each pair of the larger such blocks the shared rows are
+    ranked once and all correlations of the two blocks come from one matrix product. The
+    remaining columns (values missing one at a time: a pattern per column) go one at a
+    time against every later column: each column is sorted once, and the ranks on any
+    subset of rows are counts along that order. Ranks are multiples of 1/2, so the centred
+    ranks and the sums of their products are exact; within groups each group's mean is
+    removed through its sum. Both ways give the same numbers.
     """
     k = matrix.shape[1]
+    rows = np.flatnonzero(~np.isnan(matrix).all(axis=1))  # a row without values never counts
+    if groups is not None:  # rows sorted by group: each group is a run of rows
+        groups = np.asarray(groups)[rows]
+        by_group = np.argsort(groups, kind="stable")
+        rows, groups = rows[by_group], groups[by_group]
+    if groups is not None or len(rows) < matrix.shape[0]:
+        matrix = matrix[rows]
     present = ~np.isnan(matrix)
+    rho = np.full((k, k), np.nan)
+    count = np.zeros((k, k), dtype=np.int64)
+    n_groups = np.ones((k, k), dtype=np.int64)
+    packed = np.packbits(present, axis=0).T
     patterns: dict[bytes, list[int]] = {}
     for j in range(k):
-        patterns.setdefault(np.packbits(present[:, j]).tobytes(), []).append(j)
-    blocks = [np.array(cols) for cols in patterns.values()]
-    if len(blocks) > max(4, k // 4):
-        return _spearman_by_column(matrix, present, groups)
-    rho = np.full((k, k), np.nan)
-    count = np.zeros((k, k), dtype=int)
-    n_groups = np.ones((k, k), dtype=int)
+        patterns.setdefault(packed[j].tobytes(), []).append(j)
+    blocks = sorted(patterns.values(), key=len, reverse=True)
+    big = [np.array(b) for b in blocks[:MAX_BLOCKS] if len(b) >= MIN_BLOCK]
+    _by_blocks(matrix, present, groups, big, rho, count, n_groups)
+    in_big = np.zeros(k, dtype=bool)
+    for cols in big:
+        in_big[cols] = True
+    if not in_big.all():
+        _by_column(matrix, present, groups, in_big, rho, count, n_groups)
+    return rho, count, n_groups
+
+
+def _by_blocks(
+    matrix: np.ndarray,
+    present: np.ndarray,
+    groups: np.ndarray | None,
+    blocks: list[np.ndarray],
+    rho: np.ndarray,
+    count: np.ndarray,
+    n_groups: np.ndarray,
+) -> None:
+    """Fill rho, count and n_groups for every pair of columns of ``blocks`` (each a set
+    of columns missing on the same rows)."""
+    own = [np.packbits(present[:, cols[0]]).tobytes() for cols in blocks]
+    ranked: dict[int, np.ndarray] = {}  # each block on its own rows: one array per block
+
+    def ranks(b: int, rows: np.ndarray, key: bytes) -> np.ndarray:
+        if key != own[b]:
+            return _block_ranks(matrix[np.ix_(rows, blocks[b])])
+        if b not in ranked:
+            ranked[b] = _block_ranks(matrix[np.ix_(rows, blocks[b])])
+        return ranked[b]
+
     for a, cols_a in enumerate(blocks):
-        for cols_b in blocks[a:]:
+        for b in range(a, len(blocks)):
+            cols_b = blocks[b]
             rows = present[:, cols_a[0]] & present[:, cols_b[0]]
-            count[np.ix_(cols_a, cols_b)] = rows.sum()
-            count[np.ix_(cols_b, cols_a)] = rows.sum()
-            shared = groups[rows] if groups is not None else None
-            if shared is not None:
-                n_groups[np.ix_(cols_a, cols_b)] = len(np.unique(shared))
-                n_groups[np.ix_(cols_b, cols_a)] = len(np.unique(shared))
-            if rows.sum() < 2:
+            shared = int(rows.sum())
+            pair = np.ix_(cols_a, cols_b)
+            mirror = np.ix_(cols_b, cols_a)
+            count[pair] = shared
+            count[mirror] = shared
+            bounds = size = None
+            if groups is not None:
+                labels = groups[rows]
+                bounds = _group_bounds(labels) if shared else np.array([0])
+                size = np.diff(bounds)[:, None].astype(float)
+                n_groups[pair] = len(size)
+                n_groups[mirror] = len(size)
+            if shared < 2:
                 continue
-            za = _standardised_ranks(matrix[np.ix_(rows, cols_a)], shared)
-            zb = _standardised_ranks(matrix[np.ix_(rows, cols_b)], shared)
-            block = np.clip(za.T @ zb, -1.0, 1.0)
-            rho[np.ix_(cols_a, cols_b)] = block
-            rho[np.ix_(cols_b, cols_a)] = block.T
-    return rho, count, n_groups
+            key = np.packbits(rows).tobytes()
+            za = ranks(a, rows, key)
+            zb = ranks(b, rows, key)
+            cross = za.T @ zb
+            ss_a = np.einsum("ij,ij->j", za, za)
+            ss_b = np.einsum("ij,ij->j", zb, zb)
+            if bounds is not None:
+                sa = _group_sums(za, bounds)
+                sb = _group_sums(zb, bounds)
+                cross -= (sa / size).T @ sb
+                ss_a -= (sa * sa / size).sum(axis=0)
+                ss_b -= (sb * sb / size).sum(axis=0)
+            block = _rho(cross, ss_a[:, None], ss_b[None, :])
+            rho[pair] = block
+            rho[mirror] = block.T
 
 
-def _spearman_by_column(
-    matrix: np.ndarray, present: np.ndarray, groups: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    k = matrix.shape[1]
-    rho = np.full((k, k), np.nan)
-    count = np.zeros((k, k), dtype=int)
-    n_groups = np.ones((k, k), dtype=int)
-    labels = np.unique(groups) if groups is not None else []
-    order, starts, ends = _column_orders(matrix)
-    for i in range(k):
-        both = present & present[:, [i]]
-        count[i] = both.sum(axis=0)
-        if groups is not None:
-            n_groups[i] = sum(both[groups == g].any(axis=0) for g in labels)
-        one = slice(i, i + 1)
-        rx = _centre_within(_ranks_where(order[:, one], starts[:, one], ends[:, one], both), groups)
-        ry = _centre_within(_ranks_where(order, starts, ends, both), groups)
-        rho[i] = _pearson_columns(rx, ry)
-    return rho, count, n_groups
+def _by_column(
+    matrix: np.ndarray,
+    present: np.ndarray,
+    groups: np.ndarray | None,
+    done: np.ndarray,
+    rho: np.ndarray,
+    count: np.ndarray,
+    n_groups: np.ndarray,
+) -> None:
+    """Fill rho, count and n_groups for every pair with a column outside ``done``: each
+    such column against itself, every later such column and every ``done`` column.
+
+    The columns are held as rows (variables x patients) in the order they are taken, so
+    that the columns paired with the one at position p are the rows from p on. Column j's
+    ranks on the patients it shares with i are counted along j's own sort order; i's ranks
+    on the same patients are counted along i's order for all j at once, then carried into
+    each j's order by one gather."""
+    rest = np.flatnonzero(~done)
+    perm = np.r_[rest, np.flatnonzero(done)]
+    values = np.ascontiguousarray(matrix[:, perm].T)
+    width, n = values.shape
+    here = ~np.isnan(values)
+    order, ties = _sorted_rows(values)
+    flat = order + (np.arange(width) * n)[:, None]  # positions in a width x n array
+    # along its own order a column's values come first, its missing ones last
+    own = np.arange(n)[None, :] < here.sum(axis=1)[:, None]
+    if groups is not None:
+        labels, code = np.unique(groups, return_inverse=True)
+        # each group but the last along every column's order (the centred ranks sum to 0)
+        along = [(code[order] == g).astype(float) for g in range(len(labels) - 1)]
+    step = max(16, CHUNK_CELLS // max(n, 1))
+
+    def pair_from(positions: range) -> None:
+        carried = np.empty((width, n))  # one per thread
+        for p in positions:
+            i = rest[p]
+            oi = order[p]
+            own_ties = ties.rows(p, p + 1)
+            for first in range(p, width, step):  # a few rows at a time: they stay in cache
+                later = slice(first, first + step)
+                # j's ranks on the rows it shares with i, along j's order
+                kept_j = here[p][order[later]] & own[later]
+                za, shared = _counted_ranks(kept_j, ties.rows(first, first + step))
+                # i's ranks on the rows it shares with each j, along i's order, then along j's
+                kept_i = here[later][:, oi] & own[p]
+                zi, _ = _counted_ranks(kept_i, own_ties, shared=True)
+                carried[later, oi] = zi
+                zb = carried.ravel()[flat[later]]
+                cross = np.einsum("ij,ij->i", za, zb)
+                ss_a = np.einsum("ij,ij->i", za, za)
+                ss_b = np.einsum("ij,ij->i", zi, zi)
+                cols = perm[later]
+                if groups is not None:
+                    # group sums: of za along each j's order, of zi and the sizes along i's order
+                    # (by group indicators: a matrix product with a two-column matrix is slower)
+                    sa = np.empty((len(zi), len(labels)))
+                    sb = np.empty_like(sa)
+                    size = np.empty_like(sa)
+                    for g, indicator in enumerate(along):
+                        sa[:, g] = np.einsum("ij,ij->i", za, indicator[later])
+                        in_g = code[oi] == g
+                        sb[:, g] = np.einsum("ij,j->i", zi, in_g.astype(float))
+                        size[:, g] = np.count_nonzero(kept_i & in_g, axis=1)
+                    sa[:, -1] = -sa[:, :-1].sum(
+                        axis=1
+                    )  # centred ranks sum to 0 over the shared rows
+                    sb[:, -1] = -sb[:, :-1].sum(axis=1)
+                    size[:, -1] = shared - size[:, :-1].sum(axis=1)
+                    per = np.maximum(size, 1)
+                    cross -= (sa * sb / per).sum(axis=1)
+                    ss_a -= (sa * sa / per).sum(axis=1)
+                    ss_b -= (sb * sb / per).sum(axis=1)
+                    g = (size > 0).sum(axis=1)
+                    n_groups[i, cols] = g
+                    n_groups[cols, i] = g
+                r = _rho(cross, ss_a, ss_b)
+                rho[i, cols] = r
+                rho[cols, i] = r
+                count[i, cols] = shared
+                count[cols, i] = shared
+
+    # NumPy lets go of the interpreter in these array operations, so threads taking every
+    # other column share the work (each writes only its own columns' pairs)
+    workers = max(1, min(WORKERS, len(rest)))
+    if workers == 1:
+        pair_from(range(len(rest)))
+        return
+    with ThreadPoolExecutor(workers) as pool:  # list() raises what a thread raised
+        list(pool.map(pair_from, [range(w, len(rest), workers) for w in range(workers)]))
 
 
 def _pair_rows(
-    study_id: str, arm: str, names: list[str], matrix: np.ndarray, groups: np.ndarray | None
+    study_id: str,
+    arm: str,
+    names: list[str],
+    matrix: np.ndarray,
+    groups: np.ndarray | None,
+    fdr: str,
 ) -> pl.DataFrame:
-    """One row per pair of biomarkers (x < y) with n, rho and p."""
+    """One row per pair of biomarkers (x < y) with n, rho, p and q (over these pairs)."""
     rho, count, n_groups = spearman_matrix(matrix, groups)
     iu, ju = np.triu_indices(len(names), k=1)
     r = rho[iu, ju]
-    n = count[iu, ju].astype(float)
-    df = n - 2 - (n_groups[iu, ju] - 1)
+    n = count[iu, ju]
+    df = (n - 2 - (n_groups[iu, ju] - 1)).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = r * np.sqrt(df / (1 - r**2))
     testable = (n >= MIN_N_FOR_P) & (df >= 1)
     p = np.where(testable, t_two_sided_p(t, df), np.nan)
     p = np.where(testable & (np.abs(r) == 1), 0.0, p)
+    labels = pl.Series(names, dtype=pl.String)
     return pl.DataFrame(
         {
-            "study_id": [study_id] * len(iu),
-            "arm": [arm] * len(iu),
-            "biomarker_x": [names[i] for i in iu],
-            "biomarker_y": [names[j] for j in ju],
-            "n": n.astype(int),
+            "biomarker_x": labels.gather(iu),
+            "biomarker_y": labels.gather(ju),
+            "n": n,
             "spearman_rho": r,
             "p": p,
+            "q": p_adjust(p, fdr),
         }
+    ).select(
+        pl.lit(study_id, dtype=pl.String).alias("study_id"),
+        pl.lit(arm, dtype=pl.String).alias("arm"),
+        pl.all(),
     )
+
+
+def _wide(study: pl.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The sorted biomarker names, a patients x biomarkers matrix of log2FC (NaN where a
+    patient has no change) and each row's arm.
+
+    A row is an (arm, patient) pair. Names become codes through enumerations (their
+    categories in sorted order), and the changes are scattered into place."""
+    names = study["biomarker"].unique().sort()
+    patients = study["patient_id"].unique()
+    arm_labels = study["arm"].unique().sort()
+    coded = study.select(
+        (
+            pl.col("patient_id").cast(pl.Enum(patients)).to_physical().cast(pl.Int64)
+            * len(arm_labels)
+            + pl.col("arm").cast(pl.Enum(arm_labels)).to_physical()
+        ).alias("key"),
+        pl.col("biomarker").cast(pl.Enum(names)).to_physical().alias("column"),
+        pl.col("log2fc").cast(pl.Float64).fill_null(np.nan),
+    )
+    key = coded["key"].to_numpy()
+    seen = np.zeros(len(patients) * len(arm_labels), dtype=bool)
+    seen[key] = True
+    (pairs,) = np.nonzero(seen)  # the (patient, arm) pairs present, in key order
+    rows = np.cumsum(seen)[key] - 1
+    columns = coded["column"].to_numpy()
+    matrix = np.full((len(pairs), len(names)), np.nan)
+    matrix[rows, columns] = coded["log2fc"].to_numpy()
+    filled = np.zeros(matrix.shape, dtype=bool)
+    filled[rows, columns] = True
+    if filled.sum() != coded.height:
+        raise ValueError("fold changes: more than one change for a patient and biomarker")
+    arms = np.array(arm_labels.to_list(), dtype=object)[pairs % len(arm_labels)]
+    return names.to_list(), matrix, arms
 
 
 def correlate_changes(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFrame:
@@ -215,13 +413,15 @@ def correlate_changes(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFr
         Columns study_id, arm (an arm, or ``"pooled (arm-adjusted)"``), biomarker_x,
         biomarker_y (x < y), n (patients with both changes), spearman_rho, p, q (adjusted
         across the pairs of one study and arm), then the settings columns (as every
-        level). A study with one arm has no pooled rows.
+        level). A study with one arm has no pooled rows. Rows are sorted by study, arm and
+        the two biomarkers.
 
     Notes
     -----
-    Per arm, p comes from the t approximation t = rho sqrt((n - 2) / (1 - rho^2)) on
-    n - 2 df, as R's ``cor.test(method = "spearman", exact = FALSE)``; n < 3 gives no
-    p-value.
+    Per arm, rho is R's ``cor(x, y, method = "spearman", use = "pairwise.complete.obs")``:
+    the patients with both changes are ranked afresh for each pair. p comes from the t
+    approximation t = rho sqrt((n - 2) / (1 - rho^2)) on n - 2 df, as R's
+    ``cor.test(method = "spearman", exact = FALSE)``; n < 3 gives no p-value.
 
     Pooling arms whose mean changes differ manufactures correlation, so the pooled rows
     hold the partial Spearman correlation given arm: the patients with both changes are
@@ -236,32 +436,31 @@ def correlate_changes(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFr
     coefficients. Communications for Statistical Applications and Methods 22(6), 665-674.
     """
     fc = pairing.fold_changes.select("study_id", "arm", "patient_id", "biomarker", "log2fc")
-    frames = []
+    chunks: dict[tuple[str, str], pl.DataFrame] = {}
     for (study_id,), study in fc.group_by("study_id", maintain_order=True):
-        wide = study.pivot(on="biomarker", index=["arm", "patient_id"], values="log2fc")
-        names = sorted(c for c in wide.columns if c not in ("arm", "patient_id"))
+        names, matrix, arms = _wide(study)
         if len(names) < 2:
             continue
-        matrix = wide.select(names).to_numpy().astype(float)
-        arms = wide["arm"].to_numpy()
-        for arm in wide["arm"].unique(maintain_order=True).to_list():
-            part = matrix[arms == arm]
+        sid = str(study_id)
+        labels, codes = np.unique(arms, return_inverse=True)
+        for code, arm in enumerate(labels):
+            part = matrix[codes == code]
             measured = ~np.isnan(part).all(axis=0)  # biomarkers with a change in this arm
             if measured.sum() >= 2:
                 kept = [n for n, m in zip(names, measured, strict=True) if m]
-                frames.append(_pair_rows(str(study_id), arm, kept, part[:, measured], None))
-        labels, codes = np.unique(arms, return_inverse=True)
+                chunks[(sid, arm)] = _pair_rows(
+                    sid, arm, kept, part[:, measured], None, settings.fdr
+                )
         if len(labels) > 1:
-            frames.append(_pair_rows(str(study_id), POOLED, names, matrix, codes))
+            chunks[(sid, POOLED)] = _pair_rows(sid, POOLED, names, matrix, codes, settings.fdr)
     recorded = settings_columns(settings, pairing.baseline_timepoint, pairing.timepoint)
-    if not frames:
+    if not chunks:
         empty = pl.DataFrame(
             schema={c: pl.String for c in CORRELATION_COLUMNS[:4]}
             | {"n": pl.Int64, "spearman_rho": pl.Float64, "p": pl.Float64, "q": pl.Float64}
         )
         return empty.with_columns(recorded)
-    frame = nan_to_null(pl.concat(frames))
-    frame = adjust_within(frame, "p", "q", ["study_id", "arm"], settings.fdr)
-    return frame.select(*CORRELATION_COLUMNS, *recorded).sort(
-        "study_id", "arm", "biomarker_x", "biomarker_y"
-    )
+    # names are sorted and pairs come as (x, y) with x before y, so putting the chunks in
+    # order of study and arm sorts the rows (Python's string order is Polars')
+    frame = nan_to_null(pl.concat([chunks[key] for key in sorted(chunks)]))
+    return frame.select(*CORRELATION_COLUMNS, *recorded)

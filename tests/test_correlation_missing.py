@@ -1,0 +1,155 @@
+"""Correlation of changes with missing values against R, pair by pair.
+
+tests/data/correlation_missing_*.csv come from tests/r/make_correlation_reference.R: three
+studies whose biomarkers miss values the ways trials do (whole patients: columns sharing a
+pattern, ranked as blocks; single values: a pattern per column, ranked column by column;
+both), with ties, constant columns and pairs of fewer than three patients. R ranks every
+pair on the rows both biomarkers have (``cor(use = "pairwise.complete.obs")``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from trialtui.analysis import AnalysisSettings, Pairing, correlate_changes
+from trialtui.analysis.correlation import (
+    CHUNK_CELLS,
+    MAX_BLOCKS,
+    MIN_BLOCK,
+    POOLED,
+    spearman_matrix,
+)
+
+DATA = Path(__file__).parent / "data"
+KEYS = ["study_id", "arm", "biomarker_x", "biomarker_y"]
+
+
+def pairing_from(frame: pl.DataFrame) -> Pairing:
+    frame = frame.with_columns(
+        (2.0 ** pl.col("log2fc")).alias("fc"), pl.lit("PR").alias("response")
+    )
+    counts = frame.group_by("study_id", "biomarker", "arm").agg(pl.len().alias("n_pairs"))
+    return Pairing(frame, counts, "BL", "W4")
+
+
+@pytest.fixture(scope="module")
+def reference() -> pl.DataFrame:
+    return pl.read_csv(DATA / "correlation_missing_reference.csv", infer_schema_length=None)
+
+
+@pytest.fixture(scope="module")
+def ours() -> pl.DataFrame:
+    data = pl.read_csv(DATA / "correlation_missing_input.csv")
+    return correlate_changes(pairing_from(data), AnalysisSettings())
+
+
+def test_the_studies_miss_values_every_way(reference: pl.DataFrame) -> None:
+    """The reference holds what the paths must get right: undefined rho, n below 3,
+    and pairs ranked on fewer rows than either biomarker has."""
+    data = pl.read_csv(DATA / "correlation_missing_input.csv")
+    per_column = data.group_by("study_id", "biomarker").agg(pl.col("patient_id").sort())
+    for study in ("blocks", "scattered", "mixed"):
+        patterns = per_column.filter(pl.col("study_id") == study)["patient_id"].to_list()
+        distinct = {tuple(p) for p in patterns}
+        assert 2 < len(distinct) < len(patterns) or study == "scattered", study
+    assert reference["spearman_rho"].null_count() > 0
+    assert (reference["n"] < 3).any()
+    assert reference.filter(pl.col("arm") == POOLED).height > 0
+
+
+def test_every_pair_matches_r(reference: pl.DataFrame, ours: pl.DataFrame) -> None:
+    joined = reference.join(ours, on=KEYS, how="left", suffix="_ours")
+    assert joined["n_ours"].null_count() == 0  # every R pair is in our frame
+    assert (joined["n"] == joined["n_ours"]).all()
+    for row in joined.iter_rows(named=True):
+        where = f"{row['study_id']} {row['arm']} {row['biomarker_x']}-{row['biomarker_y']}"
+        for column, rel in (("spearman_rho", 1e-12), ("p", 1e-10), ("q", 1e-10)):
+            expected, got = row[column], row[f"{column}_ours"]
+            if expected is None:
+                assert got is None, (where, column, got)
+            else:
+                assert got == pytest.approx(expected, rel=rel, abs=1e-14), (where, column)
+
+
+def test_pairs_r_leaves_out_have_no_correlation(
+    reference: pl.DataFrame, ours: pl.DataFrame
+) -> None:
+    """R has no value for a pair without shared patients (cor() stops) nor, pooled, for a
+    biomarker constant within every arm (lm leaves rounding residuals): we give none."""
+    extra = ours.join(reference, on=KEYS, how="anti")
+    per_arm = extra.filter(pl.col("arm") != POOLED)
+    assert (per_arm["n"] == 0).all()
+    pooled = extra.filter(pl.col("arm") == POOLED)
+    assert pooled.height > 0  # the constant B05 of "blocks"
+    assert pooled["spearman_rho"].null_count() == pooled.height
+    assert pooled["p"].null_count() == pooled.height
+
+
+def test_rows_come_sorted(ours: pl.DataFrame) -> None:
+    assert ours.equals(ours.sort(KEYS))
+
+
+def pairwise_reference(matrix: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Each pair ranked on its shared rows with SciPy, the arm's mean rank removed."""
+    k = matrix.shape[1]
+    out = np.full((k, k), np.nan)
+    for i in range(k):
+        for j in range(i, k):
+            ok = ~np.isnan(matrix[:, i]) & ~np.isnan(matrix[:, j])
+            rx = stats.rankdata(matrix[ok, i])
+            ry = stats.rankdata(matrix[ok, j])
+            if groups is not None:
+                for g in np.unique(groups[ok]):
+                    at = groups[ok] == g
+                    rx[at] -= rx[at].mean()
+                    ry[at] -= ry[at].mean()
+            if ok.sum() > 2 and rx.std() > 0 and ry.std() > 0:
+                out[i, j] = out[j, i] = np.corrcoef(rx, ry)[0, 1]
+    return out
+
+
+@pytest.mark.parametrize("arms", [None, 3], ids=["one-arm", "arm-adjusted"])
+def test_more_blocks_than_are_paired_as_blocks(arms: int | None) -> None:
+    """Beyond MAX_BLOCKS blocks the smaller ones go column by column: blocks against
+    blocks, columns against blocks and columns against columns agree with SciPy."""
+    rng = np.random.default_rng(5)
+    n, blocks = 30, MAX_BLOCKS + 4
+    matrix = rng.integers(0, 8, size=(n, MIN_BLOCK * blocks + 3)).astype(float)  # ties
+    for b in range(blocks):
+        rows = rng.choice(n, size=1 + b % 3, replace=False)
+        matrix[np.ix_(rows, range(MIN_BLOCK * b, MIN_BLOCK * (b + 1)))] = np.nan
+    matrix[rng.integers(0, n), -2] = np.nan  # two columns of their own
+    matrix[rng.integers(0, n), -1] = np.nan
+    groups = None if arms is None else rng.integers(0, arms, size=n)
+    rho, count, n_groups = spearman_matrix(matrix, groups)
+    expected = pairwise_reference(matrix, groups)
+    present = (~np.isnan(matrix)).astype(int)
+    np.testing.assert_array_equal(count, present.T @ present)
+    defined = ~np.isnan(expected)
+    assert defined.mean() > 0.9
+    np.testing.assert_array_equal(np.isnan(rho[defined]), False)
+    np.testing.assert_allclose(rho[defined], expected[defined], rtol=1e-12, atol=1e-14)
+    if groups is not None:
+        assert (n_groups[~np.eye(len(rho), dtype=bool)] == arms).all()
+
+
+@pytest.mark.parametrize("arms", [None, 2], ids=["one-arm", "arm-adjusted"])
+def test_column_loop_over_many_patients_matches_scipy(arms: int | None) -> None:
+    """Enough patients that the column loop takes the later columns a few rows at a time
+    (CHUNK_CELLS), values missing one at a time and ties in some columns."""
+    rng = np.random.default_rng(17)
+    n, k = 2 * CHUNK_CELLS // 40 + 7, 45
+    assert max(16, CHUNK_CELLS // n) < k // 2  # three runs of rows for the first column
+    matrix = rng.normal(size=(n, k))
+    matrix[:, ::4] = np.round(matrix[:, ::4], 1)  # ties
+    matrix[rng.random(matrix.shape) < 0.03] = np.nan
+    groups = None if arms is None else rng.integers(0, arms, size=n)
+    rho, count, _ = spearman_matrix(matrix, groups)
+    expected = pairwise_reference(matrix, groups)
+    present = (~np.isnan(matrix)).astype(int)
+    np.testing.assert_array_equal(count, present.T @ present)
+    np.testing.assert_allclose(rho, expected, rtol=1e-12, atol=1e-14)
