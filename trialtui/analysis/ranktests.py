@@ -359,41 +359,52 @@ class _Samples:
         order = np.argsort(groups, kind="stable")
         ordered = groups[order]
         bounds = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-        firsts = np.concatenate(([0], bounds)).tolist()
-        lasts = np.concatenate((bounds, [len(groups)])).tolist()
-        for first, last in zip(firsts, lasts, strict=True):
+        spans = list(
+            zip(
+                np.concatenate(([0], bounds)).tolist(),
+                np.concatenate((bounds, [len(groups)])).tolist(),
+                strict=True,
+            )
+        )
+
+        for first, last in spans:
             rows = order[first:last]
-            g = int(ordered[first])
-            xs = self.x[self.x_offsets[g] : self.x_offsets[g + 1]]
-            ys = self.y[self.y_offsets[g] : self.y_offsets[g + 1]]
-            shifted = xs[None, :] - shifts[rows][:, None]  # each row sorted, as x is
-            flat = shifted.ravel()
-            below = np.concatenate([_count_below(ys, row) for row in shifted])
-            # y equal to x - d: only where the first y not below it equals it
-            hit = np.flatnonzero(ys[np.minimum(below, len(ys) - 1)] == flat)
-            equal = np.zeros(len(flat), dtype=np.int64)
-            if len(hit):
-                equal[hit] = np.searchsorted(ys, flat[hit], side="right") - below[hit]
-            equal = equal.reshape(shifted.shape)
-            w[rows] = below.reshape(shifted.shape).sum(axis=1) + 0.5 * equal.sum(axis=1)
-            repeated = shifted[:, 1:] == shifted[:, :-1]
-            if not len(hit) and not repeated.any():
-                ties[rows] = self.y_ties[g]  # every pooled value distinct but y's ties
-                continue
-            # Runs of equal shifted x, row by row (a row always starts a run); a run of a
-            # values equal to e values of y is one tie group of a + e in the pooled
-            # sample. Every term is a whole number, summed exactly.
-            n_rows, width = shifted.shape
-            change = np.ones((n_rows, width), dtype=bool)
-            change[:, 1:] = ~repeated
-            starts = np.flatnonzero(change.ravel())
-            a = np.diff(np.append(starts, n_rows * width)).astype(float)
-            e = equal.ravel()[starts].astype(float)
-            merged = a + e
-            terms = (merged**3 - merged) - (e**3 - e)
-            ties[rows] = np.bincount(starts // width, weights=terms, minlength=n_rows)
-            ties[rows] += self.y_ties[g]
+            self._count_group(int(ordered[first]), rows, shifts[rows], w, ties)
         return w, ties
+
+    def _count_group(
+        self, g: int, rows: np.ndarray, shifts: np.ndarray, w: np.ndarray, ties: np.ndarray
+    ) -> None:
+        """W(d) and the pooled tie term of group ``g`` at each of ``shifts``, written to
+        ``w`` and ``ties`` at ``rows``."""
+        xs = self.x[self.x_offsets[g] : self.x_offsets[g + 1]]
+        ys = self.y[self.y_offsets[g] : self.y_offsets[g + 1]]
+        shifted = xs[None, :] - shifts[:, None]  # each row sorted, as x is
+        flat = shifted.ravel()
+        below = np.concatenate([_count_below(ys, row) for row in shifted])
+        # y equal to x - d: only where the first y not below it equals it
+        hit = np.flatnonzero(ys[np.minimum(below, len(ys) - 1)] == flat)
+        equal = np.zeros(len(flat), dtype=np.int64)
+        if len(hit):
+            equal[hit] = np.searchsorted(ys, flat[hit], side="right") - below[hit]
+        equal = equal.reshape(shifted.shape)
+        w[rows] = below.reshape(shifted.shape).sum(axis=1) + 0.5 * equal.sum(axis=1)
+        repeated = shifted[:, 1:] == shifted[:, :-1]
+        if not len(hit) and not repeated.any():
+            ties[rows] = self.y_ties[g]  # every pooled value distinct but y's ties
+            return
+        # Runs of equal shifted x, row by row (a row always starts a run); a run of a
+        # values equal to e values of y is one tie group of a + e in the pooled sample.
+        # Every term is a whole number, summed exactly.
+        n_rows, width = shifted.shape
+        change = np.ones((n_rows, width), dtype=bool)
+        change[:, 1:] = ~repeated
+        starts = np.flatnonzero(change.ravel())
+        a = np.diff(np.append(starts, n_rows * width)).astype(float)
+        e = equal.ravel()[starts].astype(float)
+        merged = a + e
+        terms = (merged**3 - merged) - (e**3 - e)
+        ties[rows] = np.bincount(starts // width, weights=terms, minlength=n_rows) + self.y_ties[g]
 
     def _flat_keys(self) -> tuple[np.ndarray, np.ndarray, int]:
         """Every y as one sorted integer key: group * stride + 2 * (rank among all y) + 1."""
