@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 import polars as pl
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
+from trialtui.tui.widgets.footer import KeyFooter
 from trialtui.tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class ResultsScreen(Screen):
         yield Header(show_clock=False)
         yield from self.compose_body()
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -59,7 +60,9 @@ class ResultsScreen(Screen):
         self.show_results(app.data, app.results)
 
     def show_catalog(self, facts: CatalogReady) -> None:
-        """Draw what the catalog alone tells, while the statistics compute (override)."""
+        """Draw what the catalog alone tells, while the statistics compute (override:
+        set ``facts.drawn`` once they are on screen)."""
+        facts.drawn.set()
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
         """Draw the screen's content (override)."""
