@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,31 +49,30 @@ SCREENS = {
 }
 
 
-def _screen(module: str, name: str) -> Callable[[], Screen]:
-    """A mode's screen, its module imported when the mode is first shown."""
-
-    def make() -> Screen:
-        return getattr(importlib.import_module(f"trialtui.tui.screens.{module}"), name)()
-
-    make.__qualname__ = make.__name__ = name
-    return make
+# Each mode's screen (module in trialtui.tui.screens, class): imported when first needed.
+MODE_SCREENS = {
+    "overview": ("overview", "OverviewScreen"),
+    "patients": ("patients", "PatientsScreen"),
+    "arms": ("arms", "ArmsScreen"),
+    "statistics": ("statistics", "StatisticsScreen"),
+    "correlations": ("correlations", "CorrelationsScreen"),
+    "console": ("console", "ConsoleScreen"),
+    "settings": ("settings", "SettingsScreen"),
+    "timecourse": ("timecourse", "TimecourseScreen"),
+}
+# Screens built while the first statistics compute (the app is idle then), so that the
+# first switch to one only lays it out and draws it.
+PREPARED_MODES = ("statistics", "patients", "arms")
 
 
 class TrialApp(App):
     """Browse one trial database: studies, patients, arms, statistics, correlations, SQL."""
 
     TITLE = "trialtui"
-    CSS_PATH = "app.tcss"
-    MODES = {
-        "overview": _screen("overview", "OverviewScreen"),
-        "patients": _screen("patients", "PatientsScreen"),
-        "arms": _screen("arms", "ArmsScreen"),
-        "statistics": _screen("statistics", "StatisticsScreen"),
-        "correlations": _screen("correlations", "CorrelationsScreen"),
-        "console": _screen("console", "ConsoleScreen"),
-        "settings": _screen("settings", "SettingsScreen"),
-        "timecourse": _screen("timecourse", "TimecourseScreen"),
-    }
+    # the screens' styles too: read with the app's, a screen's first showing does not
+    # parse and re-apply the app's whole stylesheet
+    CSS_PATH = ["app.tcss", *(f"screens/{module}.tcss" for module, _ in MODE_SCREENS.values())]
+    # MODES: added per app in __init__ (see MODE_SCREENS)
     DEFAULT_MODE = "overview"
     COMMANDS = App.COMMANDS | {TrialCommands}
     BINDINGS = [
@@ -97,6 +96,10 @@ class TrialApp(App):
         read_only: bool | None = None,
     ) -> None:
         super().__init__()
+        self._made_modes: set[str] = set()
+        self._prepared: dict[str, Screen] = {}
+        for mode in MODE_SCREENS:
+            self.add_mode(mode, partial(self._mode_screen, mode))
         self.db_path = Path(db_path)
         # read-only: Apply recomputes the screens but cannot store the results (default:
         # whether the file is writable)
@@ -120,6 +123,30 @@ class TrialApp(App):
         self.progress = 0.0
         self.progress_text = "loading"
         self.last_error: str | None = None
+
+    # ------------------------------------------------------------------ screens
+
+    def _mode_screen(self, mode: str) -> Screen:
+        """The screen of ``mode``, made when the mode is first shown (or prepared)."""
+        self._made_modes.add(mode)
+        if mode in self._prepared:
+            return self._prepared.pop(mode)
+        module, name = MODE_SCREENS[mode]
+        return getattr(importlib.import_module(f"trialtui.tui.screens.{module}"), name)()
+
+    def _prepare_screens(self) -> None:
+        """Build (compose and mount, off screen) the next main screen not shown yet; one
+        per call, each after the screen in view has refreshed, so keys stay answered."""
+        register = getattr(self, "_register", None)  # Textual's: mounts a screen unshown
+        todo = [m for m in PREPARED_MODES if m not in self._made_modes | set(self._prepared)]
+        if not todo or register is None or self._exit:
+            return
+        mode = todo[0]
+        module, name = MODE_SCREENS[mode]
+        screen = getattr(importlib.import_module(f"trialtui.tui.screens.{module}"), name)()
+        register(self, screen)
+        self._prepared[mode] = screen
+        self.call_after_refresh(self._prepare_screens)
 
     # ------------------------------------------------------------------ analysis worker
 
@@ -256,6 +283,12 @@ class TrialApp(App):
         self.post_message(facts)
         return facts
 
+    def catalog_drawn(self, facts: CatalogReady) -> None:
+        """The screen in view has painted the catalog facts: the worker goes on, and the
+        main screens are built while it computes."""
+        facts.drawn.set()
+        self.call_after_refresh(self._prepare_screens)
+
     def on_catalog_ready(self, message: CatalogReady) -> None:
         if self.results is not None and self.results.study_id == message.study_id:
             message.drawn.set()
@@ -364,6 +397,7 @@ class TrialApp(App):
         if message.store_error:
             self.notify(message.store_error, title="Not stored", severity="warning", timeout=10)
         self._refresh_screen()
+        self.call_after_refresh(self._prepare_screens)
 
     def on_compute_failed(self, message: ComputeFailed) -> None:
         self.computing = False

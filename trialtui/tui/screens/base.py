@@ -40,6 +40,11 @@ class ResultsScreen(Screen):
         yield from ()
 
     def on_mount(self) -> None:
+        if hasattr(self, "_css_update_count"):
+            # styled as it mounted, with every screen's styles (the app reads them all):
+            # Textual's restyling of the whole app when a screen is first shown (about
+            # as long as the rest of a switch) would change nothing
+            self._css_update_count = self.app._css_update_count
         self.sync()
 
     def on_screen_resume(self) -> None:

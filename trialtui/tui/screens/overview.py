@@ -90,7 +90,7 @@ class OverviewScreen(ResultsScreen):
             codes={},
         )
         self._show_timepoints(facts.timepoints)
-        self.call_after_refresh(facts.drawn.set)  # once painted
+        self.call_after_refresh(self.trial.catalog_drawn, facts)  # once painted
 
     def _show_study(self, study_id: str, study: dict, reference: str) -> None:
         select = self.query_one("#study-select", Select)
