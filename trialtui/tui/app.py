@@ -48,6 +48,7 @@ SCREENS = {
     "timecourse": "Timecourse",
 }
 
+HERE = Path(__file__).resolve().parent
 
 # Each mode's screen (module in trialtui.tui.screens, class): imported when first needed.
 MODE_SCREENS = {
@@ -71,7 +72,10 @@ class TrialApp(App):
     TITLE = "trialtui"
     # the screens' styles too: read with the app's, a screen's first showing does not
     # parse and re-apply the app's whole stylesheet
-    CSS_PATH = ["app.tcss", *(f"screens/{module}.tcss" for module, _ in MODE_SCREENS.values())]
+    CSS_PATH = [
+        HERE / "app.tcss",
+        *(HERE / "screens" / f"{module}.tcss" for module, _ in MODE_SCREENS.values()),
+    ]
     # MODES: added per app in __init__ (see MODE_SCREENS)
     DEFAULT_MODE = "overview"
     COMMANDS = App.COMMANDS | {TrialCommands}
