@@ -3,6 +3,7 @@ was built: the analysis (SciPy), the plots and the screens not yet shown come la
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -45,7 +46,8 @@ def test_importing_the_app_leaves_analysis_plots_and_other_screens_for_later() -
 
 
 async def test_first_screen_and_results_with_the_late_imports(sample_db: Path) -> None:
-    """The modes' screens are imported when shown; the worker imports the analysis."""
+    """The worker imports the analysis once the catalog facts are drawn; the modes'
+    screens are imported in a thread then, or when first shown."""
     app = TrialApp(sample_db, study=STUDY)
     async with app.run_test(size=(120, 36)) as pilot:
         await app.workers.wait_for_complete()
@@ -80,3 +82,17 @@ async def test_screen_switch_keeps_the_footer_it_built(sample_db: Path) -> None:
         await pilot.press("v")  # the keys still work
         await pilot.pause()
         assert statistics.query_one("#statistics").has_class("-volcano")
+
+
+async def test_quitting_right_after_the_first_frame(sample_db: Path) -> None:
+    """Quitting as soon as the catalog facts are painted (the worker goes on, the main
+    screens' modules are being imported in a thread) ends the app without an error."""
+    for pauses in range(6):
+        app = TrialApp(sample_db, study=STUDY)
+        async with app.run_test(size=(120, 36)) as pilot:
+            while not (app.catalog is not None and app.catalog.drawn.is_set()):
+                await pilot.pause(0.001)
+            for _ in range(pauses):
+                await asyncio.sleep(0)
+            await pilot.press("q")
+        assert app.return_code in (0, None)

@@ -61,9 +61,9 @@ MODE_SCREENS = {
     "settings": ("settings", "SettingsScreen"),
     "timecourse": ("timecourse", "TimecourseScreen"),
 }
-# Screens built while the first statistics compute (the app is idle then), so that the
-# first switch to one only lays it out and draws it.
-PREPARED_MODES = ("statistics", "patients", "arms")
+# Screens whose modules are imported while the first statistics compute (the app is
+# idle then), so that the first switch to one does not wait for them.
+PREFETCHED_MODES = ("statistics", "patients", "arms")
 
 
 class TrialApp(App):
@@ -100,8 +100,7 @@ class TrialApp(App):
         read_only: bool | None = None,
     ) -> None:
         super().__init__()
-        self._made_modes: set[str] = set()
-        self._prepared: dict[str, Screen] = {}
+        self._prefetching = False
         for mode in MODE_SCREENS:
             self.add_mode(mode, partial(self._mode_screen, mode))
         self.db_path = Path(db_path)
@@ -131,26 +130,23 @@ class TrialApp(App):
     # ------------------------------------------------------------------ screens
 
     def _mode_screen(self, mode: str) -> Screen:
-        """The screen of ``mode``, made when the mode is first shown (or prepared)."""
-        self._made_modes.add(mode)
-        if mode in self._prepared:
-            return self._prepared.pop(mode)
+        """The screen of ``mode``, made when the mode is first shown."""
         module, name = MODE_SCREENS[mode]
         return getattr(importlib.import_module(f"trialtui.tui.screens.{module}"), name)()
 
-    def _prepare_screens(self) -> None:
-        """Build (compose and mount, off screen) the next main screen not shown yet; one
-        per call, each after the screen in view has refreshed, so keys stay answered."""
-        register = getattr(self, "_register", None)  # Textual's: mounts a screen unshown
-        todo = [m for m in PREPARED_MODES if m not in self._made_modes | set(self._prepared)]
-        if not todo or register is None or self._exit:
+    def _prefetch_screens(self) -> None:
+        """Import the main screens' modules (and the plotting library) in a thread while
+        the app is idle, so that the first switch to one does not wait for them."""
+        if self._prefetching:
             return
-        mode = todo[0]
-        module, name = MODE_SCREENS[mode]
-        screen = getattr(importlib.import_module(f"trialtui.tui.screens.{module}"), name)()
-        register(self, screen)
-        self._prepared[mode] = screen
-        self.call_after_refresh(self._prepare_screens)
+        self._prefetching = True
+        modules = [f"trialtui.tui.screens.{MODE_SCREENS[mode][0]}" for mode in PREFETCHED_MODES]
+        self._prefetch(modules)
+
+    @work(thread=True, exit_on_error=False, group="prefetch")
+    def _prefetch(self, modules: list[str]) -> None:
+        for module in modules:
+            importlib.import_module(module)
 
     # ------------------------------------------------------------------ analysis worker
 
@@ -291,7 +287,7 @@ class TrialApp(App):
         """The screen in view has painted the catalog facts: the worker goes on, and the
         main screens are built while it computes."""
         facts.drawn.set()
-        self.call_after_refresh(self._prepare_screens)
+        self.call_after_refresh(self._prefetch_screens)
 
     def on_catalog_ready(self, message: CatalogReady) -> None:
         if self.results is not None and self.results.study_id == message.study_id:
@@ -401,7 +397,7 @@ class TrialApp(App):
         if message.store_error:
             self.notify(message.store_error, title="Not stored", severity="warning", timeout=10)
         self._refresh_screen()
-        self.call_after_refresh(self._prepare_screens)
+        self.call_after_refresh(self._prefetch_screens)
 
     def on_compute_failed(self, message: ComputeFailed) -> None:
         self.computing = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -23,6 +24,13 @@ class ResultsScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
+        # a screen made once the app shows one is styled as it mounts, with every
+        # screen's styles (the app reads them all): Textual's restyling of the whole app
+        # when a screen is first shown (about as long as the rest of a switch) would
+        # change nothing. (The first screen is styled with the app's theme that way.)
+        with contextlib.suppress(Exception):  # made outside a running app
+            if self.app.screen_stack:
+                self._css_update_count = self.app._css_update_count  # type: ignore[attr-defined]
         self._generation = -1
         self._catalog: object | None = None  # the catalog facts drawn last
 
@@ -40,11 +48,6 @@ class ResultsScreen(Screen):
         yield from ()
 
     def on_mount(self) -> None:
-        if hasattr(self, "_css_update_count"):
-            # styled as it mounted, with every screen's styles (the app reads them all):
-            # Textual's restyling of the whole app when a screen is first shown (about
-            # as long as the rest of a switch) would change nothing
-            self._css_update_count = self.app._css_update_count
         self.sync()
 
     def on_screen_resume(self) -> None:
@@ -53,6 +56,8 @@ class ResultsScreen(Screen):
     def sync(self) -> None:
         """Redraw from the app's results if they changed since this screen last drew."""
         app = self.trial
+        if not app.is_running:
+            return  # closing: a screen built off screen may mount as the app exits
         status = self.query_one(StatusBar)
         status.set_text(app.status_text())
         status.set_progress(app.progress if app.computing else None)
