@@ -5,8 +5,14 @@ Usage: python bench/app_probe.py DB OUT.json
 Times count from this process's start, as a user's would from pressing Enter: importing
 the app is part of them. "First content" is the first frame showing the study's id, every
 arm and every timepoint (the Overview's catalog facts); "statistics ready" is when the
-analysis worker has delivered every eagerly computed level; "screen switch" is the time
-from pressing ``4`` to the Statistics screen being shown with its table.
+analysis worker has delivered every eagerly computed level.
+
+A screen switch is timed from the key ``4`` to the Statistics screen painted with its
+table: ``screen_switch`` the first time the screen is shown, ``screen_switch_again`` when
+it is shown again after the Overview. ``screen_switch_settled`` is a switch to it timed as
+the test pilot sees it, until the process has been idle for 20 ms (``press`` then
+``pause``); ``idle_key`` is the same for a key that does nothing (pressing ``4`` on the
+Statistics screen): the floor of that way of timing, its reference in the same run.
 """
 
 from __future__ import annotations
@@ -55,8 +61,10 @@ async def probe(db: Path) -> dict[str, float]:
         first = None
         while True:
             now = time.perf_counter() - STARTED
-            shown = app.catalog is not None or app.results is not None
-            # screenshots are costly: look only once the facts can be on screen
+            # screenshots are costly (tens of ms): look only once the facts can be on
+            # screen, and once the Overview says it painted them if it is the first
+            drawn = app.catalog is not None and app.catalog.drawn.is_set()
+            shown = drawn or app.results is not None
             if first is None and shown and all(f in screen_text(app) for f in facts):
                 first = now
             if app.results is not None and not app.computing:
@@ -67,11 +75,51 @@ async def probe(db: Path) -> dict[str, float]:
             await pilot.pause(0.01)
         if first is None:
             first = ready
+        switch = await timed_switch(app, "4")
+        await pilot.pause()
+        await pilot.press("1")
+        await pilot.pause()
+        again = await timed_switch(app, "4")
+        await pilot.pause()
+        await pilot.press("1")
+        await pilot.pause()
         start = time.perf_counter()
         await pilot.press("4")
         await pilot.pause()
-        switch = time.perf_counter() - start
-    return {"first_content": first, "statistics_ready": ready, "screen_switch": switch}
+        settled = time.perf_counter() - start
+        start = time.perf_counter()
+        await pilot.press("4")
+        await pilot.pause()
+        idle = time.perf_counter() - start
+    return {
+        "first_content": first,
+        "statistics_ready": ready,
+        "screen_switch": switch,
+        "screen_switch_again": again,
+        "screen_switch_settled": settled,
+        "idle_key": idle,
+    }
+
+
+async def timed_switch(app, key: str) -> float:
+    """Seconds from ``key`` to the Statistics screen painted with its table's rows."""
+    from textual import events
+
+    from trialtui.tui.screens.statistics import StatisticsScreen
+    from trialtui.tui.widgets.frame_table import FrameTable
+
+    def shown() -> bool:
+        screen = app.screen
+        if not isinstance(screen, StatisticsScreen) or not screen.is_mounted:
+            return False
+        return screen.query_one("#comparison-table", FrameTable).row_count > 0
+
+    start = time.perf_counter()
+    app.post_message(events.Key(key, key))
+    while not shown():
+        await asyncio.sleep(0.001)
+    app.screen._on_timer_update()  # paint now what is pending (as the test pilot does)
+    return time.perf_counter() - start
 
 
 def main() -> None:

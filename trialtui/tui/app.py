@@ -2,48 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import os
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from trialtui.analysis import AnalysisSettings
 from trialtui.choices import LEVELS
 from trialtui.errors import TrialtuiError
-from trialtui.export import shell_line, stats_command
 from trialtui.store import catalog
 from trialtui.store.connection import connect
-from trialtui.study import (
-    StudyData,
-    StudyResults,
-    compute,
-    fit_settings,
-    load_study,
-    store_results,
-    with_levels,
-)
 from trialtui.tui.commands import TrialCommands
 from trialtui.tui.messages import CatalogReady, ComputeFailed, ComputeProgress, ResultsReady
-from trialtui.tui.screens.arms import ArmsScreen
+from trialtui.tui.rows import RowsRead
 from trialtui.tui.screens.base import ResultsScreen
-from trialtui.tui.screens.console import ConsoleScreen
-from trialtui.tui.screens.correlations import CorrelationsScreen
-from trialtui.tui.screens.export_dialog import ExportDialog
-from trialtui.tui.screens.help import HelpScreen
-from trialtui.tui.screens.import_dialog import ImportDialog
-from trialtui.tui.screens.overview import OverviewScreen
-from trialtui.tui.screens.patients import PatientsScreen
-from trialtui.tui.screens.settings import SettingsScreen
-from trialtui.tui.screens.statistics import StatisticsScreen
-from trialtui.tui.screens.timecourse import TimecourseScreen
+
+if TYPE_CHECKING:
+    from trialtui.analysis import AnalysisSettings
+    from trialtui.study import StudyData, StudyResults
+
+# Start-up imports only what the first frame needs: the analysis (SciPy), the plots
+# (plotext) and the screens not yet shown are imported when first used.
 
 # Levels computed when a study opens; correlations (quadratic in the number of
 # biomarkers) wait until the Correlations screen asks for them.
 EAGER_LEVELS = ("patient", "arm", "comparison", "response")
+# How long the worker waits for the catalog facts to be drawn before it goes on anyway.
+CATALOG_DRAW_TIMEOUT = 2.0
 
 SCREENS = {
     "overview": "Overview",
@@ -56,22 +49,35 @@ SCREENS = {
     "timecourse": "Timecourse",
 }
 
+HERE = Path(__file__).resolve().parent
+
+# Each mode's screen (module in trialtui.tui.screens, class): imported when first needed.
+MODE_SCREENS = {
+    "overview": ("overview", "OverviewScreen"),
+    "patients": ("patients", "PatientsScreen"),
+    "arms": ("arms", "ArmsScreen"),
+    "statistics": ("statistics", "StatisticsScreen"),
+    "correlations": ("correlations", "CorrelationsScreen"),
+    "console": ("console", "ConsoleScreen"),
+    "settings": ("settings", "SettingsScreen"),
+    "timecourse": ("timecourse", "TimecourseScreen"),
+}
+# Screens whose modules are imported while the first statistics compute (the app is
+# idle then), so that the first switch to one does not wait for them.
+PREFETCHED_MODES = ("statistics", "patients", "arms")
+
 
 class TrialApp(App):
     """Browse one trial database: studies, patients, arms, statistics, correlations, SQL."""
 
     TITLE = "trialtui"
-    CSS_PATH = "app.tcss"
-    MODES = {
-        "overview": OverviewScreen,
-        "patients": PatientsScreen,
-        "arms": ArmsScreen,
-        "statistics": StatisticsScreen,
-        "correlations": CorrelationsScreen,
-        "console": ConsoleScreen,
-        "settings": SettingsScreen,
-        "timecourse": TimecourseScreen,
-    }
+    # the screens' styles too: read with the app's, a screen's first showing does not
+    # parse and re-apply the app's whole stylesheet
+    CSS_PATH = [
+        HERE / "app.tcss",
+        *(HERE / "screens" / f"{module}.tcss" for module, _ in MODE_SCREENS.values()),
+    ]
+    # MODES: added per app in __init__ (see MODE_SCREENS)
     DEFAULT_MODE = "overview"
     COMMANDS = App.COMMANDS | {TrialCommands}
     BINDINGS = [
@@ -95,6 +101,9 @@ class TrialApp(App):
         read_only: bool | None = None,
     ) -> None:
         super().__init__()
+        self._prefetching = False
+        for mode in MODE_SCREENS:
+            self.add_mode(mode, partial(self._mode_screen, mode))
         self.db_path = Path(db_path)
         # read-only: Apply recomputes the screens but cannot store the results (default:
         # whether the file is writable)
@@ -107,7 +116,7 @@ class TrialApp(App):
         # one AnalysisSettings per study; a study not yet opened gets the defaults (the
         # settings given here are those of the study opened first)
         self.study_settings: dict[str, AnalysisSettings] = {}
-        self._initial_settings = settings or AnalysisSettings()
+        self._initial_settings = settings  # None: the defaults
         self.store_error: str | None = None  # why Apply could not store the results
         self.data: StudyData | None = None
         self.results: StudyResults | None = None
@@ -119,6 +128,27 @@ class TrialApp(App):
         self.progress_text = "loading"
         self.last_error: str | None = None
 
+    # ------------------------------------------------------------------ screens
+
+    def _mode_screen(self, mode: str) -> Screen:
+        """The screen of ``mode``, made when the mode is first shown."""
+        module, name = MODE_SCREENS[mode]
+        return getattr(importlib.import_module(f"trialtui.tui.screens.{module}"), name)()
+
+    def _prefetch_screens(self) -> None:
+        """Import the main screens' modules (and the plotting library) in a thread while
+        the app is idle, so that the first switch to one does not wait for them."""
+        if self._prefetching:
+            return
+        self._prefetching = True
+        modules = [f"trialtui.tui.screens.{MODE_SCREENS[mode][0]}" for mode in PREFETCHED_MODES]
+        self._prefetch(modules)
+
+    @work(thread=True, exit_on_error=False, group="prefetch")
+    def _prefetch(self, modules: list[str]) -> None:
+        for module in modules:
+            importlib.import_module(module)
+
     # ------------------------------------------------------------------ analysis worker
 
     @property
@@ -128,11 +158,21 @@ class TrialApp(App):
 
     def settings_for(self, study: str | None) -> AnalysisSettings:
         """The settings kept for ``study``: the last applied, else the defaults."""
+        chosen = self._chosen_settings(study)
+        if chosen is None:
+            from trialtui.analysis.settings import AnalysisSettings
+
+            return AnalysisSettings()
+        return chosen
+
+    def _chosen_settings(self, study: str | None) -> AnalysisSettings | None:
+        """The settings kept for ``study``, or None for the defaults (the worker makes
+        them: the analysis package is not imported before the first frame)."""
         if study is not None and study in self.study_settings:
             return self.study_settings[study]
         if not self.study_settings:
             return self._initial_settings
-        return AnalysisSettings()
+        return None
 
     def on_mount(self) -> None:
         self.recompute()
@@ -150,7 +190,7 @@ class TrialApp(App):
             self.study_id = study
         store = settings is not None
         if settings is None:
-            settings = self.settings_for(self.study_id)
+            settings = self._chosen_settings(self.study_id)
         self._start_progress("loading the study")
         known = self.data.data_version if self.data is not None else None
         self._compute(self.study_id, settings, store=store, known_version=known)
@@ -159,7 +199,7 @@ class TrialApp(App):
     def _compute(
         self,
         study: str | None,
-        settings: AnalysisSettings,
+        settings: AnalysisSettings | None,
         *,
         store: bool = False,
         known_version: tuple[int, int] | None = None,
@@ -179,20 +219,34 @@ class TrialApp(App):
                 studies = listing["study_id"].to_list()
                 if study is None and studies:
                     study = _default_study(listing)
-                self._post_catalog(con, listing, study, studies)
-                data = load_study(
-                    con, study, measurements=True, baseline=settings.baseline_timepoint
-                )
+                facts = self._post_catalog(con, listing, study, studies)
+                if facts is not None:
+                    # the facts go on screen before the analysis is imported: importing
+                    # SciPy holds the interpreter, which would delay the first frame
+                    facts.drawn.wait(CATALOG_DRAW_TIMEOUT)
+                if worker.is_cancelled:
+                    return
+                from trialtui.study import load_study
+
+                baseline = settings.baseline_timepoint if settings is not None else None
+                data = load_study(con, study, baseline=baseline)
             finally:
                 con.close()
             if worker.is_cancelled:
                 return
+            from trialtui.analysis.settings import AnalysisSettings
+            from trialtui.study import compute, fit_settings, store_results
+
+            if settings is None:
+                settings = AnalysisSettings()
             if known_version is not None and data.data_version != known_version:
                 notes.append(_changed_note(known_version, data.data_version))
             settings, unfit = fit_settings(data, settings)
             notes += unfit
             levels = LEVELS if store else EAGER_LEVELS
             results = compute(data, settings, levels=levels, progress=progress)
+            # the pairs live on in the results; the app keeps no second copy of them
+            data = dataclasses.replace(data, raw_pairs={})
             if store and self.read_only:
                 store_error = f"{self.db_path}: opened read-only; results not stored"
             elif store and not worker.is_cancelled:
@@ -216,28 +270,43 @@ class TrialApp(App):
 
     def _post_catalog(
         self, con, listing: pl.DataFrame, study: str | None, studies: list[str]
-    ) -> None:
-        """Post the study's name, arms and timepoints before loading its measurements."""
+    ) -> CatalogReady | None:
+        """Post the study's name, arms and timepoints before loading its measurements;
+        returns the message posted (None: the study is unknown)."""
         study_id = catalog.resolve_study(con, study)
         row = listing.filter(pl.col("study_id") == study_id)
         if row.is_empty():
-            return
-        self.post_message(
-            CatalogReady(
-                study_id,
-                row.row(0, named=True),
-                catalog.arms(con, study_id),
-                catalog.timepoints(con, study_id),
-                studies,
-            )
+            return None
+        facts = CatalogReady(
+            study_id,
+            row.row(0, named=True),
+            catalog.arms(con, study_id),
+            catalog.timepoints(con, study_id),
+            studies,
         )
+        self.post_message(facts)
+        return facts
+
+    def catalog_drawn(self, facts: CatalogReady) -> None:
+        """The screen in view has painted the catalog facts: the worker goes on, and the
+        main screens are built while it computes."""
+        facts.drawn.set()
+        self.call_after_refresh(self._prefetch_screens)
 
     def on_catalog_ready(self, message: CatalogReady) -> None:
         if self.results is not None and self.results.study_id == message.study_id:
+            message.drawn.set()
             return  # the screens already show this study's results
         self.catalog = message
         self.studies = message.studies
-        self._refresh_screen()
+        screen = self.screen
+        if self.results is None and isinstance(screen, ResultsScreen):
+            # the screen sets message.drawn once the facts are on screen
+            if screen.is_mounted:
+                screen.sync()  # (else when it mounts)
+        else:
+            message.drawn.set()  # the screens show results until the new ones come
+            self._refresh_screen()
 
     def ensure_level(self, level: str) -> None:
         """Compute a result level the current results lack, in a worker."""
@@ -267,6 +336,20 @@ class TrialApp(App):
             return None
         return _changed_note(self.data.data_version, now)
 
+    def rows_are_current(self, message: RowsRead) -> bool:
+        """Whether a detail screen's rows can be shown with the results on screen: read
+        without error, from the data the results were computed from. Otherwise says why,
+        or reloads the study when imports were made since."""
+        if message.error is not None:
+            self.notify(message.error, title="Cannot read the values", severity="error")
+            return False
+        known = self.data.data_version if self.data is not None else None
+        if known is None or message.version == known:
+            return True
+        if not self.computing:
+            self.recompute()  # which says that the database changed
+        return False
+
     def _start_progress(self, text: str) -> None:
         self.computing = True
         self.progress = 0.0
@@ -287,6 +370,8 @@ class TrialApp(App):
                 self.call_from_thread(self.notify, f"{changed}; reloading", title="Database")
                 self.call_from_thread(self.recompute)
                 return
+            from trialtui.study import with_levels
+
             extended = with_levels(results, (level,), progress=progress)
         except TrialtuiError as exc:
             self.post_message(ComputeFailed(str(exc)))
@@ -316,6 +401,7 @@ class TrialApp(App):
         if message.store_error:
             self.notify(message.store_error, title="Not stored", severity="warning", timeout=10)
         self._refresh_screen()
+        self.call_after_refresh(self._prefetch_screens)
 
     def on_compute_failed(self, message: ComputeFailed) -> None:
         self.computing = False
@@ -369,13 +455,19 @@ class TrialApp(App):
         self.push_screen(BiomarkerDetailScreen(biomarker))
 
     def action_help(self) -> None:
+        from trialtui.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_import_files(self) -> None:
+        from trialtui.tui.screens.import_dialog import ImportDialog
+
         self.push_screen(ImportDialog(self.db_path))
 
     def action_show_command(self) -> None:
         """Show (and copy) the command line that reproduces the table in view."""
+        from trialtui.export import shell_line, stats_command
+
         screen = self.screen
         command = None
         if hasattr(screen, "command_line"):
@@ -414,6 +506,8 @@ class TrialApp(App):
         frame, level = view
         study = self.study_id or "trial"
         suggested = Path.cwd() / f"{study}_{level.replace(':', '_')}.csv"
+        from trialtui.tui.screens.export_dialog import ExportDialog
+
         self.push_screen(ExportDialog(frame, level, suggested, screen.export_provenance()))
 
 

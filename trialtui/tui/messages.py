@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
 from textual.message import Message
 
-from trialtui.study import StudyData, StudyResults
+if TYPE_CHECKING:
+    from trialtui.study import StudyData, StudyResults
 
 
 @dataclass
@@ -33,6 +36,8 @@ class CatalogReady(Message, bubble=False):
     arms: pl.DataFrame  # catalog.arms
     timepoints: pl.DataFrame  # catalog.timepoints
     studies: list[str]
+    # set once the facts are on screen (or will not be drawn): the worker waits for it
+    drawn: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
 
 @dataclass

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 from textual.app import ComposeResult
 
-from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
 from trialtui.tui.views import ARM_VIEW
 from trialtui.tui.widgets.frame_table import FrameTable
+
+if TYPE_CHECKING:
+    from trialtui.study import StudyData, StudyResults
 
 
 class ArmsScreen(ResultsScreen):

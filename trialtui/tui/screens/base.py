@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import polars as pl
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
+from trialtui.tui.widgets.footer import KeyFooter
 from trialtui.tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
@@ -22,6 +24,13 @@ class ResultsScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
+        # a screen made once the app shows one is styled as it mounts, with every
+        # screen's styles (the app reads them all): Textual's restyling of the whole app
+        # when a screen is first shown (about as long as the rest of a switch) would
+        # change nothing. (The first screen is styled with the app's theme that way.)
+        with contextlib.suppress(Exception):  # made outside a running app
+            if self.app.screen_stack:
+                self._css_update_count = self.app._css_update_count  # type: ignore[attr-defined]
         self._generation = -1
         self._catalog: object | None = None  # the catalog facts drawn last
 
@@ -33,7 +42,7 @@ class ResultsScreen(Screen):
         yield Header(show_clock=False)
         yield from self.compose_body()
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -47,6 +56,8 @@ class ResultsScreen(Screen):
     def sync(self) -> None:
         """Redraw from the app's results if they changed since this screen last drew."""
         app = self.trial
+        if not app.is_running:
+            return  # closing: a screen built off screen may mount as the app exits
         status = self.query_one(StatusBar)
         status.set_text(app.status_text())
         status.set_progress(app.progress if app.computing else None)
@@ -59,7 +70,9 @@ class ResultsScreen(Screen):
         self.show_results(app.data, app.results)
 
     def show_catalog(self, facts: CatalogReady) -> None:
-        """Draw what the catalog alone tells, while the statistics compute (override)."""
+        """Draw what the catalog alone tells, while the statistics compute (override:
+        set ``facts.drawn`` once they are on screen)."""
+        facts.drawn.set()
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
         """Draw the screen's content (override)."""

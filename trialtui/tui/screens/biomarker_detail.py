@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 from textual import work
@@ -15,7 +16,7 @@ from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from trialtui.formatting import arm_codes
-from trialtui.study import StudyData, StudyResults
+from trialtui.tui.rows import RowsRead, read_rows
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.views import arm_view, comparison_view, without
 from trialtui.tui.widgets.frame_table import Column, FrameTable
@@ -29,19 +30,24 @@ from trialtui.tui.widgets.plots import (
     slope_series,
 )
 
+if TYPE_CHECKING:
+    from trialtui.study import StudyData, StudyResults
+
 TABS = ("numbers", "strip", "slope", "waterfall", "trajectory")
 
 
-def trajectory_changes(data: StudyData, biomarker: str) -> pl.DataFrame:
+def trajectory_changes(
+    values: pl.DataFrame, timepoints: pl.DataFrame, biomarker: str
+) -> pl.DataFrame:
     """log2(value / baseline value) of ``biomarker`` at every timepoint, per patient.
 
+    ``values``: the biomarker's measurements (:func:`trialtui.store.catalog.measurements`
+    with ``biomarker``); ``timepoints``: the study's (:func:`trialtui.store.catalog.timepoints`).
     Columns ``patient_id``, ``arm``, ``timepoint``, ``day`` (the timepoint's nominal day)
     and ``log2_change`` (0 at baseline); patients without a positive baseline are left out.
     """
-    values = data.measurements.filter(
-        (pl.col("biomarker") == biomarker) & (pl.col("value") > 0)
-    ).join(
-        data.timepoints.select("timepoint", pl.col("nominal_day").round(0).alias("day")),
+    values = values.filter((pl.col("biomarker") == biomarker) & (pl.col("value") > 0)).join(
+        timepoints.select("timepoint", pl.col("nominal_day").round(0).alias("day")),
         on="timepoint",
     )
     baseline = (
@@ -87,6 +93,7 @@ class BiomarkerDetailScreen(ResultsScreen):
         self.arms: list[str] = []
         self.codes: dict[str, str] = {}
         self.slope_generation = 0
+        self.rows_generation = 0  # the read of the biomarker's measurements in flight
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="biomarker-header")
@@ -176,20 +183,38 @@ class BiomarkerDetailScreen(ResultsScreen):
             self.codes,
         )
         trajectory = self.query_one("#trajectory-plot", PlotextPlot)
+        self.rows_generation += 1
         if data.timepoints.height >= 3:
-            draw_trajectory(
-                trajectory,
-                trajectory_changes(data, b),
-                self.arms,
-                f"{b}: change from baseline by visit",
-                self.codes,
-            )
+            draw_message(trajectory, f"{b}: change from baseline by visit", "reading the values…")
+            self._read(data.study_id, self.rows_generation)
         else:
             draw_message(
                 trajectory,
                 f"{b}: change from baseline by visit",
                 f"{data.timepoints.height} timepoints: a trajectory needs three or more",
             )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rows")
+    def _read(self, study_id: str, generation: int) -> None:
+        """Read the biomarker's measurements (a query on the database, not the study in
+        memory) for the trajectory plot."""
+        message = read_rows(self.trial.db_path, study_id, generation, biomarker=self.biomarker)
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    def on_rows_read(self, message: RowsRead) -> None:
+        data = self.trial.data
+        if message.generation != self.rows_generation or data is None:
+            return
+        if not self.trial.rows_are_current(message):
+            return  # the app reloads the study; the screen draws again then
+        draw_trajectory(
+            self.query_one("#trajectory-plot", PlotextPlot),
+            trajectory_changes(message.rows, data.timepoints, self.biomarker),
+            self.arms,
+            f"{self.biomarker}: change from baseline by visit",
+            self.codes,
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="slope")
     def _prepare_slope(self, fc: pl.DataFrame, arms: list[str], generation: int) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, Select, Static
 
-from trialtui.study import StudyData, StudyResults
-from trialtui.tui.messages import CatalogReady
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.views import ci_label
 from trialtui.tui.widgets.frame_table import Column, FrameTable
+
+if TYPE_CHECKING:
+    from trialtui.study import StudyData, StudyResults
+    from trialtui.tui.messages import CatalogReady
 
 TOP_FINDINGS = 8
 FINDINGS_BETWEEN_ARMS = "Top findings (between arms, q < 0.05)"
@@ -73,6 +77,7 @@ class OverviewScreen(ResultsScreen):
 
     def _draw_catalog(self, facts: CatalogReady) -> None:
         if self.trial.results is not None:
+            facts.drawn.set()
             return  # the results came first and are drawn
         self._show_study(facts.study_id, facts.study, "")
         self.query_one("#arms-table", FrameTable).show(
@@ -85,6 +90,7 @@ class OverviewScreen(ResultsScreen):
             codes={},
         )
         self._show_timepoints(facts.timepoints)
+        self.call_after_refresh(self.trial.catalog_drawn, facts)  # once painted
 
     def _show_study(self, study_id: str, study: dict, reference: str) -> None:
         select = self.query_one("#study-select", Select)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
+from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from trialtui.formatting import arm_codes
-from trialtui.study import StudyData, StudyResults
+from trialtui.tui.rows import RowsRead, read_rows
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 from trialtui.tui.widgets.plots import draw_patient
+
+if TYPE_CHECKING:
+    from trialtui.study import StudyData, StudyResults
 
 NARROW = 100
 
@@ -25,15 +31,17 @@ def patient_changes(results: StudyResults, patient_id: str) -> pl.DataFrame:
 
 
 def patient_values(
-    data: StudyData, results: StudyResults, patient_id: str
+    values: pl.DataFrame, data: StudyData, results: StudyResults, patient_id: str
 ) -> tuple[pl.DataFrame, list[str]]:
     """One row per biomarker measured in the patient: unit, the value at every timepoint
     (a column per timepoint, in visit order), FC, log2FC and which values were imputed.
 
-    Returns the frame and the timepoint columns, so unpaired patients show what they have.
+    ``values``: the patient's measurements (:func:`trialtui.store.catalog.measurements`
+    with ``patient_id``). Returns the frame and the timepoint columns, so unpaired patients
+    show what they have.
     """
     timepoints = data.timepoints.sort("ordinal")["timepoint"].to_list()
-    values = data.measurements.filter(pl.col("patient_id") == patient_id)
+    values = values.filter(pl.col("patient_id") == patient_id)
     units = data.biomarkers.select("biomarker", "unit")
     if values.is_empty():
         frame = pl.DataFrame({"biomarker": []}, schema={"biomarker": pl.String})
@@ -61,11 +69,13 @@ def patient_values(
     return frame, shown
 
 
-def unpaired_reason(data: StudyData, results: StudyResults, patient_id: str) -> str:
-    """Why a patient has no fold-changes, e.g. ``no Surgery sample``; empty when paired."""
+def unpaired_reason(values: pl.DataFrame, results: StudyResults, patient_id: str) -> str:
+    """Why a patient has no fold-changes, e.g. ``no Surgery sample``; empty when paired.
+
+    ``values``: the patient's measurements, as for :func:`patient_values`."""
     if patient_changes(results, patient_id).height:
         return ""
-    have = set(data.measurements.filter(pl.col("patient_id") == patient_id)["timepoint"].to_list())
+    have = set(values.filter(pl.col("patient_id") == patient_id)["timepoint"].to_list())
     missing = [
         t for t in (results.pairing.baseline_timepoint, results.pairing.timepoint) if t not in have
     ]
@@ -86,6 +96,7 @@ class PatientDetailScreen(ResultsScreen):
         self.changes = pl.DataFrame()
         self.values = pl.DataFrame()
         self._plot_title = ""
+        self.rows_generation = 0  # the read of the patient's measurements in flight
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="patient-header")
@@ -101,8 +112,13 @@ class PatientDetailScreen(ResultsScreen):
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
         self.sub_title = f"Patient {self.patient_id}"
+        self.changes = patient_changes(results, self.patient_id)
+        self._show_header(data, "")
+        self.rows_generation += 1
+        self._read(data.study_id, self.rows_generation)
+
+    def _show_header(self, data: StudyData, reason: str) -> None:
         info = data.patients.filter(pl.col("patient_id") == self.patient_id)
-        reason = unpaired_reason(data, results, self.patient_id)
         if info.height:
             row = info.row(0, named=True)
             age = "NA" if row["age"] is None else f"{row['age']:g}"
@@ -113,8 +129,24 @@ class PatientDetailScreen(ResultsScreen):
                 f" · sex {row['sex'] or 'NA'} · age {age} · {samples} {noun}"
                 + (f" · [b]{reason}[/b]" if reason else "")
             )
-        self.changes = patient_changes(results, self.patient_id)
-        self.values, timepoints = patient_values(data, results, self.patient_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rows")
+    def _read(self, study_id: str, generation: int) -> None:
+        """Read the patient's measurements (a query on the database, not the study in memory)."""
+        message = read_rows(self.trial.db_path, study_id, generation, patient_id=self.patient_id)
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    def on_rows_read(self, message: RowsRead) -> None:
+        data, results = self.trial.data, self.trial.results
+        if message.generation != self.rows_generation or data is None or results is None:
+            return
+        if not self.trial.rows_are_current(message):
+            return  # the app reloads the study; the screen draws again then
+        values = message.rows
+        reason = unpaired_reason(values, results, self.patient_id)
+        self._show_header(data, reason)
+        self.values, timepoints = patient_values(values, data, results, self.patient_id)
         pair = f"{results.pairing.timepoint} vs {results.pairing.baseline_timepoint}"
         self.query_one("#patient-table", FrameTable).show(
             self.values,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Select
 
 from trialtui.formatting import arm_codes
-from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.screens.patient_detail import PatientDetailScreen
 from trialtui.tui.widgets.frame_table import Column, FrameTable
+
+if TYPE_CHECKING:
+    from trialtui.study import StudyData, StudyResults
 
 KEY_BIOMARKERS = 3
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")

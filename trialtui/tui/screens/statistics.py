@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,12 +11,14 @@ from textual.containers import Vertical
 from textual_plotext import PlotextPlot
 
 from trialtui.formatting import arm_codes
-from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
 from trialtui.tui.views import COMPARISON_EFFECTS, WITHIN_EFFECTS, Effect, effect_view
 from trialtui.tui.widgets.frame_table import FrameTable
 from trialtui.tui.widgets.plots import draw_volcano
+
+if TYPE_CHECKING:
+    from trialtui.study import StudyData, StudyResults
 
 SORTS = ("q", "p", "effect", "biomarker")
 

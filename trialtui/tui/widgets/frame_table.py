@@ -29,7 +29,7 @@ from trialtui.formatting import (
 )
 from trialtui.tui.widgets.table_filter import FilterError, parse_filter
 
-WINDOW = 1000
+WINDOW = 100  # a few pages: filling the widget costs in proportion to the rows loaded
 MAX_COLUMN_WIDTH = 40
 KEY_COLUMNS = frozenset({"biomarker", "arm", "patient_id", "biomarker_x", "biomarker_y"})
 ARM_COLUMNS = frozenset({"arm", "reference_arm"})
@@ -158,12 +158,17 @@ class FrameTable(DataTable):
         self._hidden_right = 0
         self._text_columns: set[str] = set()
         self._cut_widths: dict[str, int] = {}
+        # rows not loaded yet: the table has no width to fit the columns to before its
+        # first layout; they are loaded then, the cursor at this position
+        self._pending: int | None = None
 
     # ------------------------------------------------------------------ data
 
     @property
     def position(self) -> int:
         """Index of the cursor's row in :attr:`frame` (0 when empty)."""
+        if self._pending is not None:
+            return self._pending
         return self.window_start + self.cursor_row if self.row_count else 0
 
     def show(
@@ -276,7 +281,9 @@ class FrameTable(DataTable):
 
     def selected(self) -> dict | None:
         """The frame row under the cursor, or None."""
-        if self.row_count == 0 or self.position >= self.frame.height:
+        if self.frame.height == 0 or (self.row_count == 0 and self._pending is None):
+            return None
+        if self.position >= self.frame.height:
             return None
         return self.frame.row(self.position, named=True)
 
@@ -344,6 +351,11 @@ class FrameTable(DataTable):
         return pinned + chosen
 
     def _render_window(self) -> None:
+        if not self.size.width:  # before the first layout: load the rows on the first resize
+            self._pending = self.position
+            self.clear(columns=True)
+            return
+        self._pending = None
         self.clear(columns=True)
         page = self.current_page()
         available = [c for c in self.columns_shown if c.name in page.columns]
@@ -378,7 +390,9 @@ class FrameTable(DataTable):
         self._update_edges()
 
     def _move_to(self, position: int) -> None:
-        if self.row_count:
+        if self._pending is not None:
+            self._pending = position
+        elif self.row_count:
             self.move_cursor(row=position - self.window_start, animate=False)
         self._update_edges()
 
@@ -512,6 +526,11 @@ class FrameTable(DataTable):
     def on_resize(self, event: events.Resize) -> None:
         """Re-fit the columns to the new width (only re-render when the fit changes)."""
         self.call_after_refresh(self._update_edges)  # the rows in view changed
+        if self._pending is not None and self.size.width:
+            position = self._pending
+            self._render_window()
+            self._move_to(position)
+            return
         if not self.columns_shown or self.size.width == self._fitted_width:
             return
         first, hidden = self.first_column, self._hidden_right

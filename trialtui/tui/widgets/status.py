@@ -19,9 +19,17 @@ class StatusBar(Horizontal):
     StatusBar.-busy > ProgressBar { display: block; }
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._text = ""
+        self._progress: float | None = None
+
     def compose(self) -> ComposeResult:
-        yield Label("", id="status-text")
+        yield Label(self._text, id="status-text")
         yield ProgressBar(total=100, show_eta=False, id="status-progress")
+
+    def on_mount(self) -> None:
+        self._show()  # what was set before the label and the bar were mounted
 
     def set_text(self, text: str) -> None:
         """Show ``text``; when it is too wide, long arm names become their short codes."""
@@ -31,13 +39,19 @@ class StatusBar(Horizontal):
         if width > 0 and len(text) > width and data is not None:
             for name, code in arm_codes(data.arm_names).items():
                 text = text.replace(name, code)
-        self.query_one("#status-text", Label).update(text)
+        self._text = text
+        self._show()
 
     def set_progress(self, fraction: float | None) -> None:
         """Show progress (0..1), or hide the bar with None."""
-        bar = self.query_one("#status-progress", ProgressBar)
-        if fraction is None:
-            self.remove_class("-busy")
-            return
-        self.add_class("-busy")
-        bar.update(progress=round(100 * fraction))
+        self._progress = fraction
+        self.set_class(fraction is not None, "-busy")
+        self._show()
+
+    def _show(self) -> None:
+        labels, bars = self.query("#status-text"), self.query("#status-progress")
+        if not labels or not bars:
+            return  # not composed yet (a screen built before it is shown): on_mount shows
+        labels.first(Label).update(self._text)
+        if self._progress is not None:
+            bars.first(ProgressBar).update(progress=round(100 * self._progress))
