@@ -327,3 +327,26 @@ def test_help_lists_every_binding() -> None:
                 ):
                     missing.append(f"{cls.__name__}: {key}")
     assert missing == []
+
+
+def test_correlation_pairs_of_equal_strength_are_listed_by_name() -> None:
+    """Strongest |rho| first; ties (exactly equal |rho|, signs apart) by biomarker names,
+    so the order never depends on the last bit of a computation."""
+    from trialtui.tui.screens.correlations import correlations_for
+
+    corr = pl.DataFrame(
+        {
+            "arm": ["A"] * 5 + ["B"],
+            "biomarker_x": ["FAP", "CD8", "CD8", "ALPHA", "ZED", "AAA"],
+            "biomarker_y": ["KI67", "PFAK", "FAP", "OMEGA", "ZZZ", "BBB"],
+            "spearman_rho": [0.5, -0.5, 0.5, None, 0.9, 1.0],
+        }
+    )
+    listed = correlations_for(corr, "A").select("biomarker_x", "biomarker_y").rows()
+    assert listed == [
+        ("ZED", "ZZZ"),
+        ("CD8", "FAP"),
+        ("CD8", "PFAK"),
+        ("FAP", "KI67"),
+        ("ALPHA", "OMEGA"),
+    ]

@@ -26,9 +26,11 @@ PAIR_VIEW = [
 
 
 def correlations_for(corr: pl.DataFrame, arm: str) -> pl.DataFrame:
-    """Pairs of one arm (or pooled), strongest |rho| first."""
+    """Pairs of one arm (or pooled), strongest |rho| first; pairs of equal |rho| by name."""
     return corr.filter(pl.col("arm") == arm).sort(
-        pl.col("spearman_rho").abs(), descending=True, nulls_last=True
+        [pl.col("spearman_rho").abs(), "biomarker_x", "biomarker_y"],
+        descending=[True, False, False],
+        nulls_last=True,
     )
 
 
