@@ -298,8 +298,22 @@ def raw_pairs(
             params,
         )
     # one chunk: gathering across the many chunks DuckDB returns is several times slower
-    both = numbers.filter(pl.col("has_pre") & pl.col("has_post")).rechunk()
-    both = both.gather(_order_by_key(both["marker_rank"], both["patient_rank"], patients.height))
+    numbers = numbers.rechunk()
+    if measured is None:
+        measured = measured_timepoints(con, study_id)["timepoint"].to_list()
+    other_timepoints = len(set(measured) - {baseline, timepoint})
+    once = _keys_unique(numbers["marker_rank"], numbers["patient_rank"], patients.height)
+    if other_timepoints == 0 and once:
+        context = _context_of_two_timepoints(study_id, numbers, patients, markers)
+    else:
+        context = _context_of_every_timepoint(con, params)
+    # the pairs, in order, in one gather (one copy of the columns, not three)
+    paired = np.flatnonzero((numbers["has_pre"] & numbers["has_post"]).to_numpy())
+    marker_rank = numbers["marker_rank"].to_numpy()[paired]
+    patient_rank = numbers["patient_rank"].to_numpy()[paired]
+    ordered = paired[_order_by_key(marker_rank, patient_rank, patients.height)]
+    both = numbers.drop("has_pre", "has_post").gather(ordered)
+    del numbers
     patient = both["patient_rank"]
     marker = both["marker_rank"]
     rows = both.select(
@@ -316,14 +330,6 @@ def raw_pairs(
         "post_below",
         "post_lloq",
     )
-    if measured is None:
-        measured = measured_timepoints(con, study_id)["timepoint"].to_list()
-    other_timepoints = len(set(measured) - {baseline, timepoint})
-    once = _keys_unique(numbers["marker_rank"], numbers["patient_rank"], patients.height)
-    if other_timepoints == 0 and once:
-        context = _context_of_two_timepoints(study_id, numbers, patients, markers)
-    else:
-        context = _context_of_every_timepoint(con, params)
     return rows, context
 
 
@@ -416,13 +422,15 @@ def _keys_unique(major: pl.Series, minor: pl.Series, minor_size: int) -> bool:
     return int(np.bincount(key).max()) == 1
 
 
-def _order_by_key(major: pl.Series, minor: pl.Series, minor_size: int) -> np.ndarray:
+def _order_by_key(
+    major: pl.Series | np.ndarray, minor: pl.Series | np.ndarray, minor_size: int
+) -> np.ndarray:
     """Row indices that sort rows by (major, minor), small non-negative integers.
 
     When every key occurs once (one measurement per patient, timepoint and biomarker, as
     the importer guarantees) each row's place is its key's rank among the keys present:
     found by counting in O(n), not by sorting."""
-    key = major.to_numpy().astype(np.int64) * max(minor_size, 1) + minor.to_numpy()
+    key = np.asarray(major, dtype=np.int64) * max(minor_size, 1) + np.asarray(minor)
     if len(key) == 0:
         return np.empty(0, dtype=np.int64)
     if key.max() > 4 * len(key) + 1024:  # sparse keys: counting would need too much memory
