@@ -18,6 +18,7 @@ Nothing here mocks DuckDB, Polars or Textual. The fixtures are:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -60,6 +61,16 @@ S1,P2,B,post,30,false,FAP,% area,0.1,SD,22
 """
 
 CLI_TIMEOUT = 180
+
+
+def loaded_modules(statement: str) -> list[str]:
+    """Names in ``sys.modules`` after running ``statement`` in a fresh interpreter."""
+    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def snapshot_tables(path: str | Path) -> dict[str, list[tuple]]:

@@ -4,11 +4,9 @@ was built: the analysis (SciPy), the plots and the screens not yet shown come la
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 from pathlib import Path
 
+from conftest import loaded_modules
 from textual.widgets._footer import FooterKey
 
 from trialtui.tui.app import TrialApp
@@ -18,17 +16,8 @@ from trialtui.tui.screens.statistics import StatisticsScreen
 STUDY = "PDAC-DEF-2"
 
 
-def modules_after(code: str) -> list[str]:
-    script = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_importing_the_app_leaves_analysis_plots_and_other_screens_for_later() -> None:
-    modules = set(modules_after("import trialtui.tui.app"))
+    modules = set(loaded_modules("import trialtui.tui.app"))
     assert "trialtui.tui.app" in modules and "textual.app" in modules
     late = {
         "scipy",

@@ -3,32 +3,21 @@ commands are the ones CI runs."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, loaded_modules
 
 UI_PREFIXES = ("textual", "plotext")
-
-
-def loaded_modules(statement: str) -> list[str]:
-    """Names in ``sys.modules`` after running ``statement`` in a fresh interpreter."""
-    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_store_and_analysis_load_no_ui() -> None:
     if not (REPO / "trialtui" / "analysis" / "__init__.py").exists():
         pytest.fail("trialtui/analysis/__init__.py is missing")
-    modules = loaded_modules("import trialtui.store, trialtui.analysis")
-    assert "trialtui.store" in modules and "trialtui.analysis" in modules
+    modules = loaded_modules(
+        "import trialtui.store.importer, trialtui.store.catalog, trialtui.analysis"
+    )
+    assert "trialtui.store.importer" in modules and "trialtui.analysis" in modules
     ui = [m for m in modules if m.startswith(UI_PREFIXES)]
     assert ui == []
     assert not [m for m in modules if m.startswith(("trialtui.tui", "trialtui.cli"))]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
+from conftest import loaded_modules
 from textual.widgets import Static
 
 from trialtui.tui.app import TrialApp
@@ -18,19 +16,10 @@ from trialtui.tui.widgets.frame_table import FrameTable
 STUDY = "PDAC-DEF-2"
 
 
-def modules_after(code: str) -> list[str]:
-    script = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_app_and_every_eager_level_need_no_scipy_stats(sample_db: Path) -> None:
     """``scipy.stats`` takes over half a second to import; the app's start and the levels
     it computes at once use ``scipy.special`` only (correlations load ``scipy.stats``)."""
-    modules = modules_after(
+    modules = loaded_modules(
         "import trialtui.tui.app\n"
         "from trialtui.store.connection import connect\n"
         "from trialtui.study import compute, load_study\n"
