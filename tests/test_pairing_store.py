@@ -204,3 +204,25 @@ def test_paired_completeness_counts_patients_from_the_measurements(
     assert (grid["n_paired"] < grid["n_patients"]).any()
     # load_study derives the same table from the pairs it read, when they are the default
     assert_frame_equal(data.completeness, got)
+
+
+@pytest.mark.parametrize("case", ["dense", "repeated", "sparse"])
+def test_pair_order_by_counting_equals_sorting(case: str) -> None:
+    """The order of pairs by (biomarker, patient) rank, found by placing each key (dense
+    keys met once) or by sorting (keys met twice, or spread too thin to place)."""
+    from trialtui.store.catalog import _order_by_key
+
+    rng = np.random.default_rng(3)
+    size = 40 if case != "sparse" else 10**7
+    major = rng.integers(0, 30, 500)
+    minor = rng.integers(0, size, 500)
+    if case == "dense":
+        keys = rng.permutation(30 * size)[:500]
+        major, minor = keys // size, keys % size
+    order, once = _order_by_key(major, minor, size)
+    expected = np.lexsort((minor, major))
+    assert np.array_equal(major[order], major[expected])
+    assert np.array_equal(minor[order], minor[expected])
+    distinct = len(set(zip(major.tolist(), minor.tolist(), strict=True)))
+    assert once == (distinct == len(major))
+    assert (case == "repeated") == (not once)

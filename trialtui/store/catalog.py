@@ -302,17 +302,16 @@ def raw_pairs(
     if measured is None:
         measured = measured_timepoints(con, study_id)["timepoint"].to_list()
     other_timepoints = len(set(measured) - {baseline, timepoint})
-    once = _keys_unique(numbers["marker_rank"], numbers["patient_rank"], patients.height)
+    in_order, once = _order_by_key(
+        numbers["marker_rank"].to_numpy(), numbers["patient_rank"].to_numpy(), patients.height
+    )
     if other_timepoints == 0 and once:
         context = _context_of_two_timepoints(study_id, numbers, patients, markers)
     else:
         context = _context_of_every_timepoint(con, params)
     # the pairs, in order, in one gather (one copy of the columns, not three)
-    paired = np.flatnonzero((numbers["has_pre"] & numbers["has_post"]).to_numpy())
-    marker_rank = numbers["marker_rank"].to_numpy()[paired]
-    patient_rank = numbers["patient_rank"].to_numpy()[paired]
-    ordered = paired[_order_by_key(marker_rank, patient_rank, patients.height)]
-    both = numbers.drop("has_pre", "has_post").gather(ordered)
+    paired = (numbers["has_pre"] & numbers["has_post"]).to_numpy()
+    both = numbers.drop("has_pre", "has_post").gather(in_order[paired[in_order]])
     del numbers
     patient = both["patient_rank"]
     marker = both["marker_rank"]
@@ -412,35 +411,25 @@ def _context_of_every_timepoint(con: duckdb.DuckDBPyConnection, params: dict) ->
     )
 
 
-def _keys_unique(major: pl.Series, minor: pl.Series, minor_size: int) -> bool:
-    """Whether every (major, minor) pair of small non-negative integers occurs once."""
-    if major.is_empty():
-        return True
-    key = major.to_numpy().astype(np.int64) * max(minor_size, 1) + minor.to_numpy()
-    if key.max() > 4 * len(key) + 1024:  # sparse keys: counting would need too much memory
-        return len(np.unique(key)) == len(key)
-    return int(np.bincount(key).max()) == 1
-
-
-def _order_by_key(
-    major: pl.Series | np.ndarray, minor: pl.Series | np.ndarray, minor_size: int
-) -> np.ndarray:
-    """Row indices that sort rows by (major, minor), small non-negative integers.
+def _order_by_key(major: np.ndarray, minor: np.ndarray, minor_size: int) -> tuple[np.ndarray, bool]:
+    """Row indices that sort rows by (major, minor), small non-negative integers, and
+    whether every key occurs once.
 
     When every key occurs once (one measurement per patient, timepoint and biomarker, as
     the importer guarantees) each row's place is its key's rank among the keys present:
     found by counting in O(n), not by sorting."""
     key = np.asarray(major, dtype=np.int64) * max(minor_size, 1) + np.asarray(minor)
     if len(key) == 0:
-        return np.empty(0, dtype=np.int64)
-    if key.max() > 4 * len(key) + 1024:  # sparse keys: counting would need too much memory
-        return np.argsort(key, kind="stable")
-    slots = np.full(int(key.max()) + 1, -1, dtype=np.int64)
-    slots[key] = np.arange(len(key))
-    order = slots[slots >= 0]
-    if len(order) == len(key):
-        return order
-    return np.argsort(key, kind="stable")  # a key twice
+        return np.empty(0, dtype=np.int64), True
+    if key.max() <= 4 * len(key) + 1024:  # dense keys: place each row by its key
+        slots = np.full(int(key.max()) + 1, -1, dtype=np.int64)
+        slots[key] = np.arange(len(key))
+        order = slots[slots >= 0]
+        if len(order) == len(key):
+            return order, True
+    order = np.argsort(key, kind="stable")  # sparse keys, or a key twice
+    ordered = key[order]
+    return order, bool(np.all(ordered[1:] != ordered[:-1]))
 
 
 @contextlib.contextmanager
