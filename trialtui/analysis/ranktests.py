@@ -336,6 +336,15 @@ class _Samples:
         self.ny = np.diff(self.y_offsets).astype(float)
         self.y_ties = _segment_tie_terms(self.y, self.y_offsets)
 
+    def _slices(self, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Group ``g``'s two sorted samples (views, made once per group)."""
+        if not hasattr(self, "_views"):
+            xb, yb = self.x_offsets.tolist(), self.y_offsets.tolist()
+            self._views = [
+                (self.x[xb[i] : xb[i + 1]], self.y[yb[i] : yb[i + 1]]) for i in range(len(xb) - 1)
+            ]
+        return self._views[g]
+
     # Mean sample size from which counting group by group (binary searches in small,
     # cache-resident arrays) beats counting all groups in one call (searches in arrays
     # of every group's values, without a Python call per group).
@@ -377,22 +386,26 @@ class _Samples:
     ) -> None:
         """W(d) and the pooled tie term of group ``g`` at each of ``shifts``, written to
         ``w`` and ``ties`` at ``rows``."""
-        xs = self.x[self.x_offsets[g] : self.x_offsets[g + 1]]
-        ys = self.y[self.y_offsets[g] : self.y_offsets[g + 1]]
+        xs, ys = self._slices(g)
         shifted = xs[None, :] - shifts[:, None]  # each row sorted, as x is
         flat = shifted.ravel()
-        below = np.concatenate([_count_below(ys, row) for row in shifted])
+        if len(shifted) == 1:
+            below = _count_below(ys, flat)
+        else:
+            below = np.concatenate([_count_below(ys, row) for row in shifted])
         # y equal to x - d: only where the first y not below it equals it
         hit = np.flatnonzero(ys[np.minimum(below, len(ys) - 1)] == flat)
+        repeated = shifted[:, 1:] == shifted[:, :-1]
+        if not len(hit):
+            w[rows] = below.reshape(shifted.shape).sum(axis=1)
+            if not repeated.any():
+                ties[rows] = self.y_ties[g]  # every pooled value distinct but y's ties
+                return
         equal = np.zeros(len(flat), dtype=np.int64)
         if len(hit):
             equal[hit] = np.searchsorted(ys, flat[hit], side="right") - below[hit]
         equal = equal.reshape(shifted.shape)
         w[rows] = below.reshape(shifted.shape).sum(axis=1) + 0.5 * equal.sum(axis=1)
-        repeated = shifted[:, 1:] == shifted[:, :-1]
-        if not len(hit) and not repeated.any():
-            ties[rows] = self.y_ties[g]  # every pooled value distinct but y's ties
-            return
         # Runs of equal shifted x, row by row (a row always starts a run); a run of a
         # values equal to e values of y is one tie group of a + e in the pooled sample.
         # Every term is a whole number, summed exactly.
