@@ -90,6 +90,16 @@ class StudyData:
     that timepoint (read with SQL, so that pairing never needs every measurement)."""
 
     @property
+    def timepoint_facts(self) -> pl.DataFrame:
+        """A frame with the measured timepoints' timepoint, ordinal and is_baseline (what
+        pairing resolves timepoints from): the measured timepoints when read, else the
+        measurements themselves."""
+        if self.measured_timepoints is not None:
+            return self.measured_timepoints
+        assert self.measurements is not None, "a study needs its measured timepoints"
+        return self.measurements
+
+    @property
     def flagged_reference(self) -> str | None:
         flagged = self.arms.filter(pl.col("is_reference"))["arm"].to_list()
         return flagged[0] if flagged else None
@@ -241,7 +251,7 @@ def pair_study(data: StudyData, settings: AnalysisSettings) -> Pairing:
     UsageError
         A named timepoint does not exist, or there is no timepoint after the baseline.
     """
-    points = data.measured_timepoints if data.measured_timepoints is not None else data.measurements
+    points = data.timepoint_facts
     baseline, timepoint = resolve_timepoints(points, settings)
     raw = data.raw_pairs.get(timepoint)
     if raw is not None and raw.baseline_timepoint == baseline:
@@ -332,7 +342,7 @@ def compute(
     say = progress or (lambda _m, _f: None)
     reference = choose_reference_arm(data.arm_names, settings, data.flagged_reference)
     say("pairing samples", 0.05)
-    points = data.measured_timepoints if data.measured_timepoints is not None else data.measurements
+    points = data.timepoint_facts
     if settings.timepoint == ALL_TIMEPOINTS:
         pairings = tuple(pair_every_timepoint(points, settings, pair=lambda s: pair_study(data, s)))
         pairing = combine_pairings(list(pairings))
