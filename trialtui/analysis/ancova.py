@@ -10,6 +10,7 @@ from trialtui.analysis.common import (
     MIN_N_FOR_P,
     grouped,
     nan_to_null,
+    per_group,
     t_quantile,
     t_two_sided_p,
 )
@@ -34,27 +35,23 @@ _SINGULAR_TOL = 1e-7
 def _arm_moments(fold_changes: pl.DataFrame) -> pl.DataFrame:
     """n, means and centred sums of squares and products of x = log2 pre, y = log2 post."""
     fc, offsets = grouped(fold_changes.select(*KEYS, "pre", "post"), KEYS)
-    sizes = np.diff(offsets)
     xy = fc.with_columns(
-        pl.Series("_segment", np.repeat(np.arange(len(sizes)), sizes)),
         pl.col("pre").map_batches(np.log2, return_dtype=pl.Float64).alias("_x"),
         pl.col("post").map_batches(np.log2, return_dtype=pl.Float64).alias("_y"),
     )
     dx = pl.col("_x") - pl.col("_x").mean()
     dy = pl.col("_y") - pl.col("_y").mean()
-    moments = (
-        xy.group_by("_segment", maintain_order=True)
-        .agg(
-            pl.len().cast(pl.Float64).alias("_n"),
-            pl.col("_x").mean().alias("_mx"),
-            pl.col("_y").mean().alias("_my"),
-            (dx * dx).sum().alias("_sxx"),
-            (dx * dy).sum().alias("_sxy"),
-            (dy * dy).sum().alias("_syy"),
-        )
-        .drop("_segment")
+    return per_group(
+        xy,
+        offsets,
+        KEYS,
+        pl.len().cast(pl.Float64).alias("_n"),
+        pl.col("_x").mean().alias("_mx"),
+        pl.col("_y").mean().alias("_my"),
+        (dx * dx).sum().alias("_sxx"),
+        (dx * dy).sum().alias("_sxy"),
+        (dy * dy).sum().alias("_syy"),
     )
-    return pl.concat([fc[offsets[:-1].tolist()].select(KEYS), moments], how="horizontal")
 
 
 def _between(a: str, b: str) -> pl.Expr:

@@ -71,3 +71,21 @@ def grouped(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.DataFrame, np.ndar
             return frame, np.append(starts, frame.height).astype(np.int64)
         frame = frame.sort(keys, maintain_order=True)
     raise AssertionError("unreachable")
+
+
+def per_group(
+    frame: pl.DataFrame, offsets: np.ndarray, keys: list[str], *aggs: pl.Expr
+) -> pl.DataFrame:
+    """``aggs`` over each group of ``frame`` (rows offsets[g]:offsets[g + 1], as
+    :func:`grouped` gives them), one row per group in order with its ``keys`` first.
+
+    The groups are told apart by their position, not by hashing the keys."""
+    sizes = np.diff(offsets)
+    segment = pl.Series("_segment", np.repeat(np.arange(len(sizes)), sizes))
+    values = (
+        frame.with_columns(segment)
+        .group_by("_segment", maintain_order=True)
+        .agg(*aggs)
+        .drop("_segment")
+    )
+    return pl.concat([frame[offsets[:-1].tolist()].select(keys), values], how="horizontal")

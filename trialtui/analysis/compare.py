@@ -11,6 +11,7 @@ from trialtui.analysis.common import (
     MIN_N_FOR_P,
     grouped,
     nan_to_null,
+    per_group,
     settings_columns,
     t_quantile,
     t_two_sided_p,
@@ -112,21 +113,15 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
     fc, offsets = grouped(pairing.fold_changes.select(*keys, "log2fc"), keys)
     values = sort_within(fc["log2fc"].to_numpy(), offsets)
     sizes = np.diff(offsets)
-    segment = pl.Series("segment", np.repeat(np.arange(len(sizes)), sizes))
-    stats = (
-        pl.DataFrame([segment, pl.Series("log2fc", values)])
-        .group_by("segment", maintain_order=True)
-        .agg(pl.col("log2fc").mean().alias("mean"), pl.col("log2fc").var(ddof=1).alias("var"))
-    )
-    lists = (
-        fc[offsets[:-1].tolist()]
-        .select(keys)
-        .with_columns(
-            pl.Series("n", sizes, dtype=pl.UInt32),
-            stats["mean"],
-            stats["var"],
-            pl.Series("start", offsets[:-1], dtype=pl.Int64),
-        )
+    lists = per_group(
+        fc.with_columns(pl.Series("log2fc", values)),
+        offsets,
+        keys,
+        pl.col("log2fc").mean().alias("mean"),
+        pl.col("log2fc").var(ddof=1).alias("var"),
+    ).with_columns(
+        pl.Series("n", sizes, dtype=pl.UInt32),
+        pl.Series("start", offsets[:-1], dtype=pl.Int64),
     )
     reference = lists.filter(pl.col("arm") == reference_arm).select(
         "study_id",

@@ -9,6 +9,7 @@ from trialtui.analysis.common import (
     MIN_N_FOR_P,
     grouped,
     nan_to_null,
+    per_group,
     settings_columns,
     t_quantile,
     t_two_sided_p,
@@ -55,23 +56,18 @@ def _signed_rank_terms(fc: pl.DataFrame, offsets: np.ndarray) -> pl.DataFrame:
 
 def _group_statistics(fc: pl.DataFrame, offsets: np.ndarray) -> pl.DataFrame:
     """Means, SD, median and quartiles of every group of ``fc``, with its keys."""
-    sizes = np.diff(offsets)
-    segment = pl.Series("_segment", np.repeat(np.arange(len(sizes)), sizes))
-    stats = (
-        fc.with_columns(segment)
-        .group_by("_segment", maintain_order=True)
-        .agg(
-            pl.col("fc").mean().alias("mean_fc"),
-            pl.col("log2fc").mean().alias("mean_log2fc"),
-            pl.col("log2fc").std(ddof=1).alias("sd_log2fc"),
-            pl.col("fc").median().alias("median_fc"),
-            pl.col("fc").quantile(0.25, interpolation="linear").alias("fc_q1"),
-            pl.col("fc").quantile(0.75, interpolation="linear").alias("fc_q3"),
-        )
-        .drop("_segment")
+    stats = per_group(
+        fc,
+        offsets,
+        KEYS,
+        pl.col("fc").mean().alias("mean_fc"),
+        pl.col("log2fc").mean().alias("mean_log2fc"),
+        pl.col("log2fc").std(ddof=1).alias("sd_log2fc"),
+        pl.col("fc").median().alias("median_fc"),
+        pl.col("fc").quantile(0.25, interpolation="linear").alias("fc_q1"),
+        pl.col("fc").quantile(0.75, interpolation="linear").alias("fc_q3"),
     )
-    keys = fc[offsets[:-1].tolist()].select(KEYS)
-    return pl.concat([keys, stats, _signed_rank_terms(fc, offsets)], how="horizontal")
+    return pl.concat([stats, _signed_rank_terms(fc, offsets)], how="horizontal")
 
 
 def summarise_arms(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFrame:
