@@ -226,3 +226,32 @@ def test_pair_order_by_counting_equals_sorting(case: str) -> None:
     distinct = len(set(zip(major.tolist(), minor.tolist(), strict=True)))
     assert once == (distinct == len(major))
     assert (case == "repeated") == (not once)
+
+
+def test_two_timepoint_context_equals_the_every_measurement_query(
+    databases: dict[str, Path],
+) -> None:
+    """A study of two timepoints counts its context from the joined rows (in NumPy); the
+    SQL over every measurement, used for studies of more timepoints, must agree row by
+    row: patients, values below LLOQ, smallest value above zero, patients measured at
+    each timepoint and at both (zeros, LLOQs and missing visits in this study)."""
+    from trialtui.store import catalog
+
+    con = connect(databases["two_visits"], read_only=True)
+    try:
+        study = studies(con)[0]
+        (baseline, timepoint), *_ = cases(con, study)
+        for pre, post in ((baseline, timepoint), (timepoint, baseline)):
+            _, got = catalog.raw_pairs(con, study, pre, post)
+            expected = catalog._context_of_every_timepoint(
+                con, {"study": study, "pre": pre, "post": post}
+            )
+            order = ["biomarker", "arm"]
+            assert_frame_equal(got.sort(order), expected.sort(order), check_dtypes=False)
+            assert got.height == expected.height > 0
+            assert got.select(order).rows() == sorted(got.select(order).rows())
+            assert got["smallest_positive"].null_count() < got.height
+            assert (got["n_below_window"] > 0).any()
+            assert (got["n_at_both"] < got["n_patients"]).any()
+    finally:
+        con.close()

@@ -89,3 +89,24 @@ def test_many_groups_at_once_equal_one_group_at_a_time(decimals: int) -> None:
                 assert np.isnan(got), (g, name)
             else:
                 assert got == want, (g, name)
+
+
+@pytest.mark.parametrize("decimals", [1, 6])
+def test_groups_counted_by_two_threads_equal_ranking(decimals: int) -> None:
+    """From THREADED_FROM groups per call, two threads count half of them each: every
+    group's W and tie term still equal ranking, at shifts that hit differences exactly."""
+    rng = np.random.default_rng(20 + decimals)
+    sizes = [(int(rng.integers(400, 520)), int(rng.integers(400, 520))) for _ in range(70)]
+    assert len(sizes) >= _Samples.THREADED_FROM
+    xs, ys, x, xo, y, yo = random_groups(rng, sizes, decimals)
+    samples = _Samples(x, xo, y, yo)
+    groups = np.repeat(np.arange(len(sizes)), 2)
+    shifts = np.array(
+        [d for g in range(len(sizes)) for d in (xs[g][0] - ys[g][-1], 0.05 * (g % 7))]
+    )
+    w, ties = samples._counts_per_group(groups, shifts)
+    expected = np.array(
+        [ranked_counts(xs[g], ys[g], d) for g, d in zip(groups, shifts, strict=True)]
+    )
+    np.testing.assert_array_equal(w, expected[:, 0])
+    np.testing.assert_array_equal(ties, expected[:, 1])

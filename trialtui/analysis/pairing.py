@@ -271,6 +271,27 @@ def _usable(prefix: str, settings: AnalysisSettings, pseudo: pl.Expr) -> list[pl
     return [used.alias(prefix), imputed.alias(f"{prefix}_imputed")]
 
 
+def _pairs_per_group(fold_changes: pl.DataFrame) -> pl.DataFrame:
+    """Pairs and imputed values per (study, biomarker, arm): counted over the runs of
+    each group (pairs come sorted by group), not by hashing the keys."""
+    from trialtui.analysis.common import grouped
+
+    ordered, offsets = grouped(fold_changes.select(*KEYS, "pre_imputed", "post_imputed"), KEYS)
+    starts = offsets[:-1]
+    imputed = ordered.select(
+        pl.col("pre_imputed").cast(pl.Int64) + pl.col("post_imputed").cast(pl.Int64)
+    ).to_series()
+    n_imputed = np.add.reduceat(imputed.to_numpy(), starts) if len(starts) else []
+    return (
+        ordered[starts.tolist()]
+        .select(KEYS)
+        .with_columns(
+            pl.Series("n_pairs", np.diff(offsets), dtype=pl.Int64),
+            pl.Series("n_imputed", n_imputed, dtype=pl.Int64),
+        )
+    )
+
+
 def pair_raw(raw: RawPairs, settings: AnalysisSettings) -> Pairing:
     """Fold-changes and counts from measurements side by side, under ``settings``.
 
@@ -318,10 +339,7 @@ def pair_raw(raw: RawPairs, settings: AnalysisSettings) -> Pairing:
         pl.lit(raw.baseline_timepoint).alias("pre_timepoint"),
         pl.lit(raw.timepoint).alias("post_timepoint"),
     )
-    pair_counts = fold_changes.group_by(KEYS).agg(
-        pl.len().alias("n_pairs"),
-        (pl.col("pre_imputed").sum() + pl.col("post_imputed").sum()).alias("n_imputed"),
-    )
+    pair_counts = _pairs_per_group(fold_changes)
     excluded = pl.col("n_below_window") if settings.lloq_policy == "exclude" else pl.lit(0)
     counts = (
         raw.context.select(*KEYS, "unit", "n_patients", excluded.alias("n_excluded"))

@@ -265,35 +265,33 @@ def raw_pairs(
         _marker_order=markers.select("biomarker", "marker_rank", "lloq"),
     ):
         # Every patient and biomarker measured at either timepoint (a full join): the
-        # rows measured at both are the pairs, and all of them give the counts.
+        # rows measured at both are the pairs, and all of them give the counts. Names
+        # become ranks before the join: it matches two integers, not two strings.
         numbers = fetch_frame(
             con,
             """
-            WITH pre AS (
-                SELECT s.patient_id, m.biomarker_id, m.value, m.below_lloq, m.lloq
-                FROM measurements m JOIN samples s USING (study_id, sample_id)
-                WHERE m.study_id = $study AND s.timepoint = $pre
+            WITH sampled AS (
+                SELECT s.sample_id, p.patient_rank, s.timepoint = $pre AS at_pre
+                FROM samples s JOIN _patient_order p ON p.patient_id = s.patient_id
+                WHERE s.study_id = $study AND s.timepoint IN ($pre, $post)
             ),
-            post AS (
-                SELECT s.patient_id, m.biomarker_id, m.value, m.below_lloq, m.lloq
-                FROM measurements m JOIN samples s USING (study_id, sample_id)
-                WHERE m.study_id = $study AND s.timepoint = $post
+            measured AS (
+                SELECT x.patient_rank, b.marker_rank, x.at_pre, m.value, m.below_lloq,
+                       coalesce(m.lloq, b.lloq) AS lloq
+                FROM measurements m
+                JOIN sampled x ON x.sample_id = m.sample_id
+                JOIN _marker_order b ON b.biomarker = m.biomarker_id
+                WHERE m.study_id = $study
             ),
-            joined AS (
-                SELECT coalesce(a.patient_id, z.patient_id) AS patient_id,
-                       coalesce(a.biomarker_id, z.biomarker_id) AS biomarker_id,
-                       a.patient_id IS NOT NULL AS has_pre, z.patient_id IS NOT NULL AS has_post,
-                       a.value AS pre_value, a.below_lloq AS pre_below, a.lloq AS pre_lloq,
-                       z.value AS post_value, z.below_lloq AS post_below, z.lloq AS post_lloq
-                FROM pre a FULL JOIN post z
-                  ON z.patient_id = a.patient_id AND z.biomarker_id = a.biomarker_id
-            )
-            SELECT p.patient_rank, b.marker_rank, x.has_pre, x.has_post,
-                   x.pre_value, x.pre_below, coalesce(x.pre_lloq, b.lloq) AS pre_lloq,
-                   x.post_value, x.post_below, coalesce(x.post_lloq, b.lloq) AS post_lloq
-            FROM joined x
-            JOIN _patient_order p ON p.patient_id = x.patient_id
-            JOIN _marker_order b ON b.biomarker = x.biomarker_id
+            pre AS (SELECT * FROM measured WHERE at_pre),
+            post AS (SELECT * FROM measured WHERE NOT at_pre)
+            SELECT coalesce(a.patient_rank, z.patient_rank) AS patient_rank,
+                   coalesce(a.marker_rank, z.marker_rank) AS marker_rank,
+                   a.patient_rank IS NOT NULL AS has_pre, z.patient_rank IS NOT NULL AS has_post,
+                   a.value AS pre_value, a.below_lloq AS pre_below, a.lloq AS pre_lloq,
+                   z.value AS post_value, z.below_lloq AS post_below, z.lloq AS post_lloq
+            FROM pre a FULL JOIN post z
+              ON z.patient_rank = a.patient_rank AND z.marker_rank = a.marker_rank
             """,
             params,
         )
@@ -306,7 +304,7 @@ def raw_pairs(
         numbers["marker_rank"].to_numpy(), numbers["patient_rank"].to_numpy(), patients.height
     )
     if other_timepoints == 0 and once:
-        context = _context_of_two_timepoints(study_id, numbers, patients, markers)
+        context = _context_of_two_timepoints(study_id, numbers, in_order, patients, markers)
     else:
         context = _context_of_every_timepoint(con, params)
     # the pairs, in order, in one gather (one copy of the columns, not three)
@@ -333,46 +331,62 @@ def raw_pairs(
 
 
 def _context_of_two_timepoints(
-    study_id: str, numbers: pl.DataFrame, patients: pl.DataFrame, markers: pl.DataFrame
+    study_id: str,
+    numbers: pl.DataFrame,
+    in_order: np.ndarray,
+    patients: pl.DataFrame,
+    markers: pl.DataFrame,
 ) -> pl.DataFrame:
     """The context of :func:`raw_pairs` when the two timepoints are all the study measured
-    and no patient has a biomarker twice at one of them: from the joined rows alone."""
+    and no patient has a biomarker twice at one of them: from the joined rows alone,
+    counted by (biomarker rank, arm code) and ordered by biomarker and arm.
+
+    ``in_order``: the rows' order by (biomarker rank, patient rank)."""
     arms = patients["arm"].unique().sort()
-    arm_code = patients["arm"].cast(pl.Enum(arms.to_list())).to_physical()
-    positive = [
-        pl.when(pl.col(f"{side}_value") > 0).then(pl.col(f"{side}_value"))
-        for side in ("pre", "post")
-    ]
     n_arms = max(len(arms), 1)
-    key = pl.col("marker_rank").cast(pl.Int64) * n_arms + pl.col("arm_code").cast(pl.Int64)
-    coded = numbers.with_columns(arm_code.gather(numbers["patient_rank"]).alias("arm_code"))
-    per_arm = coded.group_by(key.alias("key")).agg(
-        pl.len().cast(pl.Int64).alias("n_patients"),
-        pl.col("has_pre").sum().cast(pl.Int64).alias("n_at_baseline"),
-        pl.col("has_post").sum().cast(pl.Int64).alias("n_at_timepoint"),
-        (pl.col("has_pre") & pl.col("has_post")).sum().cast(pl.Int64).alias("n_at_both"),
-        (pl.col("pre_below").fill_null(False).sum() + pl.col("post_below").fill_null(False).sum())
-        .cast(pl.Int64)
-        .alias("n_below_window"),
-        pl.min_horizontal(positive).min().alias("smallest"),
+    arm_code = patients["arm"].cast(pl.Enum(arms.to_list())).to_physical().to_numpy()
+    marker_rank = numbers["marker_rank"].to_numpy().astype(np.int64)
+    key = marker_rank * n_arms + arm_code[numbers["patient_rank"].to_numpy()]
+    # one count per (key, has_pre, has_post, pre_below, post_below): every count below
+    # is a sum of these sixteen
+    flags = [
+        numbers[name].fill_null(False).to_numpy().astype(np.int64)
+        for name in ("has_pre", "has_post", "pre_below", "post_below")
+    ]
+    code = key * 16 + flags[0] * 8 + flags[1] * 4 + flags[2] * 2 + flags[3]
+    table = np.bincount(code, minlength=markers.height * n_arms * 16).reshape(-1, 4, 4)
+    n_patients = table.sum(axis=(1, 2))
+    present = np.flatnonzero(n_patients)
+    table = table[present]
+    by_presence = table.sum(axis=2)  # [key, 2 * has_pre + has_post]
+    by_below = table.sum(axis=1)  # [key, 2 * pre_below + post_below]
+    # the smallest value above zero of each biomarker, any arm or timepoint
+    values = [numbers[f"{side}_value"].to_numpy() for side in ("pre", "post")]
+    with np.errstate(invalid="ignore"):
+        positive = [np.where(v > 0, v, np.inf) for v in values]
+    smallest_of_row = np.minimum(*positive)[in_order]
+    ordered_marker = marker_rank[in_order]
+    first = np.flatnonzero(np.diff(ordered_marker, prepend=-1))  # runs of one biomarker
+    smallest = np.full(markers.height, np.inf)
+    if len(first):
+        smallest[ordered_marker[first]] = np.minimum.reduceat(smallest_of_row, first)
+    marker = present // n_arms
+    smallest_positive = smallest[marker]
+    smallest_positive[np.isinf(smallest_positive)] = np.nan  # none above zero: null
+    counts = pl.DataFrame(
+        {
+            "biomarker": markers["biomarker"].gather(marker),
+            "arm": arms.gather(present % n_arms),
+            "unit": markers["unit"].gather(marker),
+            "n_patients": n_patients[present],
+            "n_below_window": by_below[:, 1] + by_below[:, 2] + 2 * by_below[:, 3],
+            "smallest_positive": pl.Series(smallest_positive).fill_nan(None),
+            "n_at_baseline": by_presence[:, 2] + by_presence[:, 3],
+            "n_at_timepoint": by_presence[:, 1] + by_presence[:, 3],
+            "n_at_both": by_presence[:, 3],
+        }
     )
-    per_arm = per_arm.with_columns(
-        (pl.col("key") // n_arms).alias("marker_rank"),
-        (pl.col("key") % n_arms).alias("arm_code"),
-    ).with_columns(pl.col("smallest").min().over("marker_rank").alias("smallest_positive"))
-    marker = per_arm["marker_rank"]
-    return per_arm.select(
-        pl.lit(study_id).alias("study_id"),
-        markers["biomarker"].gather(marker),
-        arms.gather(per_arm["arm_code"]).alias("arm"),
-        markers["unit"].gather(marker),
-        "n_patients",
-        "n_below_window",
-        "smallest_positive",
-        "n_at_baseline",
-        "n_at_timepoint",
-        "n_at_both",
-    )
+    return counts.select(pl.lit(study_id).alias("study_id"), pl.all())
 
 
 def _context_of_every_timepoint(con: duckdb.DuckDBPyConnection, params: dict) -> pl.DataFrame:
