@@ -145,10 +145,12 @@ def test_pairs_sorted_by_biomarker_arm_patient_bytewise(databases: dict[str, Pat
         con.close()
     seen: set[str] = set()
     for raw in data.raw_pairs.values():
-        keys = raw.rows.select("biomarker", "arm", "patient_id").rows()
+        assert not any(t == pl.String for t in raw.rows.dtypes)  # names only in the lookups
+        named = raw.labelled()
+        keys = named.select("biomarker", "arm", "patient_id").rows()
         as_bytes = [tuple(part.encode() for part in key) for key in keys]
         assert as_bytes == sorted(as_bytes)
-        seen |= set(raw.rows["patient_id"].to_list())
+        seen |= set(named["patient_id"].to_list())
     assert len(data.raw_pairs) == 2
     assert len({"Ä1", "p1", "P1", "Ø", "Z", "z-9", "b"} & seen) >= 5
 
@@ -242,7 +244,7 @@ def test_two_timepoint_context_equals_the_every_measurement_query(
         study = studies(con)[0]
         (baseline, timepoint), *_ = cases(con, study)
         for pre, post in ((baseline, timepoint), (timepoint, baseline)):
-            _, got = catalog.raw_pairs(con, study, pre, post)
+            *_, got = catalog.raw_pairs(con, study, pre, post)
             expected = catalog._context_of_every_timepoint(
                 con, {"study": study, "pre": pre, "post": post}
             )

@@ -237,8 +237,10 @@ def _read_raw_pairs(
     pairs = {}
     for point in names:
         if point != baseline:
-            rows, context = catalog.raw_pairs(con, study_id, baseline, point, names)
-            pairs[point] = RawPairs(rows, context, baseline, point)
+            rows, patients, markers, context = catalog.raw_pairs(
+                con, study_id, baseline, point, names
+            )
+            pairs[point] = RawPairs(rows, patients, markers, context, baseline, point)
     return pairs
 
 

@@ -129,13 +129,10 @@ def _used_value(
     return used.cast(pl.Float64), imputed
 
 
+# The rows of :class:`RawPairs`: numbers only; names are in its lookup frames.
 RAW_PAIR_COLUMNS = (
-    "study_id",
-    "patient_id",
-    "arm",
-    "response",
-    "biomarker",
-    "unit",
+    "patient",
+    "marker",
     "pre_value",
     "pre_below",
     "pre_lloq",
@@ -143,6 +140,8 @@ RAW_PAIR_COLUMNS = (
     "post_below",
     "post_lloq",
 )
+PATIENT_LOOKUP_COLUMNS = ["study_id", "patient_id", "arm", "response"]
+MARKER_LOOKUP_COLUMNS = ["study_id", "biomarker", "unit"]
 CONTEXT_COLUMNS = (
     "study_id",
     "biomarker",
@@ -165,8 +164,13 @@ class RawPairs:
     ----------
     rows
         One row per patient, biomarker and pair of measurements (columns
-        :data:`RAW_PAIR_COLUMNS`: value null when below LLOQ, lloq the one that applies),
-        sorted by study_id, biomarker, arm and patient_id.
+        :data:`RAW_PAIR_COLUMNS`: ``patient`` and ``marker`` index ``patients`` and
+        ``markers``; value null when below LLOQ, lloq the one that applies), sorted by
+        study_id, biomarker, arm and patient_id. Names are attached only to the pairs
+        an analysis keeps (:meth:`labelled`): millions of rows hold no strings.
+    patients, markers
+        The rows' patients (:data:`PATIENT_LOOKUP_COLUMNS`) and biomarkers
+        (:data:`MARKER_LOOKUP_COLUMNS`), row i for index i.
     context
         One row per (study_id, biomarker, arm) measured at any timepoint (columns
         :data:`CONTEXT_COLUMNS`): patients with any measurement, measurements below LLOQ
@@ -181,9 +185,26 @@ class RawPairs:
     """
 
     rows: pl.DataFrame
+    patients: pl.DataFrame
+    markers: pl.DataFrame
     context: pl.DataFrame
     baseline_timepoint: str
     timepoint: str
+
+    def labelled(self, rows: pl.DataFrame | None = None) -> pl.DataFrame:
+        """``rows`` (default: every row) with the names of their study, patient, arm,
+        response, biomarker and unit in front, in place of the indices."""
+        rows = self.rows if rows is None else rows
+        patient, marker = rows["patient"], rows["marker"]
+        return rows.select(
+            self.patients["study_id"].gather(patient),
+            self.patients["patient_id"].gather(patient),
+            self.patients["arm"].gather(patient),
+            self.patients["response"].gather(patient),
+            self.markers["biomarker"].gather(marker),
+            self.markers["unit"].gather(marker),
+            pl.all().exclude("patient", "marker"),
+        )
 
 
 def raw_pairs_from_measurements(
@@ -204,10 +225,18 @@ def raw_pairs_from_measurements(
             pl.col("lloq").cast(pl.Float64).alias(f"{prefix}_lloq"),
         )
 
-    rows = (
+    named = (
         at(baseline, "pre", "unit", "response")
         .join(at(timepoint, "post"), on=patient_keys, how="inner")
         .sort("study_id", "biomarker", "arm", "patient_id")
+        .with_row_index("_row")
+    )
+    patients = named.select(PATIENT_LOOKUP_COLUMNS).unique(maintain_order=True)
+    markers = named.select(MARKER_LOOKUP_COLUMNS).unique(maintain_order=True)
+    rows = (
+        named.join(patients.with_row_index("patient"), on=PATIENT_LOOKUP_COLUMNS, nulls_equal=True)
+        .join(markers.with_row_index("marker"), on=MARKER_LOOKUP_COLUMNS, nulls_equal=True)
+        .sort("_row")
         .select(RAW_PAIR_COLUMNS)
     )
     window = pl.col("timepoint").is_in([baseline, timepoint])
@@ -229,7 +258,7 @@ def raw_pairs_from_measurements(
         pl.col("value").filter(pl.col("value") > 0).min().alias("smallest_positive")
     )
     context = context.join(smallest, on=["study_id", "biomarker"], how="left")
-    return RawPairs(rows, context.select(CONTEXT_COLUMNS), baseline, timepoint)
+    return RawPairs(rows, patients, markers, context.select(CONTEXT_COLUMNS), baseline, timepoint)
 
 
 def pair_samples(measurements: pl.DataFrame, settings: AnalysisSettings) -> Pairing:
@@ -313,17 +342,26 @@ def pair_raw(raw: RawPairs, settings: AnalysisSettings) -> Pairing:
     else:
         pseudo = pl.col("smallest_positive") / 2
         has_zero = ((rows["pre_value"] == 0) | (rows["post_value"] == 0)).any()
-        smallest = raw.context.select("study_id", "biomarker", "smallest_positive").unique(
-            ["study_id", "biomarker"]
-        )
-        if has_zero:
-            rows = rows.join(smallest, on=["study_id", "biomarker"], how="left")
+        if has_zero:  # each biomarker's smallest value above zero, by its index
+            smallest = (
+                raw.markers.with_row_index("marker")
+                .join(
+                    raw.context.select("study_id", "biomarker", "smallest_positive").unique(
+                        ["study_id", "biomarker"]
+                    ),
+                    on=["study_id", "biomarker"],
+                    how="left",
+                )
+                .sort("marker")["smallest_positive"]
+            )
+            rows = rows.with_columns(smallest.gather(rows["marker"]))
         else:  # no zero to replace: the pseudocount is never used
             rows = rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("smallest_positive"))
     paired = rows.with_columns(
         *_usable("pre", settings, pseudo), *_usable("post", settings, pseudo)
     ).filter(pl.col("pre").is_not_null() & pl.col("post").is_not_null())
-    fold_changes = paired.select(
+    kept = paired.select("patient", "marker", "pre", "post", "pre_imputed", "post_imputed")
+    fold_changes = raw.labelled(kept).select(
         "study_id",
         "patient_id",
         "arm",

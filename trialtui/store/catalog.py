@@ -214,13 +214,13 @@ def raw_pairs(
     baseline: str,
     timepoint: str,
     measured: list[str] | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Each patient's measurements of a biomarker at ``baseline`` and at ``timepoint``,
     side by side, and what pairing needs to know about every (biomarker, arm).
 
     The join happens here, in DuckDB, so that a study of millions of measurements is never
     read whole: only the patients and biomarkers measured at both timepoints come back,
-    as numbers; patient and biomarker names are attached in order afterwards.
+    as numbers: patient and biomarker names are in two small lookup frames.
     ``measured``: the study's measured timepoints (:func:`measured_timepoints`), when the
     caller has them already.
 
@@ -229,9 +229,13 @@ def raw_pairs(
     rows
         One row per patient, biomarker and pair of measurements at the two timepoints,
         sorted by biomarker, arm and patient_id (strings compared byte-wise, as Polars
-        sorts them). Columns: study_id, patient_id, arm, response, biomarker, unit,
+        sorts them). Columns: patient and marker (row numbers of the two lookups),
         pre_value, pre_below, pre_lloq, post_value, post_below, post_lloq (value null when
         below LLOQ; lloq the measurement's, else the study's).
+    patients
+        The study's patients (study_id, patient_id, arm, response), row i for index i.
+    markers
+        The study's biomarkers (study_id, biomarker, unit), row j for index j.
     context
         One row per (biomarker, arm) measured at any timepoint. Columns: study_id,
         biomarker, arm, unit, n_patients (patients with a measurement at any timepoint),
@@ -304,75 +308,61 @@ def raw_pairs(
         numbers["marker_rank"].to_numpy(), numbers["patient_rank"].to_numpy(), patients.height
     )
     if other_timepoints == 0 and once:
-        context = _context_of_two_timepoints(study_id, numbers, in_order, patients, markers)
+        context = _context_of_two_timepoints(study_id, numbers, patients, markers)
     else:
         context = _context_of_every_timepoint(con, params)
     # the pairs, in order, in one gather (one copy of the columns, not three)
     paired = (numbers["has_pre"] & numbers["has_post"]).to_numpy()
-    both = numbers.drop("has_pre", "has_post").gather(in_order[paired[in_order]])
-    del numbers
-    patient = both["patient_rank"]
-    marker = both["marker_rank"]
-    rows = both.select(
-        pl.lit(study_id).alias("study_id"),
-        patients["patient_id"].gather(patient),
-        patients["arm"].gather(patient),
-        patients["response"].gather(patient),
-        markers["biomarker"].gather(marker),
-        markers["unit"].gather(marker),
-        "pre_value",
-        "pre_below",
-        "pre_lloq",
-        "post_value",
-        "post_below",
-        "post_lloq",
+    rows = (
+        numbers.drop("has_pre", "has_post")
+        .gather(in_order[paired[in_order]])
+        .rename({"patient_rank": "patient", "marker_rank": "marker"})
     )
-    return rows, context
+    study = pl.lit(study_id, dtype=pl.String).alias("study_id")
+    return (
+        rows,
+        patients.select(study, "patient_id", "arm", "response"),
+        markers.select(study, "biomarker", "unit"),
+        context,
+    )
 
 
 def _context_of_two_timepoints(
     study_id: str,
     numbers: pl.DataFrame,
-    in_order: np.ndarray,
     patients: pl.DataFrame,
     markers: pl.DataFrame,
 ) -> pl.DataFrame:
     """The context of :func:`raw_pairs` when the two timepoints are all the study measured
     and no patient has a biomarker twice at one of them: from the joined rows alone,
-    counted by (biomarker rank, arm code) and ordered by biomarker and arm.
-
-    ``in_order``: the rows' order by (biomarker rank, patient rank)."""
+    counted by (biomarker rank, arm code) and ordered by biomarker and arm."""
     arms = patients["arm"].unique().sort()
     n_arms = max(len(arms), 1)
     arm_code = patients["arm"].cast(pl.Enum(arms.to_list())).to_physical().to_numpy()
-    marker_rank = numbers["marker_rank"].to_numpy().astype(np.int64)
-    key = marker_rank * n_arms + arm_code[numbers["patient_rank"].to_numpy()]
-    # one count per (key, has_pre, has_post, pre_below, post_below): every count below
-    # is a sum of these sixteen
-    flags = [
-        numbers[name].fill_null(False).to_numpy().astype(np.int64)
-        for name in ("has_pre", "has_post", "pre_below", "post_below")
-    ]
-    code = key * 16 + flags[0] * 8 + flags[1] * 4 + flags[2] * 2 + flags[3]
+    # one count per (biomarker, arm, has_pre, has_post, pre_below, post_below): every
+    # count below is a sum of these sixteen (built in place: four bytes a row)
+    code = numbers["marker_rank"].to_numpy().astype(np.int32)
+    code *= n_arms
+    code += arm_code.astype(np.int32)[numbers["patient_rank"].to_numpy()]
+    for name in ("has_pre", "has_post", "pre_below", "post_below"):
+        code *= 2
+        code += numbers[name].fill_null(False).to_numpy()
     table = np.bincount(code, minlength=markers.height * n_arms * 16).reshape(-1, 4, 4)
+    del code
     n_patients = table.sum(axis=(1, 2))
     present = np.flatnonzero(n_patients)
     table = table[present]
     by_presence = table.sum(axis=2)  # [key, 2 * has_pre + has_post]
     by_below = table.sum(axis=1)  # [key, 2 * pre_below + post_below]
     # the smallest value above zero of each biomarker, any arm or timepoint
-    values = [numbers[f"{side}_value"].to_numpy() for side in ("pre", "post")]
-    with np.errstate(invalid="ignore"):
-        positive = [np.where(v > 0, v, np.inf) for v in values]
-    smallest_of_row = np.minimum(*positive)[in_order]
-    ordered_marker = marker_rank[in_order]
-    first = np.flatnonzero(np.diff(ordered_marker, prepend=-1))  # runs of one biomarker
-    smallest = np.full(markers.height, np.inf)
-    if len(first):
-        smallest[ordered_marker[first]] = np.minimum.reduceat(smallest_of_row, first)
+    positive = [
+        pl.when(pl.col(f"{side}_value") > 0).then(pl.col(f"{side}_value"))
+        for side in ("pre", "post")
+    ]
+    smallest = numbers.group_by("marker_rank").agg(pl.min_horizontal(positive).min())
+    by_marker = np.full(markers.height, np.nan)
+    by_marker[smallest["marker_rank"].to_numpy()] = smallest[:, 1].fill_null(np.nan).to_numpy()
     marker = present // n_arms
-    smallest_positive = smallest[marker]
-    smallest_positive[np.isinf(smallest_positive)] = np.nan  # none above zero: null
     counts = pl.DataFrame(
         {
             "biomarker": markers["biomarker"].gather(marker),
@@ -380,7 +370,7 @@ def _context_of_two_timepoints(
             "unit": markers["unit"].gather(marker),
             "n_patients": n_patients[present],
             "n_below_window": by_below[:, 1] + by_below[:, 2] + 2 * by_below[:, 3],
-            "smallest_positive": pl.Series(smallest_positive).fill_nan(None),
+            "smallest_positive": pl.Series(by_marker[marker]).fill_nan(None),
             "n_at_baseline": by_presence[:, 2] + by_presence[:, 3],
             "n_at_timepoint": by_presence[:, 1] + by_presence[:, 3],
             "n_at_both": by_presence[:, 3],
