@@ -110,3 +110,31 @@ def test_groups_counted_by_two_threads_equal_ranking(decimals: int) -> None:
     )
     np.testing.assert_array_equal(w, expected[:, 0])
     np.testing.assert_array_equal(ties, expected[:, 1])
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 8])
+def test_signed_rank_of_many_samples_equals_one_sample_at_a_time(decimals: int) -> None:
+    """V, non-zero n, tie term and zero flag of every sample, from the vectorised terms,
+    equal :func:`signed_rank`'s (tested against R) sample by sample: with zeros, ties
+    (coarse rounding), empty samples, a sample of zeros only, and none tied at all."""
+    from trialtui.analysis.ranktests import signed_rank, signed_rank_groups
+
+    rng = np.random.default_rng(30 + decimals)
+    sizes = [7, 0, 60, 3, 200, 1, 45, 0, 5, 120]
+    samples = [np.round(rng.normal(0.2, 1.0, n), decimals) for n in sizes]
+    samples[3] = np.zeros(3)
+    samples[6][:4] = 0.0
+    offsets = np.concatenate(([0], np.cumsum(sizes)))
+    v, n_nonzero, ties, has_zero = signed_rank_groups(np.concatenate(samples), offsets)
+    for g, x in enumerate(samples):
+        alone = signed_rank(x)
+        nonzero = x[x != 0]
+        assert n_nonzero[g] == alone.n == len(nonzero)
+        assert has_zero[g] == bool((x == 0).any())
+        _, counts = np.unique(np.abs(nonzero), return_counts=True)
+        assert ties[g] == float(np.sum(counts.astype(float) ** 3 - counts))
+        if len(nonzero):
+            assert v[g] == alone.statistic, g
+        else:
+            assert v[g] == 0.0
+    assert (ties > 0).any() == (decimals < 8)

@@ -492,24 +492,61 @@ def signed_rank_groups(
     values = np.asarray(values, dtype=float)
     offsets = np.asarray(offsets, dtype=np.int64)
     groups = len(offsets) - 1
-    segment = np.repeat(np.arange(groups), np.diff(offsets))
-    zero = values == 0
-    has_zero = np.bincount(segment, weights=zero, minlength=groups) > 0
-    kept = values[~zero]
-    n_nonzero = np.bincount(segment[~zero], minlength=groups)
-    starts_of = np.concatenate(([0], np.cumsum(n_nonzero)))
-    magnitude = np.abs(kept)
-    order = _order_within(magnitude, starts_of)
+    sizes = np.diff(offsets)
+    # |x| sorted within each sample: its zeros come first and are passed over, so that
+    # the rank of a non-zero value is its place in the sample after them
+    magnitude = np.abs(values)
+    order = _order_within(magnitude, offsets)
     ordered = magnitude[order]
-    positive = kept[order] > 0
-    kept_segment = np.repeat(np.arange(groups), n_nonzero)
-    change = np.ones(len(ordered), dtype=bool)
-    change[1:] = (ordered[1:] != ordered[:-1]) | (kept_segment[1:] != kept_segment[:-1])
+    del magnitude
+    nonempty = np.flatnonzero(sizes)
+    zero_count = np.zeros(groups, dtype=np.int64)
+    if len(nonempty):
+        zero_count[nonempty] = np.add.reduceat(ordered == 0, offsets[nonempty], dtype=np.int64)
+    has_zero = zero_count > 0
+    n_nonzero = sizes - zero_count
+    # equal neighbours within a sample, zeros aside: runs of tied ranks
+    tied = ordered[1:] == ordered[:-1]
+    tied &= ordered[1:] != 0
+    inner = offsets[1:-1]
+    tied[inner[(inner > 0) & (inner < len(ordered))] - 1] = False  # across two samples
+    if not tied.any():
+        # every rank a whole number: V sums the places of the positive values
+        place = np.arange(1, len(ordered) + 1, dtype=float)
+        place -= np.repeat((offsets[:-1] + zero_count).astype(float), sizes)
+        place *= values[order] > 0
+        v = np.zeros(groups)
+        if len(nonempty):
+            v[nonempty] = np.add.reduceat(place, offsets[nonempty])
+        return v, n_nonzero.astype(float), np.zeros(groups), has_zero
+    return _signed_rank_runs(values, offsets, order, ordered, zero_count, has_zero)
+
+
+def _signed_rank_runs(
+    values: np.ndarray,
+    offsets: np.ndarray,
+    order: np.ndarray,
+    ordered: np.ndarray,
+    zero_count: np.ndarray,
+    has_zero: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`signed_rank_groups` when some values tie: average ranks run by run."""
+    groups = len(offsets) - 1
+    sizes = np.diff(offsets)
+    segment = np.repeat(np.arange(groups), sizes)
+    kept = ordered != 0
+    magnitude = ordered[kept]
+    positive = values[order][kept] > 0
+    kept_segment = segment[kept]
+    n_nonzero = sizes - zero_count
+    starts_of = np.concatenate(([0], np.cumsum(n_nonzero)))
+    change = np.ones(len(magnitude), dtype=bool)
+    change[1:] = (magnitude[1:] != magnitude[:-1]) | (kept_segment[1:] != kept_segment[:-1])
     runs = np.flatnonzero(change)
     if len(runs) == 0:
         empty = np.zeros(groups)
         return empty, n_nonzero.astype(float), empty.copy(), has_zero
-    ends = np.append(runs[1:], len(ordered))
+    ends = np.append(runs[1:], len(magnitude))
     run_segment = kept_segment[runs]
     first = runs - starts_of[run_segment]
     last = ends - starts_of[run_segment]
