@@ -510,51 +510,24 @@ def signed_rank_groups(
     tied &= ordered[1:] != 0
     inner = offsets[1:-1]
     tied[inner[(inner > 0) & (inner < len(ordered))] - 1] = False  # across two samples
+    # a non-zero value's rank if nothing tied: its place after its sample's zeros
+    place = np.arange(1, len(ordered) + 1, dtype=float)
+    place -= np.repeat((offsets[:-1] + zero_count).astype(float), sizes)
+    positive = values[order] > 0
+    v = np.zeros(groups)
     if not tied.any():
-        # every rank a whole number: V sums the places of the positive values
-        place = np.arange(1, len(ordered) + 1, dtype=float)
-        place -= np.repeat((offsets[:-1] + zero_count).astype(float), sizes)
-        place *= values[order] > 0
-        v = np.zeros(groups)
+        place *= positive
         if len(nonempty):
             v[nonempty] = np.add.reduceat(place, offsets[nonempty])
         return v, n_nonzero.astype(float), np.zeros(groups), has_zero
-    return _signed_rank_runs(values, offsets, order, ordered, zero_count, has_zero)
-
-
-def _signed_rank_runs(
-    values: np.ndarray,
-    offsets: np.ndarray,
-    order: np.ndarray,
-    ordered: np.ndarray,
-    zero_count: np.ndarray,
-    has_zero: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`signed_rank_groups` when some values tie: average ranks run by run."""
-    groups = len(offsets) - 1
-    sizes = np.diff(offsets)
-    segment = np.repeat(np.arange(groups), sizes)
-    kept = ordered != 0
-    magnitude = ordered[kept]
-    positive = values[order][kept] > 0
-    kept_segment = segment[kept]
-    n_nonzero = sizes - zero_count
-    starts_of = np.concatenate(([0], np.cumsum(n_nonzero)))
-    change = np.ones(len(magnitude), dtype=bool)
-    change[1:] = (magnitude[1:] != magnitude[:-1]) | (kept_segment[1:] != kept_segment[:-1])
-    runs = np.flatnonzero(change)
-    if len(runs) == 0:
-        empty = np.zeros(groups)
-        return empty, n_nonzero.astype(float), empty.copy(), has_zero
-    ends = np.append(runs[1:], len(magnitude))
-    run_segment = kept_segment[runs]
-    first = runs - starts_of[run_segment]
-    last = ends - starts_of[run_segment]
-    average_rank = (first + last + 1) / 2.0
-    positives = np.add.reduceat(positive.astype(np.int64), runs)
-    v = np.bincount(run_segment, weights=average_rank * positives, minlength=groups)
-    t = (ends - runs).astype(float)
-    ties = np.bincount(run_segment, weights=t * t * t - t, minlength=groups)
+    # runs of equal |x| share their average rank (a zero is a run of one, never positive)
+    starts = np.flatnonzero(np.concatenate(([True], ~tied)))
+    t = np.diff(np.append(starts, len(ordered))).astype(float)
+    average = place[starts] + (t - 1) / 2
+    positives = np.add.reduceat(positive, starts, dtype=np.int64)
+    run_group = np.searchsorted(offsets, starts, side="right") - 1
+    v = np.bincount(run_group, weights=average * positives, minlength=groups)
+    ties = np.bincount(run_group, weights=t * t * t - t, minlength=groups)
     return v, n_nonzero.astype(float), ties, has_zero
 
 
