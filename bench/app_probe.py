@@ -72,7 +72,13 @@ async def probe(db: Path) -> dict[str, float]:
                 break
             if app.last_error is not None:
                 raise RuntimeError(app.last_error)
-            await pilot.pause(0.01)
+            if first is None:
+                await pilot.pause(0.01)
+            else:
+                # from first content on, only wait: forcing a repaint every 10 ms (as
+                # pilot.pause does) would take the interpreter from the analysis worker,
+                # work a user's app does not do
+                await asyncio.sleep(0.01)
         if first is None:
             first = ready
         switch = await timed_switch(app, "4")
