@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import polars as pl
 from scipy import special
@@ -148,9 +150,14 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
     testable = (n >= MIN_N_FOR_P) & (n_ref >= MIN_N_FOR_P)
     x, x_offsets = _segments(values, frame["start"].to_numpy(), frame["n"].to_numpy())
     y, y_offsets = _segments(values, frame["ref_start"].to_numpy(), frame["n_reference"].to_numpy())
-    ranks = rank_sum_groups(
-        x, x_offsets, y, y_offsets, conf_level=settings.conf_level, presorted=True
-    )
+    # The ANCOVA (Polars, which lets go of the interpreter) runs beside the rank tests
+    # (mostly Python between short NumPy calls): the two share the machine's cores.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        adjusted = pool.submit(ancova, pairing, settings, reference_arm)
+        ranks = rank_sum_groups(
+            x, x_offsets, y, y_offsets, conf_level=settings.conf_level, presorted=True
+        )
+        baseline_adjusted = adjusted.result()
 
     frame = frame.with_columns(
         pl.lit(reference_arm).alias("reference_arm"),
@@ -180,7 +187,7 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
     by = ["study_id", "arm"]
     frame = adjust_within(frame, "p_mannwhitney", "q_mannwhitney", by, settings.fdr)
     frame = adjust_within(frame, "p_welch", "q_welch", by, settings.fdr)
-    frame = frame.join(ancova(pairing, settings, reference_arm), on=KEYS, how="left")
+    frame = frame.join(baseline_adjusted, on=KEYS, how="left")
     return frame.select(
         *COMPARISON_COLUMNS,
         *ANCOVA_COLUMNS,
