@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from trialtui.store.readers import ROW
+from trialtui.store.sql import fetch_frame
 
 VALUE_COL = "_col"  # name of the column a measurement's value came from (long: "value")
 
@@ -223,20 +224,24 @@ def check_against_database(
     con: duckdb.DuckDBPyConnection,
     *,
     update_subject_data: bool = False,
-) -> list[Change]:
-    """Check a validated file against earlier imports; return the attributes it would set.
+) -> tuple[list[Change], pl.DataFrame | None]:
+    """Check a validated file against earlier imports.
 
-    Contradictions are added to ``found``; the returned changes are fills of missing stored
-    values and, with ``update_subject_data``, changes of patients' sex, age and response.
+    Contradictions are added to ``found``. Returns the attributes the file would set
+    (fills of missing stored values and, with ``update_subject_data``, changes of
+    patients' sex, age and response) and the file's measurements the database already
+    holds (ROW and the import that loaded each; None when the database holds none of its
+    studies' measurements): the load skips those.
     """
     changes: list[Change] = []
     for entity in ENTITIES:
         changes.extend(
             _check_entity(entity, entities[entity.name], found, con, update_subject_data)
         )
+    stored = None
     if not found.full:
-        _check_values(frame, found, con)
-    return changes
+        stored = _check_values(frame, found, con)
+    return changes, stored
 
 
 def _check_entity(
@@ -289,8 +294,13 @@ def _check_entity(
     return changes
 
 
-def _check_values(frame: pl.DataFrame, found: Problems, con: duckdb.DuckDBPyConnection) -> None:
-    """A measurement already loaded for the patient, timepoint and biomarker must agree."""
+def _check_values(
+    frame: pl.DataFrame, found: Problems, con: duckdb.DuckDBPyConnection
+) -> pl.DataFrame | None:
+    """A measurement already loaded for the patient, timepoint and biomarker must agree.
+
+    Returns the file's rows the database already holds (ROW, import_id), found by the
+    same join (one pass over the stored measurements for the check and the load)."""
     studies = frame["study_id"].unique().to_list()
     stored = con.execute(
         "SELECT count(*) FROM (SELECT 1 FROM measurements WHERE list_contains(?, study_id) "
@@ -298,41 +308,37 @@ def _check_values(frame: pl.DataFrame, found: Problems, con: duckdb.DuckDBPyConn
         [studies],
     ).fetchall()
     if not stored[0][0]:
-        return  # a new study: nothing to disagree with
+        return None  # a new study: nothing to disagree with
     con.register(
         "incoming_values",
         frame.select(
-            ROW,
-            VALUE_COL,
-            "study_id",
-            "patient_id",
-            "timepoint",
-            "biomarker",
-            "value",
-            "below_lloq",
+            ROW, "study_id", "patient_id", "timepoint", "biomarker", "value", "below_lloq"
         ).to_arrow(compat_level=pl.CompatLevel.newest()),
     )
     try:
-        value_clash = con.execute(
+        matched = fetch_frame(
+            con,
             f"""
-            SELECT i.{ROW}, i.{VALUE_COL}, i.biomarker, i.patient_id, i.timepoint,
-                   coalesce(m.raw_value, CAST(m.value AS VARCHAR)), m.import_id
+            SELECT i.{ROW}, m.import_id,
+                   CASE WHEN m.value IS DISTINCT FROM i.value OR m.below_lloq <> i.below_lloq
+                        THEN coalesce(m.raw_value, CAST(m.value AS VARCHAR)) END AS differs
             FROM incoming_values i
             JOIN samples s ON s.study_id = i.study_id AND s.patient_id = i.patient_id
                           AND s.timepoint = i.timepoint
             JOIN measurements m ON m.study_id = s.study_id AND m.sample_id = s.sample_id
                                AND m.biomarker_id = i.biomarker
-            WHERE m.value IS DISTINCT FROM i.value OR m.below_lloq <> i.below_lloq
-            ORDER BY i.{ROW} LIMIT ?
             """,
-            [found.limit],
-        ).fetchall()
-        for row, col, marker, patient, timepoint, old, import_id in value_clash:
-            found.add(
-                f"'{marker}' for patient '{patient}' at '{timepoint}' differs from the value "
-                f"'{old}' loaded by import #{import_id}",
-                row,
-                col,
-            )
+        )
     finally:
         con.unregister("incoming_values")
+    clashes = matched.filter(pl.col("differs").is_not_null()).sort(ROW).head(found.limit)
+    if clashes.height:
+        named = frame.join(clashes, on=ROW).sort(ROW)
+        for r in named.iter_rows(named=True):
+            found.add(
+                f"'{r['biomarker']}' for patient '{r['patient_id']}' at '{r['timepoint']}' "
+                f"differs from the value '{r['differs']}' loaded by import #{r['import_id']}",
+                r[ROW],
+                r[VALUE_COL],
+            )
+    return matched.select(ROW, "import_id")

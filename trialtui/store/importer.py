@@ -17,7 +17,7 @@ from trialtui.store.adam import AdamOptions
 from trialtui.store.crossimport import ENTITIES
 from trialtui.store.derived import drop_derived
 from trialtui.store.readers import ROW, read_source
-from trialtui.store.sql import fetch_row, fetch_value, interruptible
+from trialtui.store.sql import fetch_row, fetch_value, interruptible, release_memory
 from trialtui.store.validate import ImportPlan, Problem, validate_source
 
 Progress = Callable[[str], None]
@@ -188,12 +188,17 @@ def _import_each(
             adam=adam,
         )
         del source  # what the load needs is in the plan; free the rest of the file first
+        release_memory(con)  # and what checking it against the database held
         if not plan.ok:
             raise _first_error(plan.problems, limit)
         if dry_run:
             report.files.append(_result(plan, "valid", None, 0))
             continue
         assert plan.measurements is not None
+        if plan.stored is not None and plan.stored.height:
+            # measurements declares no key (see schema.py): a (study, patient, timepoint,
+            # biomarker) the database already holds is skipped, never inserted twice
+            plan.measurements = plan.measurements.join(plan.stored, on=ROW, how="anti")
         plan.measurements = plan.measurements.select(INCOMING_COLUMNS)
         say(f"loading {path}")
         report.files.append(_load(con, plan))
@@ -419,29 +424,16 @@ def _insert(con: duckdb.DuckDBPyConnection, plan: ImportPlan, import_id: int) ->
         ON CONFLICT DO NOTHING
         """
     )
-    insert = """
+    con.execute(
+        """
         INSERT INTO measurements (study_id, sample_id, biomarker_id, value, below_lloq,
                                   lloq, raw_value, comment, import_id)
         SELECT i.study_id, i.sample_id, i.biomarker, i.value, i.below_lloq, i.lloq,
                i.raw_value, i.comment, ?
         FROM incoming i
-    """
-    stored = fetch_value(
-        con,
-        "SELECT count(*) FROM (SELECT 1 FROM measurements "
-        "WHERE study_id IN (SELECT study_id FROM incoming_patient) LIMIT 1)",
+        """,
+        [import_id],
     )
-    if stored:
-        # measurements declares no key (see schema.py): a (study, patient, timepoint,
-        # biomarker) the database already holds is skipped here, never inserted twice
-        insert += """
-        WHERE NOT EXISTS (
-            SELECT 1 FROM measurements m JOIN samples s USING (study_id, sample_id)
-            WHERE m.study_id = i.study_id AND s.patient_id = i.patient_id
-              AND s.timepoint = i.timepoint AND m.biomarker_id = i.biomarker
-        )
-        """
-    con.execute(insert, [import_id])
 
 
 def _apply_changes(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> None:
@@ -462,17 +454,11 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> None:
 
 def _unchanged(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> FileResult:
     """The result for a file whose every row is already in the database."""
+    ids = [] if plan.stored is None else plan.stored["import_id"].unique().sort().to_list()
     earlier = con.execute(
-        """
-        SELECT DISTINCT m.import_id, CAST(x.finished_at AS VARCHAR)
-        FROM incoming i
-        JOIN samples s ON s.study_id = i.study_id AND s.patient_id = i.patient_id
-                      AND s.timepoint = i.timepoint
-        JOIN measurements m ON m.study_id = s.study_id AND m.sample_id = s.sample_id
-                           AND m.biomarker_id = i.biomarker
-        LEFT JOIN imports x ON x.import_id = m.import_id
-        ORDER BY 1
-        """
+        "SELECT import_id, CAST(finished_at AS VARCHAR) FROM imports "
+        "WHERE list_contains(?, import_id) ORDER BY 1",
+        [ids],
     ).fetchall()
     if len(earlier) == 1:
         message = f"already imported as import #{earlier[0][0]} at {earlier[0][1]}"

@@ -31,6 +31,22 @@ def fetch_value(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None)
     return row[0] if row else None
 
 
+def release_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Hand back the memory DuckDB's buffer pool keeps after a large query.
+
+    The pool holds what a hash join or a scan used, for reuse, until the database closes:
+    gigabytes after joining millions of rows. Lowering the memory limit makes it evict
+    what it holds; the default limit is set again at once. Only for a connection no other thread
+    is querying (an importer's): a query running meanwhile could meet the low limit. When
+    the pool cannot shrink (for example, uncommitted rows it must keep) nothing changes.
+    """
+    try:
+        con.execute("SET memory_limit = '64MB'")
+    except duckdb.Error:
+        return  # the pool could not shrink: the limit is unchanged
+    con.execute("RESET memory_limit")  # trialtui never sets one: DuckDB's default
+
+
 def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> pl.DataFrame:
     """A query's result as a Polars frame (through Arrow)."""
     relation = con.sql(sql, params=params or None)

@@ -116,6 +116,9 @@ class ImportPlan:
     timepoints: pl.DataFrame | None = None
     entities: dict[str, pl.DataFrame] = field(default_factory=dict)  # patient, sample, ...
     changes: list[Change] = field(default_factory=list)  # stored attributes it sets
+    # the file's measurements the database holds already (ROW, import_id); the load
+    # skips them. None: the database holds no measurement of the file's studies
+    stored: pl.DataFrame | None = None
     rows_skipped: int = 0  # rows without a value (empty / NA)
     rows_duplicate: int = 0  # exact duplicate rows collapsed
     rows_derived: int = 0  # ADaM records left out (derived, non-analysis, population)
@@ -441,7 +444,7 @@ def validate_source(
     timepoints = _resolve_timepoints(frame, found, con)
     entities = entity_frames(frame)
     if con is not None and not found.full:
-        plan.changes = check_against_database(
+        plan.changes, plan.stored = check_against_database(
             frame, entities, found, con, update_subject_data=update_subject_data
         )
     plan.problems = found.problems
