@@ -48,11 +48,15 @@ def release_memory(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> pl.DataFrame:
-    """A query's result as a Polars frame (through Arrow)."""
+    """A query's result as a Polars frame.
+
+    Read through the Arrow C stream interface, as ``relation.pl()`` reads it but without
+    importing pyarrow (about 0.1 s before the first catalog facts could be shown).
+    """
     relation = con.sql(sql, params=params or None)
     if relation is None:
         return pl.DataFrame()
-    return relation.pl()
+    return pl.DataFrame(relation)
 
 
 @contextlib.contextmanager
