@@ -188,12 +188,15 @@ def _import_each(
             adam=adam,
         )
         del source  # what the load needs is in the plan; free the rest of the file first
-        release_memory(con)  # and what checking it against the database held
         if not plan.ok:
             raise _first_error(plan.problems, limit)
         if dry_run:
             report.files.append(_result(plan, "valid", None, 0))
             continue
+        if not any(f.status == "loaded" for f in report.files):
+            # and what checking it against the database held (only while nothing is
+            # written: uncommitted rows would have to be moved out of memory instead)
+            release_memory(con)
         assert plan.measurements is not None
         if plan.stored is not None and plan.stored.height:
             # measurements declares no key (see schema.py): a (study, patient, timepoint,
