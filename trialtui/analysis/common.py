@@ -81,7 +81,7 @@ def per_group(
 
     The groups are told apart by their position, not by hashing the keys."""
     sizes = np.diff(offsets)
-    segment = pl.Series("_segment", np.repeat(np.arange(len(sizes)), sizes))
+    segment = pl.Series("_segment", np.repeat(np.arange(len(sizes), dtype=np.int32), sizes))
     values = (
         frame.with_columns(segment)
         .group_by("_segment", maintain_order=True)

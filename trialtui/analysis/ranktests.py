@@ -555,12 +555,16 @@ def _count_below(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
 def _segment_tie_terms(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Sum of t^3 - t over runs of equal values in each sorted segment."""
     segments = len(offsets) - 1
-    segment = np.repeat(np.arange(segments), np.diff(offsets))
     change = np.ones(len(values) + 1, dtype=bool)
-    change[1:-1] = (values[1:] != values[:-1]) | (segment[1:] != segment[:-1])
+    change[1:-1] = values[1:] != values[:-1]
+    inner = offsets[1:-1]
+    change[inner[(inner > 0) & (inner < len(values))]] = True  # a segment starts a run
     starts = np.flatnonzero(change)
+    if len(starts) == len(values) + 1:  # nothing tied
+        return np.zeros(segments)
     t = np.diff(starts).astype(float)
-    return np.bincount(segment[starts[:-1]], weights=t * t * t - t, minlength=segments)
+    segment = np.searchsorted(offsets, starts[:-1], side="right") - 1
+    return np.bincount(segment, weights=t * t * t - t, minlength=segments)
 
 
 def sort_within(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:

@@ -422,12 +422,16 @@ def _order_by_key(major: np.ndarray, minor: np.ndarray, minor_size: int) -> tupl
     When every key occurs once (one measurement per patient, timepoint and biomarker, as
     the importer guarantees) each row's place is its key's rank among the keys present:
     found by counting in O(n), not by sorting."""
-    key = np.asarray(major, dtype=np.int64) * max(minor_size, 1) + np.asarray(minor)
-    if len(key) == 0:
+    if len(major) == 0:
         return np.empty(0, dtype=np.int64), True
+    size = max(minor_size, 1)
+    # four-byte keys and places when they fit: half the memory to fill and read
+    narrow = (int(major.max()) + 1) * size < 2**31 and len(major) < 2**31
+    kind = np.int32 if narrow else np.int64
+    key = np.asarray(major, dtype=kind) * kind(size) + np.asarray(minor, dtype=kind)
     if key.max() <= 4 * len(key) + 1024:  # dense keys: place each row by its key
-        slots = np.full(int(key.max()) + 1, -1, dtype=np.int64)
-        slots[key] = np.arange(len(key))
+        slots = np.full(int(key.max()) + 1, -1, dtype=kind)
+        slots[key] = np.arange(len(key), dtype=kind)
         order = slots[slots >= 0]
         if len(order) == len(key):
             return order, True
