@@ -3,9 +3,10 @@
 Usage: python bench/app_probe.py DB OUT.json
 
 Times count from this process's start, as a user's would from pressing Enter: importing
-the app is part of them; the probe's own query for the facts to look for is not. "First content" is the first frame showing the study's id, every
-arm and every timepoint (the Overview's catalog facts); "statistics ready" is when the
-analysis worker has delivered every eagerly computed level.
+the app is part of them; the probe's own query for the facts to look for is not. "First
+content" is the first frame showing the study's id, every arm and every timepoint (the
+Overview's catalog facts); "statistics ready" is when the analysis worker has delivered
+every eagerly computed level.
 
 A screen switch is timed from the key ``4`` to the Statistics screen painted with its
 table: ``screen_switch`` the first time the screen is shown, ``screen_switch_again`` when
