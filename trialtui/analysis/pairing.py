@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from trialtui.analysis.common import grouped
 from trialtui.analysis.settings import AnalysisSettings
 from trialtui.errors import UsageError
 
@@ -303,8 +304,6 @@ def _usable(prefix: str, settings: AnalysisSettings, pseudo: pl.Expr) -> list[pl
 def _pairs_per_group(fold_changes: pl.DataFrame) -> pl.DataFrame:
     """Pairs and imputed values per (study, biomarker, arm): counted over the runs of
     each group (pairs come sorted by group), not by hashing the keys."""
-    from trialtui.analysis.common import grouped
-
     ordered, offsets = grouped(fold_changes.select(*KEYS, "pre_imputed", "post_imputed"), KEYS)
     starts = offsets[:-1]
     imputed = ordered.select(
