@@ -8,7 +8,6 @@ from scipy import special
 
 from trialtui.analysis.common import (
     MIN_N_FOR_P,
-    grouped,
     nan_to_null,
     per_group,
     t_quantile,
@@ -32,9 +31,10 @@ ANCOVA_COLUMNS = (
 _SINGULAR_TOL = 1e-7
 
 
-def _arm_moments(fold_changes: pl.DataFrame) -> pl.DataFrame:
+def _arm_moments(pairing: Pairing) -> pl.DataFrame:
     """n, means and centred sums of squares and products of x = log2 pre, y = log2 post."""
-    fc, offsets = grouped(fold_changes.select(*KEYS, "pre", "post"), KEYS)
+    fc, offsets = pairing.groups
+    fc = fc.select(*KEYS, "pre", "post")
     xy = fc.with_columns(
         pl.col("pre").map_batches(np.log2, return_dtype=pl.Float64).alias("_x"),
         pl.col("post").map_batches(np.log2, return_dtype=pl.Float64).alias("_y"),
@@ -119,7 +119,7 @@ def ancova(pairing: Pairing, settings: AnalysisSettings, reference_arm: str) -> 
     >>> round(row["ancova_ratio"][0], 4)
     1.9266
     """
-    moments = _arm_moments(pairing.fold_changes)
+    moments = _arm_moments(pairing)
     n_arms = moments.group_by("study_id").agg(pl.col("arm").n_unique().alias("_arms"))
     fitted = moments.filter(pl.col("_n") >= MIN_N_FOR_P)
     by = ["study_id", "biomarker"]

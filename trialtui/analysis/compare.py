@@ -11,7 +11,6 @@ from scipy import special
 from trialtui.analysis.ancova import ANCOVA_COLUMNS, ancova
 from trialtui.analysis.common import (
     MIN_N_FOR_P,
-    grouped,
     nan_to_null,
     per_group,
     settings_columns,
@@ -112,7 +111,8 @@ def compare_arms(pairing: Pairing, settings: AnalysisSettings, reference_arm: st
     Kerby, D. S. (2014). The simple difference formula. Compr. Psychol. 3.
     """
     keys = ["study_id", "biomarker", "arm"]
-    fc, offsets = grouped(pairing.fold_changes.select(*keys, "log2fc"), keys)
+    fc, offsets = pairing.groups
+    fc = fc.select(*keys, "log2fc")
     values = sort_within(fc["log2fc"].to_numpy(), offsets)
     sizes = np.diff(offsets)
     lists = per_group(

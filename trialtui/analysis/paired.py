@@ -7,7 +7,6 @@ import polars as pl
 
 from trialtui.analysis.common import (
     MIN_N_FOR_P,
-    grouped,
     nan_to_null,
     per_group,
     settings_columns,
@@ -99,7 +98,8 @@ def summarise_arms(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFrame
     continuity correction. The t-test is R's ``t.test(log2fc)``. Groups with fewer than 3
     pairs get no p-values.
     """
-    fc, offsets = grouped(pairing.fold_changes.select(*KEYS, "fc", "log2fc"), KEYS)
+    fc, offsets = pairing.groups
+    fc = fc.select(*KEYS, "fc", "log2fc")
     counts = pairing.counts
     if "unit" not in counts.columns:  # pairings built by hand may not name a unit
         counts = counts.with_columns(pl.lit(None, dtype=pl.String).alias("unit"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -50,6 +51,13 @@ class Pairing:
     counts: pl.DataFrame
     baseline_timepoint: str
     timepoint: str
+
+    @cached_property
+    def groups(self) -> tuple[pl.DataFrame, np.ndarray]:
+        """``fold_changes`` with each (study_id, biomarker, arm)'s rows together and where
+        each group starts (:func:`trialtui.analysis.common.grouped`): found once for every
+        level computed from this pairing."""
+        return grouped(self.fold_changes, KEYS)
 
 
 def resolve_timepoints(measurements: pl.DataFrame, settings: AnalysisSettings) -> tuple[str, str]:
