@@ -15,9 +15,8 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from trialtui.analysis import AnalysisSettings, Pairing, correlate_changes
+from trialtui.analysis import AnalysisSettings, Pairing, correlate_changes, correlation
 from trialtui.analysis.correlation import (
-    CHUNK_CELLS,
     MAX_BLOCKS,
     MIN_BLOCK,
     POOLED,
@@ -41,10 +40,15 @@ def reference() -> pl.DataFrame:
     return pl.read_csv(DATA / "correlation_missing_reference.csv", infer_schema_length=None)
 
 
-@pytest.fixture(scope="module")
-def ours() -> pl.DataFrame:
+@pytest.fixture(scope="module", params=["default", "compiled", "blocks"])
+def ours(request: pytest.FixtureRequest) -> pl.DataFrame:
+    """Our frame as the defaults route each study, with every column outside the larger
+    blocks through the compiled loop, and with every pattern a block."""
     data = pl.read_csv(DATA / "correlation_missing_input.csv")
-    return correlate_changes(pairing_from(data), AnalysisSettings())
+    only = {"default": correlation.BLOCK_PAIRS_ONLY, "compiled": 0, "blocks": 10**9}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(correlation, "BLOCK_PAIRS_ONLY", only[request.param])
+        return correlate_changes(pairing_from(data), AnalysisSettings())
 
 
 def test_the_studies_miss_values_every_way(reference: pl.DataFrame) -> None:
@@ -137,19 +141,52 @@ def test_more_blocks_than_are_paired_as_blocks(arms: int | None) -> None:
         assert (n_groups[~np.eye(len(rho), dtype=bool)] == arms).all()
 
 
-@pytest.mark.parametrize("arms", [None, 2], ids=["one-arm", "arm-adjusted"])
-def test_column_loop_over_many_patients_matches_scipy(arms: int | None) -> None:
-    """Enough patients that the column loop takes the later columns a few rows at a time
-    (CHUNK_CELLS), values missing one at a time and ties in some columns."""
+@pytest.mark.parametrize("arms", [None, 2, 3], ids=["one-arm", "two-arms", "three-arms"])
+def test_compiled_loop_over_many_patients_matches_scipy(arms: int | None) -> None:
+    """Thousands of patients with values missing one at a time (a pattern per column: the
+    compiled loop ranks every pair, its columns shared between threads), ties in some
+    columns, a constant column and, with arms, one constant within each arm."""
     rng = np.random.default_rng(17)
-    n, k = 2 * CHUNK_CELLS // 40 + 7, 45
-    assert max(16, CHUNK_CELLS // n) < k // 2  # three runs of rows for the first column
+    n, k = 2_000, 30
     matrix = rng.normal(size=(n, k))
     matrix[:, ::4] = np.round(matrix[:, ::4], 1)  # ties
-    matrix[rng.random(matrix.shape) < 0.03] = np.nan
+    matrix[:, 5] = 2.0
     groups = None if arms is None else rng.integers(0, arms, size=n)
-    rho, count, _ = spearman_matrix(matrix, groups)
+    if groups is not None:
+        matrix[:, 6] = groups
+    matrix[rng.random(matrix.shape) < 0.03] = np.nan
+    rho, count, n_groups = spearman_matrix(matrix, groups, block_pairs_only=0)
     expected = pairwise_reference(matrix, groups)
     present = (~np.isnan(matrix)).astype(int)
     np.testing.assert_array_equal(count, present.T @ present)
+    assert np.isnan(rho[5]).all()  # constant: no correlation
+    if groups is not None:
+        assert np.isnan(rho[6]).all()  # nothing left once each arm's mean is removed
+        assert (n_groups == arms).all()
+    assert (~np.isnan(expected)).sum() > 0.8 * k * k
     np.testing.assert_allclose(rho, expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("arms", [None, 2, 4], ids=["one-arm", "two-arms", "four-arms"])
+def test_compiled_loop_and_blocks_agree(arms: int | None) -> None:
+    """The two ways to rank pairs give the same rho, n and groups on every pattern: blocks
+    of columns missing the same patients, values missing one at a time, heavy ties,
+    columns with fewer than three values or none, and arms missing from a pair's rows."""
+    rng = np.random.default_rng(23)
+    n, k = 120, 40
+    matrix = rng.integers(0, 9, size=(n, k)).astype(float)
+    matrix[:, 1::3] = rng.normal(size=(n, len(range(1, k, 3))))
+    matrix[rng.random(matrix.shape) < 0.15] = np.nan
+    matrix[rng.choice(n, 30, replace=False)[:, None], np.arange(8)[None, :]] = np.nan  # a block
+    matrix[:, 9] = np.nan
+    matrix[:2, 9] = [1.0, 2.0]  # two values
+    matrix[:, 10] = np.nan  # none
+    groups = None if arms is None else np.repeat(np.arange(arms), n // arms)
+    if groups is not None:
+        matrix[groups == 0, 11] = np.nan  # a column the first arm lacks
+    compiled = spearman_matrix(matrix, groups, block_pairs_only=0)
+    blocks = spearman_matrix(matrix, groups, block_pairs_only=10**9)
+    for ours, theirs in zip(compiled, blocks, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-15)
+    assert np.isnan(compiled[0][10]).all() and (compiled[1][10] == 0).all()
+    assert np.isnan(compiled[0]).mean() < 0.1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -28,14 +27,14 @@ CORRELATION_COLUMNS = (
 
 # Columns sharing one pattern of missing values form a block, correlated with every other
 # block by one ranking of the shared rows and one matrix product. Blocks of fewer columns,
-# or beyond the largest ones, go column by column instead (one block pair costs a ranking
-# and a few array operations whatever its size, so many tiny blocks cost more than the
-# column loop).
+# or beyond the largest ones, go through a compiled loop that ranks each pair afresh (one
+# block pair costs a ranking and a few array operations whatever its size, so many tiny
+# blocks cost more than the loop). When all patterns make few pairs of blocks they are all
+# blocks: the compiled loop is not worth loading (numba and its cache, ~0.5 s).
 MIN_BLOCK = 2
 MAX_BLOCKS = 48
-# the column loop works on this many (rows x patients) cells at a time
-CHUNK_CELLS = 2**18
-# threads for the column loop
+BLOCK_PAIRS_ONLY = 300
+# threads for the compiled loop
 WORKERS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
@@ -48,16 +47,10 @@ class Ties(NamedTuple):
     start: np.ndarray
     end: np.ndarray
 
-    def rows(self, first: int, stop: int) -> Ties:
-        """The entries of rows first .. stop - 1, numbered from first."""
-        lo, hi = np.searchsorted(self.row, [first, stop])
-        return Ties(self.row[lo:hi] - first, *(a[lo:hi] for a in self[1:]))
-
 
 def _sorted_rows(values: np.ndarray) -> tuple[np.ndarray, Ties]:
-    """For each row of ``values`` (one variable per row): its sort order (NaN last) and
-    the tied entries along it (NaN never ties); computed once, they rank any subset of
-    the row's entries without sorting."""
+    """For each row of ``values`` (one variable per row): its sort order and the tied
+    entries along it."""
     order = np.argsort(values, axis=1, kind="stable")
     ordered = np.take_along_axis(values, order, axis=1)
     same = ordered[:, 1:] == ordered[:, :-1]  # entry q + 1 continues the run of entry q
@@ -75,45 +68,16 @@ def _sorted_rows(values: np.ndarray) -> tuple[np.ndarray, Ties]:
     return order, Ties(row, position, first[run], last[run])
 
 
-def _counted_ranks(
-    kept: np.ndarray, ties: Ties, shared: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """Average ranks among the kept entries of each row, given along the row's sort order,
-    minus their mean (m + 1) / 2 over the m kept ones, and 0 elsewhere; and m. What
-    ``rank`` gives for the kept values, centred, without sorting.
-
-    ``ties`` come from :func:`_sorted_rows`, for the rows of ``kept`` or, with ``shared``,
-    for one row whose order every row of ``kept`` follows. Along the order the kept
-    entries are counted, and that count is the rank; a run of tied values from position s
-    to e holds the kept entries ``before + 1 .. last``, where ``before`` is the count just
-    before s and ``last`` the count at e, and each has their average rank
-    (before + last + 1) / 2. Ranks and their mean are multiples of 1/2, so the centred
-    ranks, their products and sums are exact in floating point.
-    """
-    n = kept.shape[1]
-    counts = np.cumsum(kept, axis=1, dtype=np.int32)  # the fastest accumulator here
-    total = counts[:, -1].astype(np.int64) if n else np.zeros(len(kept), dtype=np.int64)
-    mean = ((total + 1) / 2)[:, None]
-    ranked = np.subtract(counts, mean, dtype=float)
-    if len(ties.position):
-        if shared:
-            start, end, at = ties.start, ties.end, ties.position
-            before = counts[:, start] - kept[:, start]
-            ranked[:, at] = (before + counts[:, end] + 1) / 2 - mean
-        else:
-            r = ties.row
-            before = counts[r, ties.start] - kept[r, ties.start]
-            ranked[r, ties.position] = (before + counts[r, ties.end] + 1) / 2 - mean[r, 0]
-    ranked *= kept
-    return ranked, total
-
-
 def _block_ranks(values: np.ndarray) -> np.ndarray:
-    """Centred average ranks of the columns of a complete block (see
-    :func:`_counted_ranks`)."""
+    """Average ranks of the columns of a complete block minus their mean (m + 1) / 2: the
+    entry at place q of a column's order has rank q + 1, a run of ties from place s to e
+    the average (s + e) / 2 + 1. Multiples of 1/2, so exact, as are their products' sums."""
     rows = np.ascontiguousarray(values.T)
+    m = rows.shape[1]
     order, ties = _sorted_rows(rows)
-    ranked, _ = _counted_ranks(np.ones(rows.shape, dtype=bool), ties)
+    centre = (m - 1) / 2
+    ranked = np.broadcast_to(np.arange(m) - centre, rows.shape).copy()
+    ranked[ties.row, ties.position] = (ties.start + ties.end) / 2 - centre
     out = np.empty(rows.shape)
     np.put_along_axis(out, order, ranked, axis=1)
     return out.T
@@ -136,7 +100,10 @@ def _rho(cross: np.ndarray, ss_a: np.ndarray, ss_b: np.ndarray) -> np.ndarray:
 
 
 def spearman_matrix(
-    matrix: np.ndarray, groups: np.ndarray | None = None
+    matrix: np.ndarray,
+    groups: np.ndarray | None = None,
+    *,
+    block_pairs_only: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairwise-complete Spearman rho and n for the columns of ``matrix`` (NaN = missing).
 
@@ -153,11 +120,11 @@ def spearman_matrix(
     missing values (usually a few: no value missing, or a missing biopsy removing a patient
     from every biomarker). For each pair of the larger such blocks the shared rows are
     ranked once and all correlations of the two blocks come from one matrix product. The
-    remaining columns (values missing one at a time: a pattern per column) go one at a
-    time against every later column: each column is sorted once, and the ranks on any
-    subset of rows are counts along that order. Ranks are multiples of 1/2, so the centred
-    ranks and the sums of their products are exact; within groups each group's mean is
-    removed through its sum. Both ways give the same numbers.
+    remaining columns (values missing one at a time: a pattern per column) go through a
+    compiled loop (:mod:`trialtui.analysis.rankpairs`) that ranks each pair afresh, unless
+    all patterns make at most ``block_pairs_only`` (default :data:`BLOCK_PAIRS_ONLY`)
+    pairs of blocks, when every pattern is a block. Both ways give the same numbers: ranks
+    are multiples of 1/2, so their sums of products are exact.
     """
     k = matrix.shape[1]
     rows = np.flatnonzero(~np.isnan(matrix).all(axis=1))  # a row without values never counts
@@ -176,13 +143,17 @@ def spearman_matrix(
     for j in range(k):
         patterns.setdefault(packed[j].tobytes(), []).append(j)
     blocks = sorted(patterns.values(), key=len, reverse=True)
-    big = [np.array(b) for b in blocks[:MAX_BLOCKS] if len(b) >= MIN_BLOCK]
+    if block_pairs_only is None:
+        block_pairs_only = BLOCK_PAIRS_ONLY
+    if len(blocks) * (len(blocks) + 1) // 2 > block_pairs_only:
+        blocks = [b for b in blocks[:MAX_BLOCKS] if len(b) >= MIN_BLOCK]
+    big = [np.array(b) for b in blocks]
     _by_blocks(matrix, present, groups, big, rho, count, n_groups)
     in_big = np.zeros(k, dtype=bool)
     for cols in big:
         in_big[cols] = True
     if not in_big.all():
-        _by_column(matrix, present, groups, in_big, rho, count, n_groups)
+        _compiled(matrix, groups, in_big, rho, count, n_groups)
     return rho, count, n_groups
 
 
@@ -242,9 +213,8 @@ def _by_blocks(
             rho[mirror] = block.T
 
 
-def _by_column(
+def _compiled(
     matrix: np.ndarray,
-    present: np.ndarray,
     groups: np.ndarray | None,
     done: np.ndarray,
     rho: np.ndarray,
@@ -252,85 +222,16 @@ def _by_column(
     n_groups: np.ndarray,
 ) -> None:
     """Fill rho, count and n_groups for every pair with a column outside ``done``: each
-    such column against itself, every later such column and every ``done`` column.
+    such column against itself, every later such column and every ``done`` column, by
+    the compiled loop (rows sorted by group, as :func:`spearman_matrix` leaves them)."""
+    from trialtui.analysis.rankpairs import rank_pairs
 
-    The columns are held as rows (variables x patients) in the order they are taken, so
-    that the columns paired with the one at position p are the rows from p on. Column j's
-    ranks on the patients it shares with i are counted along j's own sort order; i's ranks
-    on the same patients are counted along i's order for all j at once, then carried into
-    each j's order by one gather."""
     rest = np.flatnonzero(~done)
-    perm = np.r_[rest, np.flatnonzero(done)]
-    values = np.ascontiguousarray(matrix[:, perm].T)
-    width, n = values.shape
-    here = ~np.isnan(values)
-    order, ties = _sorted_rows(values)
-    flat = order + (np.arange(width) * n)[:, None]  # positions in a width x n array
-    # along its own order a column's values come first, its missing ones last
-    own = np.arange(n)[None, :] < here.sum(axis=1)[:, None]
-    if groups is not None:
-        labels, code = np.unique(groups, return_inverse=True)
-        # each group but the last along every column's order (the centred ranks sum to 0)
-        along = [(code[order] == g).astype(float) for g in range(len(labels) - 1)]
-    step = max(16, CHUNK_CELLS // max(n, 1))
-
-    def pair_from(positions: range) -> None:
-        carried = np.empty((width, n))  # one per thread
-        for p in positions:
-            i = rest[p]
-            oi = order[p]
-            own_ties = ties.rows(p, p + 1)
-            for first in range(p, width, step):  # a few rows at a time: they stay in cache
-                later = slice(first, first + step)
-                # j's ranks on the rows it shares with i, along j's order
-                kept_j = here[p][order[later]] & own[later]
-                za, shared = _counted_ranks(kept_j, ties.rows(first, first + step))
-                # i's ranks on the rows it shares with each j, along i's order, then along j's
-                kept_i = here[later][:, oi] & own[p]
-                zi, _ = _counted_ranks(kept_i, own_ties, shared=True)
-                carried[later, oi] = zi
-                zb = carried.ravel()[flat[later]]
-                cross = np.einsum("ij,ij->i", za, zb)
-                ss_a = np.einsum("ij,ij->i", za, za)
-                ss_b = np.einsum("ij,ij->i", zi, zi)
-                cols = perm[later]
-                if groups is not None:
-                    # group sums: of za along each j's order, of zi and the sizes along i's order
-                    # (by group indicators: a matrix product with a two-column matrix is slower)
-                    sa = np.empty((len(zi), len(labels)))
-                    sb = np.empty_like(sa)
-                    size = np.empty_like(sa)
-                    for g, indicator in enumerate(along):
-                        sa[:, g] = np.einsum("ij,ij->i", za, indicator[later])
-                        in_g = code[oi] == g
-                        sb[:, g] = np.einsum("ij,j->i", zi, in_g.astype(float))
-                        size[:, g] = np.count_nonzero(kept_i & in_g, axis=1)
-                    sa[:, -1] = -sa[:, :-1].sum(
-                        axis=1
-                    )  # centred ranks sum to 0 over the shared rows
-                    sb[:, -1] = -sb[:, :-1].sum(axis=1)
-                    size[:, -1] = shared - size[:, :-1].sum(axis=1)
-                    per = np.maximum(size, 1)
-                    cross -= (sa * sb / per).sum(axis=1)
-                    ss_a -= (sa * sa / per).sum(axis=1)
-                    ss_b -= (sb * sb / per).sum(axis=1)
-                    g = (size > 0).sum(axis=1)
-                    n_groups[i, cols] = g
-                    n_groups[cols, i] = g
-                r = _rho(cross, ss_a, ss_b)
-                rho[i, cols] = r
-                rho[cols, i] = r
-                count[i, cols] = shared
-                count[cols, i] = shared
-
-    # NumPy lets go of the interpreter in these array operations, so threads taking every
-    # other column share the work (each writes only its own columns' pairs)
+    columns = np.r_[rest, np.flatnonzero(done)]
+    values = np.ascontiguousarray(matrix[:, columns].T)
+    codes = None if groups is None else np.unique(groups, return_inverse=True)[1]
     workers = max(1, min(WORKERS, len(rest)))
-    if workers == 1:
-        pair_from(range(len(rest)))
-        return
-    with ThreadPoolExecutor(workers) as pool:  # list() raises what a thread raised
-        list(pool.map(pair_from, [range(w, len(rest), workers) for w in range(workers)]))
+    rank_pairs(values, codes, columns, len(rest), rho, count, n_groups, workers)
 
 
 def _pair_rows(

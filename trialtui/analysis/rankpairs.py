@@ -1,0 +1,211 @@
+"""Pairwise-complete Spearman correlation, compiled: each pair of columns ranked afresh on
+the rows both have, in two passes over the rows per pair.
+
+Imported only when a correlation needs it: importing numba and loading the compiled loop
+from its cache takes a moment that nothing else should pay.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _rank_pairs(
+    first: np.ndarray,
+    order: np.ndarray,
+    size: np.ndarray,
+    runs: np.ndarray,
+    run_from: np.ndarray,
+    here: np.ndarray,
+    bounds: np.ndarray,
+    columns: np.ndarray,
+    rho: np.ndarray,
+    count: np.ndarray,
+    groups_seen: np.ndarray,
+) -> None:
+    """rho, n and groups present for each column at a position in ``first`` and every
+    column at a later position (or the same), each pair ranked on the rows both have (S).
+
+    Columns are rows of the inputs, at positions 0 .. width - 1; ``columns[p]`` is the
+    column at position p, which names the cells of ``rho``, ``count`` and ``groups_seen``
+    written. ``order[p]`` holds the rows (unsigned: no check for negative indices) in
+    ascending order of the values, the ``size[p]`` present ones first; the runs of equal
+    values along it are ``runs[run_from[p]:run_from[p + 1]]``, each its first place and
+    the place after it. ``here[p, r]`` is 1 where row r has a value. Rows come sorted by
+    group, group g at rows ``bounds[g]:bounds[g + 1]``.
+
+    Along i's order the rows of S are counted: the count is i's rank on S. Along j's order
+    the same for j, and the products are summed. A run of ties shares its average rank:
+    the few tied rows are put right after each pass. Ranks are kept doubled, so every sum
+    is an exact integer. With more than one group the ranks are regressed on the group
+    (its mean rank removed) before correlating.
+    """
+    width, n = here.shape
+    n_groups = len(bounds) - 1
+    grouped = n_groups > 1
+    doubled = np.zeros(n, dtype=np.int32)  # 2 x i's rank on S by row, 0 off S
+    doubled_j = np.zeros(n, dtype=np.int32)  # 2 x j's rank on S by row (read on S only)
+    in_group = np.zeros(n_groups, dtype=np.int64)
+    sum_i = np.zeros(n_groups, dtype=np.int64)
+    sum_j = np.zeros(n_groups, dtype=np.int64)
+    for i in first:
+        oi = order[i]
+        doubled[:] = 0  # rows i lacks stay off S for every j
+        for j in range(i, width):
+            oj = order[j]
+            hj = here[j]
+            # i's ranks on S along i's order, then each run of ties given its average
+            m = 0
+            for t in range(size[i]):
+                k = oi[t]
+                w = hj[k]
+                m += w
+                doubled[k] = 2 * m * w
+            ties_i = 0  # the sum of (t^3 - t) / 3 over the runs' rows of S
+            for run in range(run_from[i], run_from[i + 1]):
+                kept = 0
+                low = 0
+                for v in range(runs[run, 0], runs[run, 1]):
+                    r2 = doubled[oi[v]]
+                    if r2:
+                        if kept == 0:
+                            low = r2  # 2 x (the count before the run + 1)
+                        kept += 1
+                if kept > 1:
+                    average = low + kept - 1
+                    for v in range(runs[run, 0], runs[run, 1]):
+                        if doubled[oi[v]]:
+                            doubled[oi[v]] = average
+                    ties_i += (kept * kept * kept - kept) // 3
+            # j's ranks on S along j's order, against i's
+            c = 0
+            cross = 0
+            if grouped:
+                for t in range(size[j]):
+                    k = oj[t]
+                    ri = np.int64(doubled[k])
+                    c += 1 if ri else 0
+                    cross += ri * c
+                    doubled_j[k] = 2 * c
+            else:
+                for t in range(size[j]):
+                    ri = np.int64(doubled[oj[t]])
+                    c += 1 if ri else 0
+                    cross += ri * c
+            cross *= 2
+            # j's runs of ties: the q-th of their kept rows was given 2 (before + q), the
+            # average is 2 before + kept + 1
+            ties_j = 0
+            for run in range(run_from[j], run_from[j + 1]):
+                kept = 0
+                for v in range(runs[run, 0], runs[run, 1]):
+                    if doubled[oj[v]]:
+                        kept += 1
+                if kept > 1:
+                    q = 0
+                    for v in range(runs[run, 0], runs[run, 1]):
+                        k = oj[v]
+                        ri = np.int64(doubled[k])
+                        if ri:
+                            q += 1
+                            shift = kept + 1 - 2 * q
+                            cross += ri * shift
+                            doubled_j[k] += shift
+                    ties_j += (kept * kept * kept - kept) // 3
+            # sums of squares: those of ranks 1 .. m less what ties take
+            squares = 2 * m * (m + 1) * (2 * m + 1) // 3
+            sq_i = squares - ties_i
+            sq_j = squares - ties_j
+            a = columns[i]
+            b = columns[j]
+            count[a, b] = m
+            count[b, a] = m
+            if grouped:
+                # each group's rows of S and their rank sums, over its run of rows
+                for g in range(n_groups):
+                    kept = 0
+                    total_i = 0
+                    total_j = 0
+                    for r in range(bounds[g], bounds[g + 1]):
+                        ri = np.int64(doubled[r])
+                        w = 1 if ri else 0
+                        kept += w
+                        total_i += ri
+                        total_j += doubled_j[r] * w
+                    in_group[g] = kept
+                    sum_i[g] = total_i
+                    sum_j[g] = total_j
+                centred = float(cross)
+                ss_i = float(sq_i)
+                ss_j = float(sq_j)
+                seen = 0
+                for g in range(n_groups):
+                    if in_group[g]:
+                        seen += 1
+                        centred -= sum_i[g] * sum_j[g] / in_group[g]
+                        ss_i -= sum_i[g] * sum_i[g] / in_group[g]
+                        ss_j -= sum_j[g] * sum_j[g] / in_group[g]
+                groups_seen[a, b] = seen
+                groups_seen[b, a] = seen
+            else:
+                mean = m * (m + 1) * (m + 1)  # the sums of doubled ranks are m (m + 1)
+                centred = float(cross - mean)
+                ss_i = float(sq_i - mean)
+                ss_j = float(sq_j - mean)
+            r = np.nan  # also where a side is constant: 0 / 0
+            if m >= 2:
+                r = centred / np.sqrt(ss_i * ss_j)
+                if r > 1.0:
+                    r = 1.0
+                elif r < -1.0:
+                    r = -1.0
+            rho[a, b] = r
+            rho[b, a] = r
+
+
+def rank_pairs(
+    values: np.ndarray,
+    group: np.ndarray | None,
+    columns: np.ndarray,
+    starts: int,
+    rho: np.ndarray,
+    count: np.ndarray,
+    groups_seen: np.ndarray,
+    workers: int,
+) -> None:
+    """Fill ``rho``, ``count`` and ``groups_seen`` for every pair of columns of ``values``
+    (variables as rows, NaN = missing; ``columns[p]`` names the one at position p in the
+    outputs) whose first column is at a position below ``starts``, between ``workers``
+    threads. ``group``: each row's group, 0 .. k - 1, in ascending order."""
+    width, n = values.shape
+    order = np.argsort(values, axis=1, kind="stable").astype(np.uint32)
+    ordered = np.take_along_axis(values, order, axis=1)
+    same = ordered[:, 1:] == ordered[:, :-1]  # NaN, sorted last, never equals
+    # runs of ties: where an entry equals the next and not the one before, one starts
+    column, place = np.nonzero(same)
+    first = np.r_[True, (column[1:] != column[:-1]) | (place[1:] != place[:-1] + 1)]
+    first = first[: len(place)]
+    last = np.r_[first[1:], True][: len(place)]
+    runs = np.column_stack([place[first], place[last] + 2]).astype(np.int64)
+    run_from = np.searchsorted(column[first], np.arange(width + 1)).astype(np.int64)
+    here = (~np.isnan(values)).astype(np.uint8)
+    size = here.sum(axis=1, dtype=np.int64)
+    if group is None:
+        bounds = np.array([0, n], dtype=np.int64)
+    else:  # two at least, so that the groups seen are always counted
+        codes = np.asarray(group, dtype=np.int64)
+        n_groups = max(2, int(codes.max(initial=0)) + 1)
+        bounds = np.searchsorted(codes, np.arange(n_groups + 1)).astype(np.int64)
+    inputs = (order, size, runs, run_from, here, bounds)
+    outputs = (np.asarray(columns, dtype=np.int64), rho, count, groups_seen)
+    # the loop lets go of the interpreter: threads take every other column
+    shares = [np.arange(w, starts, workers, dtype=np.int64) for w in range(workers)]
+    if workers == 1:
+        _rank_pairs(shares[0], *inputs, *outputs)
+        return
+    with ThreadPoolExecutor(workers) as pool:  # list() raises what a thread raised
+        list(pool.map(lambda share: _rank_pairs(share, *inputs, *outputs), shares))
