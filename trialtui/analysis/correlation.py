@@ -338,11 +338,13 @@ def correlate_changes(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFr
     """
     fc = pairing.fold_changes.select("study_id", "arm", "patient_id", "biomarker", "log2fc")
     chunks: dict[tuple[str, str], pl.DataFrame] = {}
-    for (study_id,), study in fc.group_by("study_id", maintain_order=True):
+    # one study (the usual case) is the whole frame: no copy into parts
+    one = fc["study_id"].n_unique() <= 1
+    for study in [fc] if one else fc.partition_by("study_id", maintain_order=True):
         names, matrix, arms = _wide(study)
         if len(names) < 2:
             continue
-        sid = str(study_id)
+        sid = str(study["study_id"][0])
         labels, codes = np.unique(arms, return_inverse=True)
         for code, arm in enumerate(labels):
             part = matrix[codes == code]

@@ -43,7 +43,10 @@ def p_adjust(p: Sequence[float | None] | np.ndarray, method: str = "bh") -> np.n
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
-    values = np.array([np.nan if v is None else v for v in p], dtype=float)
+    if isinstance(p, np.ndarray) and p.dtype.kind in "fiu":  # no None to look for
+        values = p.astype(float)
+    else:
+        values = np.array([np.nan if v is None else v for v in p], dtype=float)
     out = np.full(values.shape, np.nan)
     present = ~np.isnan(values)
     pv = values[present]
