@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from conftest import loaded_modules
 from scipy import stats
 
 from trialtui.analysis import AnalysisSettings, Pairing, correlate_changes, correlation
@@ -190,3 +191,17 @@ def test_compiled_loop_and_blocks_agree(arms: int | None) -> None:
         np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-15)
     assert np.isnan(compiled[0][10]).all() and (compiled[1][10] == 0).all()
     assert np.isnan(compiled[0]).mean() < 0.1
+
+
+def test_numba_is_loaded_only_for_many_missingness_patterns() -> None:
+    """A study whose biomarkers miss a few patients the same way (every pattern a block)
+    never pays for loading the compiled loop; values missing one at a time do."""
+    setup = (
+        "import numpy as np; from trialtui.analysis.correlation import spearman_matrix; "
+        "rng = np.random.default_rng(1); m = rng.normal(size=(60, 40)); "
+    )
+    few = loaded_modules(setup + "m[::7, :] = np.nan; m[3, :20] = np.nan; spearman_matrix(m)")
+    assert "trialtui.analysis.correlation" in few
+    assert "numba" not in few and "trialtui.analysis.rankpairs" not in few
+    many = loaded_modules(setup + "m[rng.random(m.shape) < 0.1] = np.nan; spearman_matrix(m)")
+    assert "trialtui.analysis.rankpairs" in many
