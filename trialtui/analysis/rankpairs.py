@@ -124,6 +124,11 @@ def _rank_pairs(
             b = columns[j]
             count[a, b] = m
             count[b, a] = m
+            # centre: the doubled ranks' mean is m + 1, and their sums m (m + 1)
+            mean = m * (m + 1) * (m + 1)
+            centred = float(cross - mean)
+            ss_i = float(sq_i - mean)
+            ss_j = float(sq_j - mean)
             if grouped:
                 # each group's rows of S and their rank sums, over its run of rows
                 for g in range(n_groups):
@@ -139,23 +144,24 @@ def _rank_pairs(
                     in_group[g] = kept
                     sum_i[g] = total_i
                     sum_j[g] = total_j
-                centred = float(cross)
-                ss_i = float(sq_i)
-                ss_j = float(sq_j)
+                # less each group's mean: the terms are summed, then taken away
                 seen = 0
+                less_c = 0.0
+                less_i = 0.0
+                less_j = 0.0
                 for g in range(n_groups):
                     if in_group[g]:
                         seen += 1
-                        centred -= sum_i[g] * sum_j[g] / in_group[g]
-                        ss_i -= sum_i[g] * sum_i[g] / in_group[g]
-                        ss_j -= sum_j[g] * sum_j[g] / in_group[g]
+                        ci = sum_i[g] - in_group[g] * (m + 1)
+                        cj = sum_j[g] - in_group[g] * (m + 1)
+                        less_c += ci * cj / in_group[g]
+                        less_i += ci * ci / in_group[g]
+                        less_j += cj * cj / in_group[g]
+                centred -= less_c
+                ss_i -= less_i
+                ss_j -= less_j
                 groups_seen[a, b] = seen
                 groups_seen[b, a] = seen
-            else:
-                mean = m * (m + 1) * (m + 1)  # the sums of doubled ranks are m (m + 1)
-                centred = float(cross - mean)
-                ss_i = float(sq_i - mean)
-                ss_j = float(sq_j - mean)
             r = np.nan  # also where a side is constant: 0 / 0
             if m >= 2:
                 r = centred / np.sqrt(ss_i * ss_j)
