@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 from textual.widgets import Input, Select, Static, TextArea
 
 from trialtui.analysis import AnalysisSettings
+from trialtui.analysis.correlation import BLOCK_PAIRS_ONLY
 from trialtui.store.connection import connect
 from trialtui.store.importer import import_files
 from trialtui.study import compute, load_study, store_results
@@ -600,3 +602,56 @@ async def test_a_locked_database_keeps_the_open_study(db: Path) -> None:
         app.open_study(SINGLE)
         await settle(app, pilot)
         assert app.results.study_id == SINGLE and app.last_error is None
+
+
+def scattered_study_csv(patients: int = 40, biomarkers: int = 40) -> str:
+    """A panel whose values are missing one at a time (each biomarker its own pattern of
+    missing patients), with ties: the correlations take the compiled pair loop."""
+    rng = np.random.default_rng(31)
+    lines = ["study_id,patient_id,arm,timepoint,is_baseline,biomarker,value"]
+    for p in range(patients):
+        arm = "Drug" if p % 2 else "Placebo"
+        for b in range(biomarkers):
+            pre = round(float(rng.lognormal(3, 0.5)), 1)
+            post = round(pre * float(rng.lognormal(0.3 if arm == "Drug" else 0, 0.4)), 1)
+            for visit, baseline, value in (("Baseline", "true", pre), ("Week 6", "false", post)):
+                if rng.random() < 0.05:
+                    continue  # this value missing
+                lines.append(f"OMICS,P{p:02d},{arm},{visit},{baseline},M{b:02d},{value}")
+    return "\n".join(lines) + "\n"
+
+
+async def test_correlations_screen_shows_the_compiled_loops_numbers(tmp_path: Path) -> None:
+    """A panel with values missing one at a time: the Correlations screen shows, per arm
+    and pooled, the numbers the command line writes, every pair of every arm."""
+    source = tmp_path / "omics.csv"
+    source.write_text(scattered_study_csv(), encoding="utf-8")
+    path = tmp_path / "omics.duckdb"
+    con = connect(path, read_only=False)
+    try:
+        import_files(con, [source])
+    finally:
+        con.close()
+    want = expected(path, "OMICS", AnalysisSettings())["correlation"]
+    patterns = want.filter(pl.col("arm") == "Drug").group_by("n").len()
+    assert patterns.height > 5  # pairs share different numbers of patients
+    assert BLOCK_PAIRS_ONLY < 40 * 41 // 2  # one block per biomarker: too many
+    app = TrialApp(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("5")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, CorrelationsScreen)
+        table = screen.query_one("#pairs-table", FrameTable)
+        for arm in ("Drug", "Placebo", "pooled (arm-adjusted)"):
+            screen.query_one("#corr-arm", Select).value = arm
+            await settle(app, pilot)
+            shown = table.frame.select("biomarker_x", "biomarker_y", "n", "spearman_rho", "q")
+            assert shown.height == 40 * 39 // 2
+            assert_frame_equal(
+                shown.sort("biomarker_x", "biomarker_y"),
+                want.filter(pl.col("arm") == arm)
+                .select(shown.columns)
+                .sort("biomarker_x", "biomarker_y"),
+            )
