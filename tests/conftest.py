@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from trialtui.store.connection import connect
@@ -61,6 +62,23 @@ S1,P2,B,post,30,false,FAP,% area,0.1,SD,22
 """
 
 CLI_TIMEOUT = 180
+
+
+def imported(folder: Path, name: str, table: str | pl.DataFrame) -> Path:
+    """A new database ``folder/name.duckdb`` holding one import of ``table`` (CSV text, or
+    a frame), written first to ``folder/name.csv``."""
+    source = folder / f"{name}.csv"
+    if isinstance(table, str):
+        source.write_text(table, encoding="utf-8")
+    else:
+        table.write_csv(source)
+    path = folder / f"{name}.duckdb"
+    con = connect(path, read_only=False)
+    try:
+        import_files(con, [source])
+    finally:
+        con.close()
+    return path
 
 
 def loaded_modules(statement: str) -> list[str]:

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import imported
 from r_ancova_reference import ANCOVA_CASES
 from test_timecourse import timecourse_db  # noqa: F401  (fixture)
-
-from trialtui.store.connection import connect
-from trialtui.store.importer import import_files
 
 RSCRIPT = shutil.which("Rscript")
 needs_r = pytest.mark.skipif(
@@ -68,16 +66,7 @@ def three_arm_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "value": value,
                 }
             )
-    folder = tmp_path_factory.mktemp("three_arms")
-    source = folder / "three_arms.csv"
-    pl.DataFrame(rows).write_csv(source)
-    path = folder / "three_arms.duckdb"
-    con = connect(path, read_only=False)
-    try:
-        import_files(con, [source])
-    finally:
-        con.close()
-    return path
+    return imported(tmp_path_factory.mktemp("three_arms"), "three_arms", pl.DataFrame(rows))
 
 
 @pytest.fixture

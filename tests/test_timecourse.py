@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import imported
 from r_timecourse_reference import (
     ARM_BY_TIMEPOINT,
     ARM_R_CODE,
@@ -22,7 +23,6 @@ from trialtui.analysis import AnalysisSettings
 from trialtui.analysis.friedman import FRIEDMAN_COLUMNS
 from trialtui.errors import UsageError
 from trialtui.store.connection import connect
-from trialtui.store.importer import import_files
 from trialtui.study import StudyResults, compute, load_study
 
 REL = 1e-9
@@ -39,15 +39,7 @@ def timecourse_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pl.lit(0.1).alias("lloq"),
         pl.lit("SD").alias("response"),
     )
-    source = folder / "timecourse.csv"
-    frame.write_csv(source)
-    path = folder / "timecourse.duckdb"
-    con = connect(path, read_only=False)
-    try:
-        import_files(con, [source])
-    finally:
-        con.close()
-    return path
+    return imported(folder, "timecourse", frame)
 
 
 def results_of(path: Path, settings: AnalysisSettings, levels: tuple[str, ...]) -> StudyResults:

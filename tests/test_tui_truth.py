@@ -14,13 +14,13 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from conftest import imported
 from polars.testing import assert_frame_equal
 from textual.widgets import Input, Select, Static, TextArea
 
 from trialtui.analysis import AnalysisSettings
 from trialtui.analysis.correlation import BLOCK_PAIRS_ONLY
 from trialtui.store.connection import connect
-from trialtui.store.importer import import_files
 from trialtui.study import compute, load_study, store_results
 from trialtui.tui.app import TrialApp
 from trialtui.tui.screens.console import ConsoleScreen
@@ -78,6 +78,15 @@ async def settle(app: TrialApp, pilot) -> None:
     for _ in range(3):
         await app.workers.wait_for_complete()
         await pilot.pause()
+
+
+async def correlations(app: TrialApp, pilot) -> CorrelationsScreen:
+    """The app settled on the Correlations screen (key 5), its pairs computed."""
+    await settle(app, pilot)
+    await pilot.press("5")
+    await settle(app, pilot)
+    assert isinstance(app.screen, CorrelationsScreen)
+    return app.screen
 
 
 async def apply_settings(app: TrialApp, pilot, **values: str) -> None:
@@ -326,11 +335,7 @@ async def test_correlations_screen_opens_on_first_arm_with_heatmap(
 ) -> None:
     app = TrialApp(db, study=STUDY)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("5")
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, CorrelationsScreen)
+        screen = await correlations(app, pilot)
         assert screen.arm == COMBINATION
         heatmap = screen.query_one("#corr-heatmap", Static)
         assert heatmap.display
@@ -399,14 +404,7 @@ T,P6,Placebo,post,false,M,11
 
 
 async def test_overview_shows_the_reference_arm_with_its_reason(tmp_path: Path) -> None:
-    source = tmp_path / "t.csv"
-    source.write_text(CONTROL_CSV, encoding="utf-8")
-    path = tmp_path / "t.duckdb"
-    con = connect(path, read_only=False)
-    try:
-        import_files(con, [source])
-    finally:
-        con.close()
+    path = imported(tmp_path, "t", CONTROL_CSV)
     app = TrialApp(path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -624,25 +622,14 @@ def scattered_study_csv(patients: int = 40, biomarkers: int = 40) -> str:
 async def test_correlations_screen_shows_the_compiled_loops_numbers(tmp_path: Path) -> None:
     """A panel with values missing one at a time: the Correlations screen shows, per arm
     and pooled, the numbers the command line writes, every pair of every arm."""
-    source = tmp_path / "omics.csv"
-    source.write_text(scattered_study_csv(), encoding="utf-8")
-    path = tmp_path / "omics.duckdb"
-    con = connect(path, read_only=False)
-    try:
-        import_files(con, [source])
-    finally:
-        con.close()
+    path = imported(tmp_path, "omics", scattered_study_csv())
     want = expected(path, "OMICS", AnalysisSettings())["correlation"]
     patterns = want.filter(pl.col("arm") == "Drug").group_by("n").len()
     assert patterns.height > 5  # pairs share different numbers of patients
     assert BLOCK_PAIRS_ONLY < 40 * 41 // 2  # one block per biomarker: too many
     app = TrialApp(path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("5")
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, CorrelationsScreen)
+        screen = await correlations(app, pilot)
         table = screen.query_one("#pairs-table", FrameTable)
         for arm in ("Drug", "Placebo", "pooled (arm-adjusted)"):
             screen.query_one("#corr-arm", Select).value = arm
