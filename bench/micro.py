@@ -120,7 +120,7 @@ def bench_analysis(patients: int, biomarkers: int) -> None:
 def bench_correlation(patients: int, biomarkers: int) -> None:
     """Pairwise-complete Spearman of every pair against SciPy pair by pair, for the two
     shapes missing values take: whole patients (columns sharing a pattern, ranked as
-    blocks) and single values (a pattern per column, ranked column by column)."""
+    blocks) and single values (a pattern per column, ranked pair by pair)."""
     rng = np.random.default_rng(3)
     for shape in ("whole patients", "single values"):
         matrix = rng.normal(size=(patients, biomarkers))

@@ -184,8 +184,8 @@ def test_arm_adjusted_pooled_matches_r(extra: bool) -> None:
         assert abs(got["spearman_rho"] - case["unadjusted_rho"]) > 0.05
 
 
-def test_arm_adjusted_by_column_path_matches_r() -> None:
-    """Many missingness patterns take the column-by-column path: same numbers."""
+def test_arm_adjusted_compiled_path_matches_r() -> None:
+    """Many missingness patterns take the compiled pair loop: same numbers."""
     case = next(c for c in PARTIAL_SPEARMAN_CASES if c["name"] == "three_arms")
     n = len(case["x"])
     rng = np.random.default_rng(7)
@@ -195,7 +195,7 @@ def test_arm_adjusted_by_column_path_matches_r() -> None:
     from trialtui.analysis.correlation import spearman_matrix
 
     groups = np.unique(case["arm"], return_inverse=True)[1]
-    rho, count, n_groups = spearman_matrix(matrix, groups)
+    rho, count, n_groups = spearman_matrix(matrix, groups, block_pairs_only=0)
     assert rho[0, 1] == pytest.approx(case["rho"], rel=1e-10)
     assert (count[0, 1], n_groups[0, 1]) == (n, 3)
 
@@ -207,7 +207,7 @@ def test_single_arm_study_has_no_pooled_rows() -> None:
     assert set(frame["arm"]) == {"only"}
 
 
-def test_by_column_path_re_ranks_each_pair_as_pairwise_complete_spearman() -> None:
+def test_compiled_path_re_ranks_each_pair_as_pairwise_complete_spearman() -> None:
     """Values missing one at a time (a pattern per column) and ties: each pair's rho is
     Spearman's on the rows both columns have, ranked afresh, as R's
     cor(use = "pairwise.complete.obs", method = "spearman")."""
@@ -219,7 +219,7 @@ def test_by_column_path_re_ranks_each_pair_as_pairwise_complete_spearman() -> No
     n, k = 40, 24
     matrix = rng.integers(0, 6, size=(n, k)).astype(float)  # many ties
     matrix[rng.random((n, k)) < 0.2] = np.nan
-    rho, count, _ = spearman_matrix(matrix)
+    rho, count, _ = spearman_matrix(matrix, block_pairs_only=0)
     for i in range(k):
         for j in range(k):
             both = ~np.isnan(matrix[:, i]) & ~np.isnan(matrix[:, j])

@@ -2,7 +2,7 @@
 
 tests/data/correlation_missing_*.csv come from tests/r/make_correlation_reference.R: three
 studies whose biomarkers miss values the ways trials do (whole patients: columns sharing a
-pattern, ranked as blocks; single values: a pattern per column, ranked column by column;
+pattern, ranked as blocks; single values: a pattern per column, ranked pair by pair;
 both), with ties, constant columns and pairs of fewer than three patients. R ranks every
 pair on the rows both biomarkers have (``cor(use = "pairwise.complete.obs")``)."""
 
@@ -119,8 +119,8 @@ def pairwise_reference(matrix: np.ndarray, groups: np.ndarray | None) -> np.ndar
 
 @pytest.mark.parametrize("arms", [None, 3], ids=["one-arm", "arm-adjusted"])
 def test_more_blocks_than_are_paired_as_blocks(arms: int | None) -> None:
-    """Beyond MAX_BLOCKS blocks the smaller ones go column by column: blocks against
-    blocks, columns against blocks and columns against columns agree with SciPy."""
+    """Beyond MAX_BLOCKS blocks the smaller ones go through the compiled loop: blocks
+    against blocks, columns against blocks and columns against columns agree with SciPy."""
     rng = np.random.default_rng(5)
     n, blocks = 30, MAX_BLOCKS + 4
     matrix = rng.integers(0, 8, size=(n, MIN_BLOCK * blocks + 3)).astype(float)  # ties
