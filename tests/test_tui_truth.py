@@ -642,3 +642,31 @@ async def test_correlations_screen_shows_the_compiled_loops_numbers(tmp_path: Pa
                 .select(shown.columns)
                 .sort("biomarker_x", "biomarker_y"),
             )
+
+
+async def test_correlations_screen_follows_new_results_after_returning(db: Path) -> None:
+    """Each arm's pairs are sorted once per set of results: returning to the screen or to
+    an arm shows them again, and new settings show the new results' pairs."""
+    holm = AnalysisSettings(fdr="holm")
+    columns = ["biomarker_x", "biomarker_y", "spearman_rho", "q"]
+
+    def want(settings: AnalysisSettings, arm: str) -> pl.DataFrame:
+        frame = expected(db, STUDY, settings)["correlation"].filter(pl.col("arm") == arm)
+        return frame.select(columns).sort("biomarker_x", "biomarker_y")
+
+    app = TrialApp(db, study=STUDY)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await correlations(app, pilot)
+        for arm in ("pooled (arm-adjusted)", COMBINATION):
+            screen.query_one("#corr-arm", Select).value = arm
+            await settle(app, pilot)
+        await pilot.press("3")
+        screen = await correlations(app, pilot)
+        shown = screen.query_one("#pairs-table", FrameTable).frame.select(columns)
+        assert_frame_equal(shown.sort(columns[:2]), want(AnalysisSettings(), COMBINATION))
+        await apply_settings(app, pilot, fdr="holm")
+        screen = await correlations(app, pilot)
+        table = screen.query_one("#pairs-table", FrameTable)
+        assert screen.arm == COMBINATION
+        assert_frame_equal(table.frame.select(columns).sort(columns[:2]), want(holm, COMBINATION))
+        assert not want(holm, COMBINATION).equals(want(AnalysisSettings(), COMBINATION))

@@ -45,6 +45,9 @@ class CorrelationsScreen(ResultsScreen):
         self.arm: str | None = None  # None: the study's first arm
         self._table_refilled = False
         self.pairs = pl.DataFrame()
+        # each arm's pairs in order, for the correlation frame they were sorted from: a
+        # return to the screen or to an arm does not sort hundreds of thousands again
+        self._sorted: tuple[pl.DataFrame | None, dict[str, pl.DataFrame]] = (None, {})
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="correlations"):
@@ -75,7 +78,14 @@ class CorrelationsScreen(ResultsScreen):
         results = self.trial.results
         if results is None or "correlation" not in results.frames:
             return
-        self.pairs = correlations_for(results.level("correlation"), self.arm)
+        corr = results.level("correlation")
+        source, by_arm = self._sorted
+        if source is not corr:
+            by_arm = {}
+            self._sorted = (corr, by_arm)
+        if self.arm not in by_arm:
+            by_arm[self.arm] = correlations_for(corr, self.arm)
+        self.pairs = by_arm[self.arm]
         self._table_refilled = True
         self.query_one("#pairs-table", FrameTable).show(self.pairs, PAIR_VIEW)
         self.action_heatmap()
@@ -84,7 +94,12 @@ class CorrelationsScreen(ResultsScreen):
         results = self.trial.results
         if results is None or "biomarker_x" not in self.pairs.columns:
             return
-        every = sorted(set(self.pairs["biomarker_x"]) | set(self.pairs["biomarker_y"]))
+        every = (
+            pl.concat([self.pairs["biomarker_x"], self.pairs["biomarker_y"]])
+            .unique()
+            .sort()
+            .to_list()
+        )
         names = heatmap_biomarkers(self.pairs, every)
         view = self.query_one("#corr-heatmap", Static)
         width = view.size.width or self.query_one("#corr-view").size.width or 60
