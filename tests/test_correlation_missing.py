@@ -23,6 +23,8 @@ from trialtui.analysis.correlation import (
     POOLED,
     spearman_matrix,
 )
+from trialtui.store.connection import connect
+from trialtui.study import compute, load_study, with_levels
 
 DATA = Path(__file__).parent / "data"
 KEYS = ["study_id", "arm", "biomarker_x", "biomarker_y"]
@@ -205,3 +207,49 @@ def test_numba_is_loaded_only_for_many_missingness_patterns() -> None:
     assert "numba" not in few and "trialtui.analysis.rankpairs" not in few
     many = loaded_modules(setup + "m[rng.random(m.shape) < 0.1] = np.nan; spearman_matrix(m)")
     assert "trialtui.analysis.rankpairs" in many
+
+
+def test_progress_follows_the_work_to_the_end() -> None:
+    """Correlations tell their progress: rising, from the compiled loop's threads within
+    each set of pairs (not only between the two arms and the pooled set), ending at 1; the
+    frame is the one computed without progress."""
+    rng = np.random.default_rng(41)
+    rows = [
+        {
+            "study_id": "S",
+            "arm": arm,
+            "patient_id": f"{arm}{p}",
+            "biomarker": f"B{b:02d}",
+            "log2fc": float(rng.normal()),
+        }
+        for arm in ("A", "B")
+        for p in range(30)
+        for b in range(40)
+        if rng.random() > 0.05  # values missing one at a time: the compiled loop
+    ]
+    pairing = pairing_from(pl.DataFrame(rows))
+    told: list[float] = []
+    frame = correlate_changes(pairing, AnalysisSettings(), told.append)
+    assert frame.equals(correlate_changes(pairing, AnalysisSettings()))
+    assert told == sorted(told) and told[-1] == 1.0 and told[0] >= 0
+    between_sets = 3  # arm A, arm B, pooled
+    assert len(told) > 2 * between_sets
+    assert any(0.0 < f < 0.2 for f in told)  # within arm A's share (~1/4 of the work)
+
+
+def test_the_app_path_tells_correlation_progress_within_its_step(sample_db: Path) -> None:
+    """Adding the correlation level to results (as the Correlations screen asks for it)
+    moves the progress bar within the step, between 0.1 and 1, before saying done."""
+    con = connect(sample_db, read_only=True)
+    try:
+        data = load_study(con, "PDAC-DEF-2")
+    finally:
+        con.close()
+    results = compute(data, AnalysisSettings(), levels=("patient",))
+    said: list[tuple[str, float]] = []
+    extended = with_levels(results, ("correlation",), progress=lambda t, f: said.append((t, f)))
+    steps = [f for text, f in said if text == "computing correlation results"]
+    assert steps == sorted(steps) and steps[0] == pytest.approx(0.1) and steps[-1] == 1.0
+    assert len(set(steps)) >= 3  # the two arms and the pooled set
+    assert said[-1] == ("done", 1.0)
+    assert extended.level("correlation").height > 0

@@ -379,13 +379,22 @@ def with_levels(
     frames = dict(results.frames)
     steps = [lvl for lvl in LEVELS if lvl in levels and lvl not in frames]
     for i, level in enumerate(steps):
-        say(f"computing {level} results", 0.1 + 0.9 * i / max(1, len(steps)))
-        frames[level] = _order(_level_frame(level, results), level)
+        text = f"computing {level} results"
+
+        def within(fraction: float, i: int = i, text: str = text) -> None:
+            say(text, 0.1 + 0.9 * (i + fraction) / len(steps))
+
+        within(0.0)
+        frames[level] = _order(_level_frame(level, results, within), level)
     say("done", 1.0)
     return replace(results, frames=frames)
 
 
-def _level_frame(level: str, results: StudyResults) -> pl.DataFrame:
+def _level_frame(
+    level: str, results: StudyResults, within: Callable[[float], None] | None = None
+) -> pl.DataFrame:
+    """The frame of ``level``; ``within`` is told the fraction done where a level can
+    tell it (correlations of one pairing)."""
     if level == "friedman":
         return friedman_test(list(results.timepoint_pairings), results.settings)
     if results.pairing.timepoint == ALL_TIMEPOINTS:
@@ -393,10 +402,15 @@ def _level_frame(level: str, results: StudyResults) -> pl.DataFrame:
             list(results.timepoint_pairings),
             lambda pairing: _pairing_frame(level, pairing, results),
         )
-    return _pairing_frame(level, results.pairing, results)
+    return _pairing_frame(level, results.pairing, results, within)
 
 
-def _pairing_frame(level: str, pairing: Pairing, results: StudyResults) -> pl.DataFrame:
+def _pairing_frame(
+    level: str,
+    pairing: Pairing,
+    results: StudyResults,
+    within: Callable[[float], None] | None = None,
+) -> pl.DataFrame:
     settings = results.settings
     if level == "patient":
         return pairing.fold_changes.with_columns(
@@ -407,7 +421,7 @@ def _pairing_frame(level: str, pairing: Pairing, results: StudyResults) -> pl.Da
     if level == "comparison":
         return compare_arms(pairing, settings, results.reference_arm)
     if level == "correlation":
-        return correlate_changes(pairing, settings)
+        return correlate_changes(pairing, settings, within)
     return compare_response(pairing, settings)
 
 

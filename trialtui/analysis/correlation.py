@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -104,6 +105,7 @@ def spearman_matrix(
     groups: np.ndarray | None = None,
     *,
     block_pairs_only: int | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairwise-complete Spearman rho and n for the columns of ``matrix`` (NaN = missing).
 
@@ -124,7 +126,8 @@ def spearman_matrix(
     compiled loop (:mod:`trialtui.analysis.rankpairs`) that ranks each pair afresh, unless
     all patterns make at most ``block_pairs_only`` (default :data:`BLOCK_PAIRS_ONLY`)
     pairs of blocks, when every pattern is a block. Both ways give the same numbers: ranks
-    are multiples of 1/2, so their sums of products are exact.
+    are multiples of 1/2, so their sums of products are exact. ``progress`` is told the
+    fraction done of the compiled loop's pairs.
     """
     k = matrix.shape[1]
     rows = np.flatnonzero(~np.isnan(matrix).all(axis=1))  # a row without values never counts
@@ -153,7 +156,7 @@ def spearman_matrix(
     for cols in big:
         in_big[cols] = True
     if not in_big.all():
-        _compiled(matrix, groups, in_big, rho, count, n_groups)
+        _compiled(matrix, groups, in_big, rho, count, n_groups, progress)
     return rho, count, n_groups
 
 
@@ -220,6 +223,7 @@ def _compiled(
     rho: np.ndarray,
     count: np.ndarray,
     n_groups: np.ndarray,
+    progress: Callable[[float], None] | None,
 ) -> None:
     """Fill rho, count and n_groups for every pair with a column outside ``done``: each
     such column against itself, every later such column and every ``done`` column, by
@@ -231,7 +235,7 @@ def _compiled(
     values = np.ascontiguousarray(matrix[:, columns].T)
     codes = None if groups is None else np.unique(groups, return_inverse=True)[1]
     workers = max(1, min(WORKERS, len(rest)))
-    rank_pairs(values, codes, columns, len(rest), rho, count, n_groups, workers)
+    rank_pairs(values, codes, columns, len(rest), rho, count, n_groups, workers, progress)
 
 
 def _pair_rows(
@@ -241,9 +245,10 @@ def _pair_rows(
     matrix: np.ndarray,
     groups: np.ndarray | None,
     fdr: str,
+    progress: Callable[[float], None] | None = None,
 ) -> pl.DataFrame:
     """One row per pair of biomarkers (x < y) with n, rho, p and q (over these pairs)."""
-    rho, count, n_groups = spearman_matrix(matrix, groups)
+    rho, count, n_groups = spearman_matrix(matrix, groups, progress=progress)
     iu, ju = np.triu_indices(len(names), k=1)
     r = rho[iu, ju]
     n = count[iu, ju]
@@ -304,9 +309,14 @@ def _wide(study: pl.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
     return names.to_list(), matrix, arms
 
 
-def correlate_changes(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFrame:
+def correlate_changes(
+    pairing: Pairing,
+    settings: AnalysisSettings,
+    progress: Callable[[float], None] | None = None,
+) -> pl.DataFrame:
     """Spearman correlation of log2FC between every pair of biomarkers, per arm, and pooled
-    over the arms only after adjusting for arm.
+    over the arms only after adjusting for arm. ``progress``, if given, is told the
+    fraction of the work done (pairs times patients), from the compiled loop's threads too.
 
     Returns
     -------
@@ -337,7 +347,8 @@ def correlate_changes(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFr
     coefficients. Communications for Statistical Applications and Methods 22(6), 665-674.
     """
     fc = pairing.fold_changes.select("study_id", "arm", "patient_id", "biomarker", "log2fc")
-    chunks: dict[tuple[str, str], pl.DataFrame] = {}
+    # each set of pairs: study, arm, biomarkers, their changes and the rows' arms (pooled)
+    sets: list[tuple[str, str, list[str], np.ndarray, np.ndarray | None]] = []
     # one study (the usual case) is the whole frame: no copy into parts
     one = fc["study_id"].n_unique() <= 1
     for study in [fc] if one else fc.partition_by("study_id", maintain_order=True):
@@ -351,11 +362,24 @@ def correlate_changes(pairing: Pairing, settings: AnalysisSettings) -> pl.DataFr
             measured = ~np.isnan(part).all(axis=0)  # biomarkers with a change in this arm
             if measured.sum() >= 2:
                 kept = [n for n, m in zip(names, measured, strict=True) if m]
-                chunks[(sid, arm)] = _pair_rows(
-                    sid, arm, kept, part[:, measured], None, settings.fdr
-                )
+                sets.append((sid, arm, kept, part[:, measured], None))
         if len(labels) > 1:
-            chunks[(sid, POOLED)] = _pair_rows(sid, POOLED, names, matrix, codes, settings.fdr)
+            sets.append((sid, POOLED, names, matrix, codes))
+    # progress in proportion to the work: pairs x patients
+    work = np.array([len(names) ** 2 * len(matrix) for _, _, names, matrix, _ in sets], float)
+    before = np.r_[0.0, np.cumsum(work)] / max(work.sum(), 1.0)
+    chunks: dict[tuple[str, str], pl.DataFrame] = {}
+    for at, (sid, arm, names, matrix, groups) in enumerate(sets):
+        told = None
+        if progress is not None:
+            start, end = before[at], before[at + 1]
+
+            def told(fraction: float, start: float = start, end: float = end) -> None:
+                progress(min(start + (end - start) * fraction, end))
+
+        chunks[(sid, arm)] = _pair_rows(sid, arm, names, matrix, groups, settings.fdr, told)
+        if progress is not None:
+            progress(before[at + 1])
     recorded = settings_columns(settings, pairing.baseline_timepoint, pairing.timepoint)
     if not chunks:
         empty = pl.DataFrame(

@@ -7,10 +7,15 @@ from its cache takes a moment that nothing else should pay.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from threading import Lock
 
 import numba
 import numpy as np
+
+# how many times each thread tells its progress
+PROGRESS_STEPS = 8
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
@@ -182,11 +187,13 @@ def rank_pairs(
     count: np.ndarray,
     groups_seen: np.ndarray,
     workers: int,
+    progress: Callable[[float], None] | None = None,
 ) -> None:
     """Fill ``rho``, ``count`` and ``groups_seen`` for every pair of columns of ``values``
     (variables as rows, NaN = missing; ``columns[p]`` names the one at position p in the
     outputs) whose first column is at a position below ``starts``, between ``workers``
-    threads. ``group``: each row's group, 0 .. k - 1, in ascending order."""
+    threads. ``group``: each row's group, 0 .. k - 1, in ascending order. ``progress`` is
+    told the fraction of pairs done, from the threads, a few times in each."""
     width, n = values.shape
     order = np.argsort(values, axis=1, kind="stable").astype(np.uint32)
     ordered = np.take_along_axis(values, order, axis=1)
@@ -208,10 +215,23 @@ def rank_pairs(
         bounds = np.searchsorted(codes, np.arange(n_groups + 1)).astype(np.int64)
     inputs = (order, size, runs, run_from, here, bounds)
     outputs = (np.asarray(columns, dtype=np.int64), rho, count, groups_seen)
-    # the loop lets go of the interpreter: threads take every other column
+    # the loop lets go of the interpreter: threads take every other column, a few at a
+    # time so that progress can be told
     shares = [np.arange(w, starts, workers, dtype=np.int64) for w in range(workers)]
+    total = max(1, sum(width - p for p in range(starts)))
+    done = [0]
+    lock = Lock()
+
+    def run(share: np.ndarray) -> None:
+        for part in np.array_split(share, min(len(share), PROGRESS_STEPS) or 1):
+            _rank_pairs(part, *inputs, *outputs)
+            if progress is not None:
+                with lock:
+                    done[0] += int((width - part).sum())
+                    progress(done[0] / total)
+
     if workers == 1:
-        _rank_pairs(shares[0], *inputs, *outputs)
+        run(shares[0])
         return
     with ThreadPoolExecutor(workers) as pool:  # list() raises what a thread raised
-        list(pool.map(lambda share: _rank_pairs(share, *inputs, *outputs), shares))
+        list(pool.map(run, shares))
