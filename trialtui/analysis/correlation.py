@@ -50,8 +50,8 @@ class Ties(NamedTuple):
 
 
 def _sorted_rows(values: np.ndarray) -> tuple[np.ndarray, Ties]:
-    """For each row of ``values`` (one variable per row): its sort order and the tied
-    entries along it."""
+    """For each row of ``values`` (one variable per row): its sort order (NaN last) and the
+    tied entries along it (NaN never ties)."""
     order = np.argsort(values, axis=1, kind="stable")
     ordered = np.take_along_axis(values, order, axis=1)
     same = ordered[:, 1:] == ordered[:, :-1]  # entry q + 1 continues the run of entry q
@@ -233,9 +233,14 @@ def _compiled(
     rest = np.flatnonzero(~done)
     columns = np.r_[rest, np.flatnonzero(done)]
     values = np.ascontiguousarray(matrix[:, columns].T)
+    order, ties = _sorted_rows(values)
+    at = ties.position == ties.start  # each run once
+    runs = np.column_stack([ties.row[at], ties.start[at], ties.end[at]])
     codes = None if groups is None else np.unique(groups, return_inverse=True)[1]
     workers = max(1, min(WORKERS, len(rest)))
-    rank_pairs(values, codes, columns, len(rest), rho, count, n_groups, workers, progress)
+    rank_pairs(
+        values, order, runs, codes, columns, len(rest), rho, count, n_groups, workers, progress
+    )
 
 
 def _pair_rows(

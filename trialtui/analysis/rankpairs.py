@@ -180,6 +180,8 @@ def _rank_pairs(
 
 def rank_pairs(
     values: np.ndarray,
+    order: np.ndarray,
+    runs: np.ndarray,
     group: np.ndarray | None,
     columns: np.ndarray,
     starts: int,
@@ -192,19 +194,14 @@ def rank_pairs(
     """Fill ``rho``, ``count`` and ``groups_seen`` for every pair of columns of ``values``
     (variables as rows, NaN = missing; ``columns[p]`` names the one at position p in the
     outputs) whose first column is at a position below ``starts``, between ``workers``
-    threads. ``group``: each row's group, 0 .. k - 1, in ascending order. ``progress`` is
-    told the fraction of pairs done, from the threads, a few times in each."""
+    threads. ``order``: each row's sort order (NaN last); ``runs``: its runs of ties, one
+    row each (variable, first place, last place), by variable. ``group``: each row's
+    group, 0 .. k - 1, in ascending order. ``progress`` is told the fraction of pairs
+    done, from the threads, a few times in each."""
     width, n = values.shape
-    order = np.argsort(values, axis=1, kind="stable").astype(np.uint32)
-    ordered = np.take_along_axis(values, order, axis=1)
-    same = ordered[:, 1:] == ordered[:, :-1]  # NaN, sorted last, never equals
-    # runs of ties: where an entry equals the next and not the one before, one starts
-    column, place = np.nonzero(same)
-    first = np.r_[True, (column[1:] != column[:-1]) | (place[1:] != place[:-1] + 1)]
-    first = first[: len(place)]
-    last = np.r_[first[1:], True][: len(place)]
-    runs = np.column_stack([place[first], place[last] + 2]).astype(np.int64)
-    run_from = np.searchsorted(column[first], np.arange(width + 1)).astype(np.int64)
+    order = order.astype(np.uint32)
+    run_from = np.searchsorted(runs[:, 0], np.arange(width + 1)).astype(np.int64)
+    runs = np.column_stack([runs[:, 1], runs[:, 2] + 1]).astype(np.int64)  # [first, stop)
     here = (~np.isnan(values)).astype(np.uint8)
     size = here.sum(axis=1, dtype=np.int64)
     if group is None:
