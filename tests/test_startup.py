@@ -18,7 +18,9 @@ STUDY = "PDAC-DEF-2"
 
 def test_app_and_every_eager_level_need_no_scipy_stats(sample_db: Path) -> None:
     """``scipy.stats`` takes over half a second to import; the app's start and the levels
-    it computes at once use ``scipy.special`` only (correlations load ``scipy.stats``)."""
+    it computes at once use ``scipy.special`` only (correlations load ``scipy.stats``),
+    and the sample's small arms never load numba (the compiled counts are for large
+    samples)."""
     modules = loaded_modules(
         "import trialtui.tui.app\n"
         "from trialtui.store.connection import connect\n"
@@ -31,6 +33,7 @@ def test_app_and_every_eager_level_need_no_scipy_stats(sample_db: Path) -> None:
     )
     assert "trialtui.tui.app" in modules and "scipy.special" in modules
     assert "scipy.stats" not in modules
+    assert "numba" not in modules and "trialtui.analysis.shiftcounts" not in modules
 
 
 async def test_overview_shows_catalog_facts_without_waiting_for_statistics(

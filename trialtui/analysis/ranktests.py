@@ -28,7 +28,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -317,8 +316,8 @@ class _Samples:
     """Pairs of samples (x_g, y_g), each sorted, stored flat with offsets.
 
     :meth:`counts` gives, for shifts d_g, R's rank-sum statistic of (x_g - d_g, y_g) and
-    the tie term of the pooled values, by counting with ``searchsorted`` in the sorted
-    samples instead of ranking: W(d) = sum_i #(y < x_i - d) + #(y = x_i - d) / 2, which
+    the tie term of the pooled values, by counting in the sorted samples (binary
+    searches, or a merge for large samples) instead of ranking: W(d) = sum_i #(y < x_i - d) + #(y = x_i - d) / 2, which
     is exactly the rank sum of x - d minus n_x (n_x + 1) / 2 (integers and halves).
     """
 
@@ -339,18 +338,9 @@ class _Samples:
         self.ny = np.diff(self.y_offsets).astype(float)
         self.y_ties = _segment_tie_terms(self.y, self.y_offsets)
 
-    def _slices(self, g: int) -> tuple[np.ndarray, np.ndarray]:
-        """Group ``g``'s two sorted samples (views, made once per group)."""
-        if not hasattr(self, "_views"):
-            xb, yb = self.x_offsets.tolist(), self.y_offsets.tolist()
-            self._views = [
-                (self.x[xb[i] : xb[i + 1]], self.y[yb[i] : yb[i + 1]]) for i in range(len(xb) - 1)
-            ]
-        return self._views[g]
-
-    # Mean sample size from which counting group by group (binary searches in small,
-    # cache-resident arrays) beats counting all groups in one call (searches in arrays
-    # of every group's values, without a Python call per group).
+    # Mean sample size from which counting group by group (a compiled merge, worth
+    # loading numba for) is used rather than counting all groups in one vectorised call
+    # (binary searches in arrays of every group's values).
     PER_GROUP_FROM = 400
     # Groups counted per call from which two threads share them.
     THREADED_FROM = 64
@@ -366,75 +356,15 @@ class _Samples:
     def _counts_per_group(
         self, groups: np.ndarray, shifts: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Group by group: every shift asked of one group (the estimate and both limits
-        of its interval) counted in one call, as rows of one array."""
-        w = np.empty(len(groups))
-        ties = np.empty(len(groups))
-        order = np.argsort(groups, kind="stable")
-        ordered = groups[order]
-        bounds = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-        spans = list(
-            zip(
-                np.concatenate(([0], bounds)).tolist(),
-                np.concatenate((bounds, [len(groups)])).tolist(),
-                strict=True,
-            )
+        """Group by group, by the compiled merge of :mod:`trialtui.analysis.shiftcounts`
+        (one pass over a group's two sorted samples per shift)."""
+        from trialtui.analysis.shiftcounts import shift_counts
+
+        # the merge lets go of the interpreter: a second thread counts other groups
+        workers = min(os.cpu_count() or 1, 2) if len(groups) >= self.THREADED_FROM else 1
+        return shift_counts(
+            self.x, self.x_offsets, self.y, self.y_offsets, self.y_ties, groups, shifts, workers
         )
-
-        def count(part: list[tuple[int, int]]) -> None:
-            for first, last in part:
-                rows = order[first:last]
-                self._count_group(int(ordered[first]), rows, shifts[rows], w, ties)
-
-        # Merging two sorted samples lets go of the GIL: a second thread counts other
-        # groups meanwhile (each writes only its own rows of w and ties).
-        workers = min(os.cpu_count() or 1, 2)
-        if workers > 1 and len(spans) >= self.THREADED_FROM:
-            half = len(spans) // 2
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for done in [pool.submit(count, spans[:half]), pool.submit(count, spans[half:])]:
-                    done.result()
-        else:
-            count(spans)
-        return w, ties
-
-    def _count_group(
-        self, g: int, rows: np.ndarray, shifts: np.ndarray, w: np.ndarray, ties: np.ndarray
-    ) -> None:
-        """W(d) and the pooled tie term of group ``g`` at each of ``shifts``, written to
-        ``w`` and ``ties`` at ``rows``."""
-        xs, ys = self._slices(g)
-        shifted = xs[None, :] - shifts[:, None]  # each row sorted, as x is
-        flat = shifted.ravel()
-        if len(shifted) == 1:
-            below = _count_below(ys, flat)
-        else:
-            below = np.concatenate([_count_below(ys, row) for row in shifted])
-        # y equal to x - d: only where the first y not below it equals it
-        hit = np.flatnonzero(ys[np.minimum(below, len(ys) - 1)] == flat)
-        repeated = shifted[:, 1:] == shifted[:, :-1]
-        if not len(hit):
-            w[rows] = below.reshape(shifted.shape).sum(axis=1)
-            if not repeated.any():
-                ties[rows] = self.y_ties[g]  # every pooled value distinct but y's ties
-                return
-        equal = np.zeros(len(flat), dtype=np.int64)
-        if len(hit):
-            equal[hit] = np.searchsorted(ys, flat[hit], side="right") - below[hit]
-        equal = equal.reshape(shifted.shape)
-        w[rows] = below.reshape(shifted.shape).sum(axis=1) + 0.5 * equal.sum(axis=1)
-        # Runs of equal shifted x, row by row (a row always starts a run); a run of a
-        # values equal to e values of y is one tie group of a + e in the pooled sample.
-        # Every term is a whole number, summed exactly.
-        n_rows, width = shifted.shape
-        change = np.ones((n_rows, width), dtype=bool)
-        change[:, 1:] = ~repeated
-        starts = np.flatnonzero(change.ravel())
-        a = np.diff(np.append(starts, n_rows * width)).astype(float)
-        e = equal.ravel()[starts].astype(float)
-        merged = a + e
-        terms = (merged * merged * merged - merged) - (e * e * e - e)
-        ties[rows] = np.bincount(starts // width, weights=terms, minlength=n_rows) + self.y_ties[g]
 
     def _flat_keys(self) -> tuple[np.ndarray, np.ndarray, int]:
         """Every y as one sorted integer key: group * stride + 2 * (rank among all y) + 1."""
@@ -541,15 +471,6 @@ def _order_within(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         return order
     segment = np.repeat(np.arange(segments), np.diff(offsets))
     return np.lexsort((values, segment))
-
-
-def _count_below(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """For each value of the sorted ``xs``, how many of the sorted ``ys`` are below it:
-    ``np.searchsorted(ys, xs, side="left")``, found by merging the two sorted arrays
-    (a stable sort of two sorted runs, with ``xs`` first so that equal ``ys`` come after)
-    in linear time rather than by a binary search per value."""
-    order = np.argsort(np.concatenate((xs, ys)), kind="stable")
-    return np.flatnonzero(order < len(xs)) - np.arange(len(xs))
 
 
 def _segment_tie_terms(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
