@@ -317,8 +317,9 @@ class _Samples:
 
     :meth:`counts` gives, for shifts d_g, R's rank-sum statistic of (x_g - d_g, y_g) and
     the tie term of the pooled values, by counting in the sorted samples (binary
-    searches, or a merge for large samples) instead of ranking: W(d) = sum_i #(y < x_i - d) + #(y = x_i - d) / 2, which
-    is exactly the rank sum of x - d minus n_x (n_x + 1) / 2 (integers and halves).
+    searches, or a merge for large samples) instead of ranking:
+    W(d) = sum_i #(y < x_i - d) + #(y = x_i - d) / 2, which is exactly the rank sum of
+    x - d minus n_x (n_x + 1) / 2 (integers and halves).
     """
 
     def __init__(
