@@ -47,11 +47,15 @@ def _rank_pairs(
     the same for j, and the products are summed. A run of ties shares its average rank:
     the few tied rows are put right after each pass. Ranks are kept doubled, so every sum
     is an exact integer. With more than one group the ranks are regressed on the group
-    (its mean rank removed) before correlating.
+    (its mean rank removed) before correlating: each group's rows of S and rank sums are
+    counted during j's pass for two groups (two arms, the usual case), over each group's
+    run of rows after it for more.
     """
     width, n = here.shape
     n_groups = len(bounds) - 1
     grouped = n_groups > 1
+    two_groups = n_groups == 2
+    second = bounds[1] if two_groups else n  # the second group's first row
     doubled = np.zeros(n, dtype=np.int32)  # 2 x i's rank on S by row, 0 off S
     doubled_j = np.zeros(n, dtype=np.int32)  # 2 x j's rank on S by row (read on S only)
     in_group = np.zeros(n_groups, dtype=np.int64)
@@ -89,7 +93,24 @@ def _rank_pairs(
             # j's ranks on S along j's order, against i's
             c = 0
             cross = 0
-            if grouped:
+            # two groups: the second group's rows of S (k >= second) and rank sums, as
+            # they come; the first group's are the totals' rest
+            kept_2 = 0
+            total_i2 = 0
+            total_j2 = 0
+            if two_groups:
+                for t in range(size[j]):
+                    k = oj[t]
+                    ri = np.int64(doubled[k])
+                    w = 1 if ri else 0
+                    c += w
+                    cross += ri * c
+                    in_2 = w if k >= second else 0
+                    kept_2 += in_2
+                    total_i2 += ri * in_2
+                    total_j2 += c * in_2
+                total_j2 *= 2
+            elif grouped:
                 for t in range(size[j]):
                     k = oj[t]
                     ri = np.int64(doubled[k])
@@ -120,6 +141,8 @@ def _rank_pairs(
                             shift = kept + 1 - 2 * q
                             cross += ri * shift
                             doubled_j[k] += shift
+                            if k >= second:
+                                total_j2 += shift
                     ties_j += (kept * kept * kept - kept) // 3
             # sums of squares: those of ranks 1 .. m less what ties take
             squares = 2 * m * (m + 1) * (2 * m + 1) // 3
@@ -135,20 +158,29 @@ def _rank_pairs(
             ss_i = float(sq_i - mean)
             ss_j = float(sq_j - mean)
             if grouped:
-                # each group's rows of S and their rank sums, over its run of rows
-                for g in range(n_groups):
-                    kept = 0
-                    total_i = 0
-                    total_j = 0
-                    for r in range(bounds[g], bounds[g + 1]):
-                        ri = np.int64(doubled[r])
-                        w = 1 if ri else 0
-                        kept += w
-                        total_i += ri
-                        total_j += doubled_j[r] * w
-                    in_group[g] = kept
-                    sum_i[g] = total_i
-                    sum_j[g] = total_j
+                if two_groups:
+                    # the doubled ranks of S sum to m (m + 1), ties or not
+                    in_group[0] = m - kept_2
+                    in_group[1] = kept_2
+                    sum_i[0] = m * (m + 1) - total_i2
+                    sum_i[1] = total_i2
+                    sum_j[0] = m * (m + 1) - total_j2
+                    sum_j[1] = total_j2
+                else:
+                    # each group's rows of S and their rank sums, over its run of rows
+                    for g in range(n_groups):
+                        kept = 0
+                        total_i = 0
+                        total_j = 0
+                        for r in range(bounds[g], bounds[g + 1]):
+                            ri = np.int64(doubled[r])
+                            w = 1 if ri else 0
+                            kept += w
+                            total_i += ri
+                            total_j += doubled_j[r] * w
+                        in_group[g] = kept
+                        sum_i[g] = total_i
+                        sum_j[g] = total_j
                 # less each group's mean: the terms are summed, then taken away
                 seen = 0
                 less_c = 0.0
