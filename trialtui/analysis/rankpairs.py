@@ -11,14 +11,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from threading import Lock
 
-import numba
 import numpy as np
+
+from trialtui.analysis.compiled import compiled
 
 # how many times each thread tells its progress
 PROGRESS_STEPS = 8
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy")
+@compiled
 def _rank_pairs(
     first: np.ndarray,
     order: np.ndarray,

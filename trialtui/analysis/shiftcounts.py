@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 
+from trialtui.analysis.compiled import compiled
 
-@numba.njit(nogil=True, cache=True, error_model="numpy")
+
+@compiled
 def _shift_counts(
     x: np.ndarray,
     x_offsets: np.ndarray,
