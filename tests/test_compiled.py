@@ -36,7 +36,8 @@ def test_a_loop_numba_cannot_cache_is_compiled_all_the_same() -> None:
     assert np.isnan(total(np.array([])))  # 0 / 0 as NumPy gives it, no exception
 
 
-def test_a_loop_in_a_writable_folder_is_cached(tmp_path: Path) -> None:
+def test_a_loop_in_a_writable_folder_is_cached(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")  # numba's own choice of folder
     module_file = tmp_path / "summing.py"
     module_file.write_text(SOURCE)
     spec = importlib.util.spec_from_file_location("summing", module_file)

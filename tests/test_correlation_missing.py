@@ -253,3 +253,18 @@ def test_the_app_path_tells_correlation_progress_within_its_step(sample_db: Path
     assert len(set(steps)) >= 3  # the two arms and the pooled set
     assert said[-1] == ("done", 1.0)
     assert extended.level("correlation").height > 0
+
+
+def test_more_rows_than_the_loop_sums_exactly_are_refused(monkeypatch) -> None:
+    """Past MAX_ROWS rows the loop's 64-bit sums could wrap: an error, not a wrong rho."""
+    from trialtui.analysis import rankpairs
+
+    rng = np.random.default_rng(2)
+    matrix = rng.normal(size=(40, 6))
+    matrix[rng.random(matrix.shape) < 0.2] = np.nan
+    monkeypatch.setattr(rankpairs, "MAX_ROWS", 39)
+    with pytest.raises(ValueError, match="40 rows, more than 39"):
+        spearman_matrix(matrix, block_pairs_only=0)
+    monkeypatch.setattr(rankpairs, "MAX_ROWS", 40)
+    rho, _, _ = spearman_matrix(matrix, block_pairs_only=0)
+    assert np.isfinite(rho).all()

@@ -98,6 +98,19 @@ def test_columns_of_other_kinds_and_empty_frames() -> None:
     assert render_table(other) == cell_by_cell(other)
     assert render_table(pl.DataFrame({"a": []})) == "a\n-"
     assert render_table(pl.DataFrame()) == "\n"
+    no_columns = pl.DataFrame({"a": [1, 2]}).drop("a")
+    assert render_table(no_columns) == cell_by_cell(no_columns) == "\n\n\n"
+
+
+def test_trailing_blanks_are_those_str_rstrip_takes_away() -> None:
+    """Text from a query may end in any character Python calls whitespace (the ASCII
+    separators \\x1c-\\x1f among them): the line ends as ``str.rstrip`` would end it."""
+    from trialtui.formatting import WHITESPACE
+
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == WHITESPACE
+    frame = pl.DataFrame({"n": [1, 2, 3], "text": ["a\x1f", "b\u3000 ", "c\x85\t"]})
+    assert render_table(frame) == cell_by_cell(frame)
+    assert render_table(frame).splitlines()[-1] == "3  c"
 
 
 def test_max_rows_shows_the_first_rows_and_counts_the_rest() -> None:

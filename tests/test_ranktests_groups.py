@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import loaded_modules
 
 from trialtui.analysis.ranktests import (
     RANK_SUM_FIELDS,
@@ -17,6 +18,7 @@ from trialtui.analysis.ranktests import (
     rank_sum,
     rank_sum_groups,
 )
+from trialtui.analysis.shiftcounts import shift_counts
 
 
 def ranked_counts(x: np.ndarray, y: np.ndarray, d: float) -> tuple[float, float]:
@@ -93,7 +95,7 @@ def test_many_groups_at_once_equal_one_group_at_a_time(decimals: int) -> None:
 
 @pytest.mark.parametrize("decimals", [1, 6])
 def test_groups_counted_by_two_threads_equal_ranking(decimals: int) -> None:
-    """From THREADED_FROM groups per call, two threads count half of them each: every
+    """From THREADED_FROM problems per call, two threads count half of them each: every
     group's W and tie term still equal ranking, at shifts that hit differences exactly."""
     rng = np.random.default_rng(20 + decimals)
     sizes = [(int(rng.integers(400, 520)), int(rng.integers(400, 520))) for _ in range(70)]
@@ -141,3 +143,60 @@ def test_signed_rank_of_many_samples_equals_one_sample_at_a_time(decimals: int) 
         else:
             assert v[g] == 0.0
     assert (ties[:-3] > 0).any() == (decimals < 8)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_compiled_counts_shared_between_threads_equal_ranking(workers: int) -> None:
+    """The compiled merge with the problems split between 1 to 3 threads (whatever the
+    machine's cores): groups of every size, an empty x or y sample, all values tied."""
+    rng = np.random.default_rng(40 + workers)
+    sizes = [(30, 25), (0, 4), (5, 0), (200, 180), (1, 1), (60, 60)]
+    xs, ys, x, xo, y, yo = random_groups(rng, sizes, 1)
+    xs[5][:] = 0.5
+    ys[5][:] = 0.5
+    x = np.concatenate(xs)
+    y = np.concatenate(ys)
+    samples = _Samples(x, xo, y, yo)
+    groups = np.array([0, 3, 1, 2, 5, 4, 3, 0, 5])
+    shifts = np.array([0.0, xs[3][0] - ys[3][-1], 0.0, 0.2, 0.0, 0.0, -0.1, 0.3, 0.1])
+    w, ties = shift_counts(
+        samples.x, xo, samples.y, yo, samples.y_ties, groups, shifts, workers=workers
+    )
+    expected = np.array(
+        [ranked_counts(xs[g], ys[g], d) for g, d in zip(groups, shifts, strict=True)]
+    )
+    np.testing.assert_array_equal(w, expected[:, 0])
+    np.testing.assert_array_equal(ties, expected[:, 1])
+
+
+def test_a_tie_of_millions_of_values_does_not_overflow() -> None:
+    """A tie of 2.2 M pooled values: t^3 is past 64-bit integers, the tie term is not."""
+    x = np.concatenate([np.zeros(1_500_000), [1.0, 2.0]])
+    y = np.concatenate([np.zeros(700_000), [-1.0, 3.0]])
+    samples = _Samples(x, np.array([0, len(x)]), y, np.array([0, len(y)]))
+    w, ties = samples._counts_per_group(np.array([0]), np.array([0.0]))
+    tied = 2_200_000.0
+    assert ties[0] > 0
+    np.testing.assert_allclose(ties[0], tied**3 - tied, rtol=1e-12)
+    # each zero of x: above y's -1, level with its 700,000 zeros (half each); 1 and 2:
+    # above the zeros and -1
+    assert w[0] == 1_500_000 * (1 + 700_000 / 2) + 2 * 700_001
+
+
+def test_large_samples_take_the_compiled_counts_and_small_ones_do_not() -> None:
+    """``rank_sum_groups`` counts large samples' W(d) by the compiled merge (numba
+    loaded), the sample-sized ones without it."""
+    setup = (
+        "import numpy as np; from trialtui.analysis.ranktests import rank_sum_groups; "
+        "rng = np.random.default_rng(3); "
+    )
+    large = loaded_modules(
+        setup + "x = rng.normal(size=900); y = rng.normal(size=800); "
+        "rank_sum_groups(x, np.array([0, 900]), y, np.array([0, 800]))"
+    )
+    assert "trialtui.analysis.shiftcounts" in large and "numba" in large
+    small = loaded_modules(
+        setup + "x = rng.normal(size=90); y = rng.normal(size=80); "
+        "rank_sum_groups(x, np.array([0, 90]), y, np.array([0, 80]))"
+    )
+    assert "trialtui.analysis.ranktests" in small and "numba" not in small

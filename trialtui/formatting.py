@@ -32,6 +32,13 @@ def _fixed(value: float, digits: int) -> str:
     return f"{value:.{decimals}f}"
 
 
+# what str.rstrip() strips: every character for which str.isspace() is true
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
 def render_table(frame: pl.DataFrame, *, max_rows: int | None = None) -> str:
     """A plain aligned text table (numbers right-aligned), every cell as :func:`format_cell`
     writes it. Columns are formatted a kind of value at a time and padded and joined by
@@ -57,8 +64,10 @@ def render_table(frame: pl.DataFrame, *, max_rows: int | None = None) -> str:
             t.str.pad_start(w) if is_num else t.str.pad_end(w)
             for t, w, is_num in zip(texts, widths, numeric, strict=True)
         ]
-        body = pl.select(pl.concat_str(padded, separator="  ").str.strip_chars_end())
+        body = pl.select(pl.concat_str(padded, separator="  ").str.strip_chars_end(WHITESPACE))
         out.append("\n".join(body.to_series()))
+    elif shown.height:  # rows without columns: an empty line each
+        out.extend([""] * shown.height)
     if max_rows is not None and frame.height > max_rows:
         out.append(f"... {frame.height - max_rows} more rows")
     return "\n".join(out)

@@ -17,9 +17,9 @@ def compiled(func: Callable[..., Any]) -> Callable[..., Any]:
     the work), with NumPy's arithmetic errors (x / 0 gives inf or NaN, no exception).
 
     The machine code is cached for later processes where numba finds a folder it can
-    write (next to the module, else the user's cache folder); where it finds none (a
-    read-only installation and home), the loop is compiled afresh in each process
-    instead of failing.
+    write (``NUMBA_CACHE_DIR`` when set, else next to the module, else the user's cache
+    folder); where it finds none (a read-only installation and home), the loop is
+    compiled afresh in each process instead of failing.
     """
     options: dict[str, Any] = {"nogil": True, "error_model": "numpy"}
     try:

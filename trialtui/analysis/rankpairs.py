@@ -17,6 +17,8 @@ from trialtui.analysis.compiled import compiled
 
 # how many times each thread tells its progress
 PROGRESS_STEPS = 8
+# rows (patients) up to which every sum of the loop fits in 64-bit integers
+MAX_ROWS = 1_000_000
 
 
 @compiled
@@ -141,9 +143,11 @@ def _rank_pairs(
                             q += 1
                             shift = kept + 1 - 2 * q
                             cross += ri * shift
-                            doubled_j[k] += shift
-                            if k >= second:
-                                total_j2 += shift
+                            if two_groups:
+                                if k >= second:
+                                    total_j2 += shift
+                            else:
+                                doubled_j[k] += shift
                     ties_j += (kept * kept * kept - kept) // 3
             # sums of squares: those of ranks 1 .. m less what ties take
             squares = 2 * m * (m + 1) * (2 * m + 1) // 3
@@ -232,6 +236,8 @@ def rank_pairs(
     group, 0 .. k - 1, in ascending order. ``progress`` is told the fraction of pairs
     done, from the threads, a few times in each."""
     width, n = values.shape
+    if n > MAX_ROWS:  # the sums of squared doubled ranks would overflow 64-bit integers
+        raise ValueError(f"pairwise ranking: {n:,} rows, more than {MAX_ROWS:,}")
     order = order.astype(np.uint32)
     run_from = np.searchsorted(runs[:, 0], np.arange(width + 1)).astype(np.int64)
     runs = np.column_stack([runs[:, 1], runs[:, 2] + 1]).astype(np.int64)  # [first, stop)

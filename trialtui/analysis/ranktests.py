@@ -343,7 +343,7 @@ class _Samples:
     # loading numba for) is used rather than counting all groups in one vectorised call
     # (binary searches in arrays of every group's values).
     PER_GROUP_FROM = 400
-    # Groups counted per call from which two threads share them.
+    # Problems (a group and a shift) counted per call from which two threads share them.
     THREADED_FROM = 64
 
     def counts(self, groups: np.ndarray, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -34,7 +34,9 @@ def _shift_counts(
     W = sum over x of #(y < x - d) + #(y = x - d) / 2. Walking the shifted x in order
     (x - d is as sorted as x), a run of a equal values sits above the y passed so far and
     level with the e next ones: a tie of a + e in the pooled sample where y alone had e.
-    Counts are integers, so W and the tie term are exact.
+    Counts are integers, so W is exact; the tie term is summed in floating point, run by
+    run, as the vectorised path sums it (exact below 2^53). Values and shifts are finite
+    (the import refuses others).
     """
     for p in range(len(groups)):
         g = groups[p]
@@ -45,7 +47,7 @@ def _shift_counts(
         below = first_y  # the first y not below the current shifted x
         total_below = 0
         total_equal = 0
-        extra = 0  # what runs of equal shifted x add to y's tie term
+        extra = 0.0  # what runs of equal shifted x add to y's tie term
         k = x_offsets[g]
         while k < stop_x:
             s = x[k] - d
@@ -59,9 +61,10 @@ def _shift_counts(
                 e += 1
             total_below += a * (below - first_y)
             total_equal += a * e
-            if a > 1 or e > 0:
-                merged = a + e
-                extra += (merged * merged * merged - merged) - (e * e * e - e)
+            if a > 1 or e > 0:  # in floating point: a tie of 2.1 M values overflows int64
+                merged = float(a + e)
+                level = float(e)
+                extra += (merged * merged * merged - merged) - (level * level * level - level)
             k += a
         w[p] = total_below + 0.5 * total_equal
         ties[p] = extra + y_ties[g]
