@@ -288,6 +288,16 @@ ranksum_data <- list(
           1.0087, 0.2195))
 )
 
+# Arms of hundreds of patients, as omics trials have: trialtui counts W(d) for the
+# Hodges-Lehmann search of such samples with a compiled merge (samples averaging 400
+# values or more), so these check that path against R. Data from R's generator, ties
+# from rounding.
+set.seed(20261207)
+ranksum_data$n450_vs_n520_ties_large <- list(
+  x = round(rnorm(450, 0.3, 1), 2), y = round(rnorm(520, 0, 1), 2))
+ranksum_data$n600_vs_n480_heavy_ties_large_conf90 <- list(
+  x = round(rnorm(600, -0.2, 1.5), 1), y = round(rnorm(480, 0, 1), 1), conf_level = 0.9)
+
 emit("RANKSUM_CASES = [")
 for (nm in names(ranksum_data)) {
   d <- ranksum_data[[nm]]
