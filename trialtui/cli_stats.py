@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from trialtui.choices import FDR_METHODS, FORMATS, LEVELS, LLOQ_POLICIES, TIMEPOINT_ALL
 from trialtui.errors import UsageError
@@ -68,18 +69,52 @@ def settings_from(args: argparse.Namespace) -> AnalysisSettings:
         raise UsageError(str(exc)) from None
 
 
+class TerminalProgress:
+    """What a long computation is doing and how far it got, on one line of ``stream``
+    rewritten in place (at most every ``interval`` seconds), and that line wiped when
+    done: for a terminal only, so that output piped or redirected carries no progress."""
+
+    def __init__(self, stream: TextIO, interval: float = 0.2) -> None:
+        self.stream = stream
+        self.interval = interval
+        self.shown_at = -interval
+        self.width = 0
+
+    def __call__(self, message: str, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self.shown_at < self.interval:
+            return
+        self.shown_at = now
+        text = f"{message} {fraction:4.0%}"
+        self.stream.write("\r" + text.ljust(self.width))
+        self.stream.flush()
+        self.width = len(text)
+
+    def clear(self) -> None:
+        if self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+            self.width = 0
+
+
 def _results(args: argparse.Namespace, levels: tuple[str, ...]) -> tuple[StudyResults, Path]:
-    """Compute ``levels``; nothing is written (see :func:`store_results`)."""
+    """Compute ``levels``; nothing is written (see :func:`store_results`). On a terminal,
+    stderr tells what is being done meanwhile."""
     from trialtui.cli import _db_path, _open_read_only
     from trialtui.study import compute, load_study
 
     settings = settings_from(args)
+    progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
     con = _open_read_only(args)
     try:
+        if progress is not None:
+            progress("reading the study", 0.0)
         data = load_study(con, args.study, completeness=False)
-        results = compute(data, settings, levels=levels)
+        results = compute(data, settings, levels=levels, progress=progress)
     finally:
         con.close()
+        if progress is not None:
+            progress.clear()
     return results, _db_path(args)
 
 
