@@ -18,7 +18,7 @@ STUDY = "PDAC-DEF-2"
 
 def test_app_and_every_eager_level_need_no_scipy_stats(sample_db: Path) -> None:
     """``scipy.stats`` takes over half a second to import; the app's start and the levels
-    it computes at once use ``scipy.special`` only (correlations load ``scipy.stats``),
+    it computes at once use ``scipy.special`` only,
     and the sample's small arms never load numba (the compiled counts are for large
     samples)."""
     modules = loaded_modules(

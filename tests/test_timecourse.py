@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
-from conftest import imported
+from conftest import imported, loaded_modules
 from r_timecourse_reference import (
     ARM_BY_TIMEPOINT,
     ARM_R_CODE,
@@ -20,7 +21,7 @@ from r_timecourse_reference import (
 )
 
 from trialtui.analysis import AnalysisSettings
-from trialtui.analysis.friedman import FRIEDMAN_COLUMNS
+from trialtui.analysis.friedman import FRIEDMAN_COLUMNS, _ranks_within_rows
 from trialtui.errors import UsageError
 from trialtui.store.connection import connect
 from trialtui.study import StudyResults, compute, load_study
@@ -98,6 +99,42 @@ def test_friedman_matches_r(timecourse_db: Path) -> None:
     assert frame.columns[: len(FRIEDMAN_COLUMNS)] == list(FRIEDMAN_COLUMNS)
     check_rows(frame, FRIEDMAN, ("biomarker", "arm"))
     assert set(frame["timepoint"].to_list()) == {"all"}
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 7])
+def test_ranks_within_patients_equal_scipy_rankdata(k: int) -> None:
+    """Average ranks within each row, ties, infinities and NaN as SciPy's ``rankdata``
+    gives them (an independent implementation), and each cell's count of equal values."""
+    from scipy import stats
+
+    rng = np.random.default_rng(k)
+    matrix = rng.integers(0, 4, (5000, k)).astype(float)  # many ties
+    for value, share in ((np.nan, 0.01), (-np.inf, 0.02), (np.inf, 0.02), (0.5, 0.1)):
+        matrix[rng.random(matrix.shape) < share] = value
+    ranks, tied = _ranks_within_rows(matrix)
+    expected = stats.rankdata(matrix, axis=1)
+    assert np.array_equal(ranks, expected, equal_nan=True)
+    assert np.isnan(ranks).any()
+    for row in range(0, 5000, 97):
+        values = matrix[row]
+        assert tied[row].tolist() == [int((values == v).sum()) for v in values]
+
+
+def test_every_level_loads_no_scipy_stats(timecourse_db: Path) -> None:
+    """``scipy.stats`` takes over half a second to import and no level needs it: Friedman
+    ranks within patients itself."""
+    modules = loaded_modules(
+        "from trialtui.store.connection import connect\n"
+        "from trialtui.study import compute, load_study\n"
+        "from trialtui.analysis import AnalysisSettings\n"
+        "from trialtui.choices import LEVELS\n"
+        f"con = connect({str(timecourse_db)!r}, read_only=True)\n"
+        "data = load_study(con, 'TC')\n"
+        "results = compute(data, AnalysisSettings(), levels=LEVELS)\n"
+        "assert results.level('friedman').height > 0\n"
+    )
+    assert "trialtui.analysis.friedman" in modules and "scipy.special" in modules
+    assert "scipy.stats" not in modules
 
 
 def test_friedman_with_fewer_than_three_complete_patients_has_no_p(timecourse_db: Path) -> None:

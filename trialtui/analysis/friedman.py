@@ -44,6 +44,20 @@ def complete_log2_matrix(pairings: list[Pairing]) -> pl.DataFrame:
     return wide
 
 
+def _ranks_within_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks within each row of ``matrix`` (few columns: the timepoints) and how
+    many values of its row equal each cell (itself included).
+
+    A value's average rank is the count of smaller values plus (the count of equal ones
+    + 1) / 2: a multiple of 1/2, so exact. A row holding NaN has NaN ranks, as
+    ``scipy.stats.rankdata`` gives (whose import this level does not pay)."""
+    below = (matrix[:, None, :] < matrix[:, :, None]).sum(axis=2)
+    tied = (matrix[:, :, None] == matrix[:, None, :]).sum(axis=2)
+    ranks = below + (tied + 1) / 2
+    ranks[np.isnan(matrix).any(axis=1)] = np.nan
+    return ranks, tied
+
+
 def friedman_test(pairings: list[Pairing], settings: AnalysisSettings) -> pl.DataFrame:
     """Friedman's test across the baseline and every on-treatment timepoint.
 
@@ -82,10 +96,7 @@ def friedman_test(pairings: list[Pairing], settings: AnalysisSettings) -> pl.Dat
     groups = pl.concat([p.fold_changes.select(KEYS).unique() for p in pairings]).unique()
     wide = complete_log2_matrix(pairings)
     matrix = wide.select([f"_t{j}" for j in range(k)]).to_numpy()
-    from scipy import stats  # this level only; the eager levels need no scipy.stats
-
-    ranks = stats.rankdata(matrix, axis=1)  # average ranks within each patient
-    tied = (matrix[:, :, None] == matrix[:, None, :]).sum(axis=2)  # equal values per cell
+    ranks, tied = _ranks_within_rows(matrix)
     per_patient = wide.select(KEYS).with_columns(
         *[pl.Series(f"_r{j}", ranks[:, j]) for j in range(k)],
         pl.Series("_ties", (tied.astype(float) ** 2 - 1).sum(axis=1)),  # sum t^3 - t
