@@ -145,6 +145,41 @@ def test_signed_rank_of_many_samples_equals_one_sample_at_a_time(decimals: int) 
     assert (ties[:-3] > 0).any() == (decimals < 8)
 
 
+def ranked_signed_terms(x: np.ndarray) -> tuple[float, float, float, bool]:
+    """V, non-zero n, tie term and zero flag of R's ``wilcox.test(x)``, by ranking |x|
+    of the non-zero values directly (average ranks of equal values)."""
+    nonzero = x[x != 0]
+    _, inverse, counts = np.unique(np.abs(nonzero), return_inverse=True, return_counts=True)
+    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    ranks = (first + (counts + 1) / 2.0)[inverse]
+    t = counts.astype(float)
+    v = float(ranks[nonzero > 0].sum())
+    return v, float(len(nonzero)), float(np.sum(t**3 - t)), bool((x == 0).any())
+
+
+@pytest.mark.parametrize("long_samples", [True, False])
+def test_signed_rank_terms_equal_direct_ranking_with_signs_zeros_and_infinities(
+    long_samples: bool,
+) -> None:
+    """Equal |x| of opposite signs share one average rank, -0.0 counts as a zero, +-inf
+    and subnormal values rank by magnitude: against ranking each sample directly, for few
+    long samples (sorted one by one) and many short ones (one sort for all)."""
+    from trialtui.analysis.ranktests import signed_rank_groups
+
+    rng = np.random.default_rng(7 if long_samples else 8)
+    pool = np.array([0.0, -0.0, 1.5, -1.5, 2.0, -2.0, np.inf, -np.inf, 5e-324, -5e-324, 1e-300])
+    sizes = rng.integers(200, 400, 12) if long_samples else rng.integers(0, 6, 400)
+    samples = []
+    for k, n in enumerate(sizes):
+        coarse = np.round(rng.normal(0.1, 1.0, n), 1)
+        picked = rng.choice(pool, n)
+        samples.append(np.where(rng.random(n) < 0.3, picked, coarse) if k % 3 else coarse)
+    offsets = np.concatenate(([0], np.cumsum([len(x) for x in samples])))
+    got = signed_rank_groups(np.concatenate(samples), offsets)
+    for g, x in enumerate(samples):
+        assert tuple(float(term[g]) for term in got) == ranked_signed_terms(x), g
+
+
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_compiled_counts_shared_between_threads_equal_ranking(workers: int) -> None:
     """The compiled merge with the problems split between 1 to 3 threads (whatever the

@@ -425,11 +425,16 @@ def signed_rank_groups(
     groups = len(offsets) - 1
     sizes = np.diff(offsets)
     # |x| sorted within each sample: its zeros come first and are passed over, so that
-    # the rank of a non-zero value is its place in the sample after them
-    magnitude = np.abs(values)
-    order = _order_within(magnitude, offsets)
-    ordered = magnitude[order]
-    del magnitude
+    # the rank of a non-zero value is its place in the sample after them. The sign comes
+    # along in the sort key: non-negative doubles order as their bit patterns do, in 63
+    # bits, so shifted left the freed lowest bit holds "x > 0" without changing the order
+    # of the magnitudes (equal |x| stay neighbours, one run of ties whatever their signs)
+    keys = np.abs(values).view(np.uint64) << np.uint64(1)
+    keys |= values > 0
+    keys = _sort_segments(keys, offsets)
+    positive = (keys & np.uint64(1)).astype(bool)
+    keys >>= np.uint64(1)
+    ordered = keys.view(np.float64)
     nonempty = np.flatnonzero(sizes)
     zero_count = np.zeros(groups, dtype=np.int64)
     if len(nonempty):
@@ -444,7 +449,6 @@ def signed_rank_groups(
     # a non-zero value's rank if nothing tied: its place after its sample's zeros
     place = np.arange(1, len(ordered) + 1, dtype=float)
     place -= np.repeat((offsets[:-1] + zero_count).astype(float), sizes)
-    positive = values[order] > 0
     v = np.zeros(groups)
     if not tied.any():
         place *= positive
@@ -460,18 +464,6 @@ def signed_rank_groups(
     v = np.bincount(run_group, weights=average * positives, minlength=groups)
     ties = np.bincount(run_group, weights=t * t * t - t, minlength=groups)
     return v, n_nonzero.astype(float), ties, has_zero
-
-
-def _order_within(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Indices that sort ``values`` within each segment (stable), segments kept in place."""
-    segments = len(offsets) - 1
-    if segments and len(values) >= 64 * segments:
-        order = np.empty(len(values), dtype=np.int64)
-        for start, end in itertools.pairwise(offsets.tolist()):
-            order[start:end] = np.argsort(values[start:end], kind="stable") + start
-        return order
-    segment = np.repeat(np.arange(segments), np.diff(offsets))
-    return np.lexsort((values, segment))
 
 
 def _segment_tie_terms(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -491,14 +483,16 @@ def _segment_tie_terms(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 def sort_within(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """``values`` sorted within each segment offsets[g]:offsets[g + 1]."""
-    values = np.asarray(values, dtype=float)
-    offsets = np.asarray(offsets, dtype=np.int64)
+    return _sort_segments(np.asarray(values, dtype=float), np.asarray(offsets, dtype=np.int64))
+
+
+def _sort_segments(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``values`` (any dtype NumPy sorts) sorted within each segment."""
     segments = len(offsets) - 1
     if segments and len(values) >= 64 * segments:
         # few, long segments: sorting each alone beats one sort by (segment, value)
         out = np.empty_like(values)
-        bounds = offsets.tolist()
-        for start, end in itertools.pairwise(bounds):
+        for start, end in itertools.pairwise(offsets.tolist()):
             out[start:end] = np.sort(values[start:end])
         return out
     segment = np.repeat(np.arange(segments), np.diff(offsets))
