@@ -271,3 +271,43 @@ def test_small_groups_and_unchanged_values_in_the_comparison(runs) -> None:
     assert (flat["n"], flat["n_reference"], flat["gmfc_ratio"]) == (1, 2, 1.0)
     assert set(frame["reference_arm"]) == {"A"}  # no flagged reference: first by name
     assert "nan" not in text.lower()
+
+
+def test_stats_lets_go_of_the_database_before_computing(
+    sample_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """The study is read, then the database closed before the statistics are computed:
+    DuckDB's buffer pool (half a gigabyte after joining 10 M measurements) is not kept
+    through the computation, and a writer may open the file meanwhile. A read-write
+    connection opened in the same process while the command still held its read-only
+    one would be refused."""
+    import duckdb
+
+    import trialtui.study as study
+    from trialtui.cli import main
+
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(sample_db.read_bytes())
+    opened = []
+    compute = study.compute
+
+    def compute_after_opening_for_writing(*args, **kwargs):
+        duckdb.connect(str(db), read_only=False).close()
+        opened.append(True)
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(study, "compute", compute_after_opening_for_writing)
+    command = [
+        "stats",
+        "--db",
+        str(db),
+        "--study",
+        "PDAC-DEF-2",
+        "--level",
+        "arm",
+        "--format",
+        "csv",
+    ]
+    assert main(command) == 0
+    assert opened == [True]
+    assert capsys.readouterr().out.startswith("study_id,")
