@@ -311,3 +311,34 @@ def test_stats_lets_go_of_the_database_before_computing(
     assert main(command) == 0
     assert opened == [True]
     assert capsys.readouterr().out.startswith("study_id,")
+
+
+def test_storing_every_study_lets_go_of_the_database_while_computing(
+    sample_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``import --store`` computes every study with the database closed, as ``stats``
+    does, and stores each study's results."""
+    import duckdb
+
+    import trialtui.study as study
+    from trialtui.cli_stats import store_all_studies
+
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(sample_db.read_bytes())
+    computed = []
+    compute = study.compute
+
+    def compute_after_opening_for_writing(data, *args, **kwargs):
+        duckdb.connect(str(db), read_only=False).close()
+        computed.append(data.study_id)
+        return compute(data, *args, **kwargs)
+
+    monkeypatch.setattr(study, "compute", compute_after_opening_for_writing)
+    store_all_studies(db)
+    assert sorted(computed) == ["PDAC-DEF-1", "PDAC-DEF-2"]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored = con.sql("SELECT DISTINCT study_id FROM arm_summary ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert stored == [("PDAC-DEF-1",), ("PDAC-DEF-2",)]

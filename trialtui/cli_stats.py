@@ -139,9 +139,16 @@ def store_all_studies(db_path: Path) -> None:
     con = connect(db_path, read_only=True)
     try:
         studies = catalog.studies(con)["study_id"].to_list()
-        results = [compute(load_study(con, s), AnalysisSettings()) for s in studies]
     finally:
         con.close()
+    results = []
+    for study in studies:
+        con = connect(db_path, read_only=True)
+        try:
+            data = load_study(con, study)
+        finally:
+            con.close()  # as in _results: DuckDB's buffer pool not kept while computing
+        results.append(compute(data, AnalysisSettings()))
     for result in results:
         store_results(db_path, result)
 
