@@ -85,3 +85,32 @@ async def test_quitting_right_after_the_first_frame(sample_db: Path) -> None:
                 await asyncio.sleep(0)
             await pilot.press("q")
         assert app.return_code in (0, None)
+
+
+async def test_results_on_screen_freeze_what_stays_out_of_the_garbage_collector(
+    sample_db: Path,
+) -> None:
+    """Once results are shown, what computing left behind is collected and the rest frozen
+    (later keys do not pay a full collection over every object the analysis made); a new
+    computation unfreezes, so what its results replace can be collected; so does the
+    app's exit."""
+    import gc
+
+    app = TrialApp(sample_db, study=STUDY)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.pause()
+            assert app.results is not None and not app.computing
+            assert gc.get_freeze_count() > 10_000
+            app.ensure_level("correlation")
+            assert app.computing and gc.get_freeze_count() == 0
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.pause()
+            assert "correlation" in app.results.frames
+            assert gc.get_freeze_count() > 10_000
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
