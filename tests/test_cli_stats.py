@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import CLI_TIMEOUT, build_good_db
+from conftest import CLI_TIMEOUT, GOOD_LONG_CSV, build_good_db
 from r_sample_reference import (
     ARM,
     ARM_R_CODE,
@@ -316,8 +316,8 @@ def test_stats_lets_go_of_the_database_before_computing(
 def test_storing_every_study_lets_go_of_the_database_while_computing(
     sample_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``import --store`` computes every study with the database closed, as ``stats``
-    does, and stores each study's results."""
+    """``trialtui sample`` stores every study's results (``store_all_studies``): each is
+    computed with the database closed, as ``stats`` does, and stored."""
     import duckdb
 
     import trialtui.study as study
@@ -342,3 +342,70 @@ def test_storing_every_study_lets_go_of_the_database_while_computing(
     finally:
         con.close()
     assert stored == [("PDAC-DEF-1",), ("PDAC-DEF-2",)]
+
+
+def test_results_of_data_an_import_changed_meanwhile_are_not_stored(
+    sample_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """With the database closed while computing, another import may land meanwhile; it
+    clears the derived tables, and results of the data read before it must not come
+    back: ``stats --store`` says so in one line, fails, and stores nothing."""
+    import duckdb
+
+    import trialtui.study as study
+    from trialtui.cli import main
+    from trialtui.store.connection import connect
+    from trialtui.store.importer import import_files
+
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(sample_db.read_bytes())
+    other = tmp_path / "other.csv"
+    other.write_text(GOOD_LONG_CSV, encoding="utf-8")
+    compute = study.compute
+
+    def compute_while_another_import_lands(*args, **kwargs):
+        results = compute(*args, **kwargs)
+        con = connect(db, read_only=False)
+        try:
+            import_files(con, [other])
+        finally:
+            con.close()
+        return results
+
+    monkeypatch.setattr(study, "compute", compute_while_another_import_lands)
+    command = ["stats", "--db", str(db), "--study", "PDAC-DEF-2", "--level", "arm", "--store"]
+    assert main(command) == 1
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and error.startswith("trialtui: error: "), error
+    assert "changed while the results were computed" in error and "nothing stored" in error
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = {row[0] for row in con.sql("SHOW TABLES").fetchall()}
+        stored = (
+            con.execute("SELECT count(*) FROM arm_summary").fetchone()[0]
+            if ("arm_summary" in tables)
+            else 0
+        )
+        studies = {row[0] for row in con.sql("SELECT study_id FROM studies").fetchall()}
+    finally:
+        con.close()
+    assert stored == 0
+    assert "S1" in studies  # the import itself landed
+
+
+def test_results_of_unchanged_data_are_stored(sample_db: Path, tmp_path: Path) -> None:
+    """The same command without an import meanwhile stores its rows."""
+    import duckdb
+
+    from trialtui.cli import main
+
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(sample_db.read_bytes())
+    command = ["stats", "--db", str(db), "--study", "PDAC-DEF-2", "--level", "arm", "--store"]
+    assert main(command) == 0
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored = con.execute("SELECT count(*) FROM arm_summary").fetchone()[0]
+    finally:
+        con.close()
+    assert stored > 0

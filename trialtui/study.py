@@ -307,6 +307,7 @@ class StudyResults:
     reference_reason: str = ""
     arms: tuple[str, ...] = ()
     sources: pl.DataFrame | None = None  # the imports the numbers were computed from
+    data_version: tuple[int, int] | None = None  # the database's, when they were read
     timepoint_pairings: tuple[Pairing, ...] = ()
     """The baseline paired with each later timepoint (for ``--timepoint all`` and the
     Friedman level); ``pairing`` is one of them, or all combined."""
@@ -362,6 +363,7 @@ def compute(
         reference_reason=reference.reason,
         arms=tuple(data.arm_names),
         sources=data.sources,
+        data_version=data.data_version,
         timepoint_pairings=pairings,
     )
     return with_levels(empty, levels, progress=progress)
@@ -478,6 +480,7 @@ def storing_results(db_path: Path | str, results: StudyResults) -> Iterator[None
                 results.settings_used(),
                 __version__,
                 commit=False,
+                data_version=results.data_version,
             )
         except BaseException as exc:  # reported by the main thread
             failures.append(exc)

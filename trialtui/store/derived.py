@@ -10,6 +10,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from trialtui.errors import StoreError
+from trialtui.store.catalog import data_version as current_version
 from trialtui.store.sql import fetch_frame, fetch_value
 
 # The derived tables, as the analysis levels write them (see trialtui.study.DERIVED_TABLES).
@@ -31,15 +33,32 @@ def write_study_derived(
     version: str,
     *,
     commit: bool = True,
+    data_version: tuple[int, int] | None = None,
 ) -> None:
     """Replace ``study_id``'s rows of every table of ``frames`` (table name -> rows) and
     record the settings in ``derived_runs``, all in one transaction: a reader sees either
     the old results or the new ones, never a mix. ``commit=False`` leaves the transaction
-    open for the caller to commit or roll back (it is rolled back here on any error)."""
+    open for the caller to commit or roll back (it is rolled back here on any error).
+
+    ``data_version``: the database's version (:func:`trialtui.store.catalog.data_version`)
+    the results were computed from; if an import has been recorded since, nothing is
+    written (the import cleared the derived tables; results of the data before it must
+    not come back).
+
+    Raises
+    ------
+    StoreError
+        The database changed since the results' data were read.
+    """
     computed_at = datetime.now(UTC).replace(tzinfo=None)
     settings_json = json.dumps(settings, sort_keys=True)
     con.execute("BEGIN TRANSACTION")
     try:
+        if data_version is not None and current_version(con) != tuple(data_version):
+            raise StoreError(
+                "the database changed while the results were computed (an import since "
+                "their data were read); nothing stored: compute them again"
+            )
         for table, frame in frames.items():
             _replace_rows(con, table, study_id, frame)
             con.execute(
