@@ -106,6 +106,8 @@ async def test_results_on_screen_freeze_what_stays_out_of_the_garbage_collector(
             assert gc.get_freeze_count() > 10_000
             app.ensure_level("correlation")
             assert app.computing and gc.get_freeze_count() == 0
+            app._settle_memory()  # still pending from the results before: nothing frozen
+            assert gc.get_freeze_count() == 0
             await app.workers.wait_for_complete()
             await pilot.pause()
             await pilot.pause()
