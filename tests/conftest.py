@@ -72,13 +72,7 @@ def imported(folder: Path, name: str, table: str | pl.DataFrame) -> Path:
         source.write_text(table, encoding="utf-8")
     else:
         table.write_csv(source)
-    path = folder / f"{name}.duckdb"
-    con = connect(path, read_only=False)
-    try:
-        import_files(con, [source])
-    finally:
-        con.close()
-    return path
+    return build_good_db(folder / f"{name}.duckdb", source)
 
 
 def loaded_modules(statement: str) -> list[str]:
@@ -108,7 +102,7 @@ def snapshot_tables(path: str | Path) -> dict[str, list[tuple]]:
 
 
 def build_good_db(path: Path, csv_path: Path) -> Path:
-    """A database at ``path`` holding one good import of ``csv_path``."""
+    """``csv_path`` imported into the database at ``path`` (made if absent), checkpointed."""
     con = connect(path, read_only=False)
     try:
         import_files(con, [csv_path])

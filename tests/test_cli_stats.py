@@ -354,8 +354,6 @@ def test_results_of_data_an_import_changed_meanwhile_are_not_stored(
 
     import trialtui.study as study
     from trialtui.cli import main
-    from trialtui.store.connection import connect
-    from trialtui.store.importer import import_files
 
     db = tmp_path / "copy.duckdb"
     db.write_bytes(sample_db.read_bytes())
@@ -365,11 +363,7 @@ def test_results_of_data_an_import_changed_meanwhile_are_not_stored(
 
     def compute_while_another_import_lands(*args, **kwargs):
         results = compute(*args, **kwargs)
-        con = connect(db, read_only=False)
-        try:
-            import_files(con, [other])
-        finally:
-            con.close()
+        build_good_db(db, other)
         return results
 
     monkeypatch.setattr(study, "compute", compute_while_another_import_lands)
