@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from conftest import imported
 from polars.testing import assert_frame_equal
+from rich.text import Text
 from textual.widgets import Input, Select, Static, TextArea
 
 from trialtui.analysis import AnalysisSettings
@@ -670,3 +671,125 @@ async def test_correlations_screen_follows_new_results_after_returning(db: Path)
         assert screen.arm == COMBINATION
         assert_frame_equal(table.frame.select(columns).sort(columns[:2]), want(holm, COMBINATION))
         assert not want(holm, COMBINATION).equals(want(AnalysisSettings(), COMBINATION))
+
+
+def _style_at(text: Text, offset: int):
+    """The style last applied to the character at ``offset`` of ``text``."""
+    found = None
+    for span in text.spans:
+        if span.start <= offset < span.end:
+            found = span.style
+    return found
+
+
+def test_heatmap_column_numbers_stand_over_their_cells_when_cells_are_narrow() -> None:
+    """Forty biomarkers in cells two columns wide: a number of two digits is written down
+    its column (tens above units), so that every number stands over its own cells, and
+    the one strong pair is coloured where its row meets its column's number."""
+    names = [f"M{i:03d}" for i in range(40)]
+    strong = ("M004", "M031")  # rows 5 and 32
+    corr = pl.DataFrame(
+        [
+            (a, b, 0.95 if (a, b) == strong else 0.0)
+            for i, a in enumerate(names)
+            for b in names[i + 1 :]
+        ],
+        schema=["biomarker_x", "biomarker_y", "spearman_rho"],
+        orient="row",
+    )
+    label = len("40 M004 ")
+    width = label + 2 * 40
+    text = heatmap_text(corr, names, "rho", width=width)
+    lines = text.plain.splitlines()
+    header, rows = lines[1:3], lines[3:43]
+    for j in range(40):
+        digits = "".join(line[label + 2 * j] for line in header).strip()
+        assert digits == str(j + 1), j
+    assert all(len(line) <= width for line in header + rows)
+    offsets = np.cumsum([0] + [len(line) + 1 for line in lines])  # each line's start
+    starts = {names[i]: offsets[3 + i] for i in range(40)}
+    red, white = (255, 12, 12), (255, 255, 255)
+
+    def colour(row: str, column: int) -> tuple[int, int, int]:
+        style = _style_at(text, starts[row] + label + 2 * column)
+        return style.bgcolor.triplet
+
+    assert colour("M004", 31) == red and colour("M031", 4) == red
+    assert colour("M004", 30) == white and colour("M005", 31) == white
+    assert colour("M017", 17) == (255, 0, 0)  # the diagonal, rho = 1
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(40, 21), (58, 33), (30, 14), (100, 60), (200, 80), (14, 10)]
+)
+def test_heatmap_fits_the_panel_it_is_drawn_in(width: int, height: int) -> None:
+    """As many biomarkers as the panel shows whole: no row longer than the panel is wide
+    (it would wrap and shift every cell after it), no line below its bottom, and one
+    biomarker more would not fit."""
+    from trialtui.tui.widgets.plots import heatmap_capacity
+
+    names = [f"BIOMARKER{i:04d}" for i in range(1000)]
+    corr = pl.DataFrame(
+        {"biomarker_x": names[:-1], "biomarker_y": names[1:], "spearman_rho": [0.5] * 999}
+    )
+    title = "Spearman rho of log2FC, pooled (arm-adjusted)"
+    n = heatmap_capacity(names, width, height, title)
+    if width < 20:
+        assert n == 0
+        return
+    assert 2 <= n <= 40
+    lines = heatmap_text(corr, names[:n], title, width=width, total=1000).plain.splitlines()
+    assert all(len(line) <= width for line in lines[1:-3])  # column numbers and rows
+    assert sum(_wrapped(line, width) for line in lines) <= height
+    if n < 40:  # one more would not fit
+        more = heatmap_text(corr, names[: n + 1], title, width=width, total=1000).plain
+        more_lines = more.splitlines()
+        assert max(len(line) for line in more_lines[1:-3]) > width or (
+            sum(_wrapped(line, width) for line in more_lines) > height
+        )
+
+
+def _wrapped(line: str, width: int) -> int:
+    """Lines ``line`` can take on screen in ``width`` columns, wrapped at words."""
+    return 1 if len(line) <= width else -(-len(line) // width) + 1
+
+
+async def test_heatmap_laid_out_again_when_the_terminal_is_resized(db: Path) -> None:
+    """At 80x24 the heatmap's cells are two wide, its column numbers written down; widened
+    to 120x36 it stays on screen, laid out for the wider panel (cells twice as wide,
+    numbers on one line), every row within the panel."""
+    app = TrialApp(db, study=STUDY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await correlations(app, pilot)
+        heatmap = screen.query_one("#corr-heatmap", Static)
+        narrow = str(heatmap.render()).splitlines()
+        assert heatmap.display
+        width = screen.query_one("#corr-view").size.width
+        assert all(len(line) <= width for line in narrow[1 : narrow.index("")])  # the matrix
+        await pilot.resize_terminal(120, 36)
+        await pilot.pause()
+        await pilot.pause()
+        assert heatmap.display  # a resize is no move of the cursor: no scatter
+        wide = str(heatmap.render()).splitlines()
+        assert len(wide) == len(narrow) - 1  # the column numbers on one line
+        label = len(narrow[-3]) - 2 * 10  # the last row: its label and ten cells of two
+        assert {len(row) for row in wide[2:12]} == {label + 4 * 10}
+        width = screen.query_one("#corr-view").size.width
+        assert all(len(line) <= width for line in wide[1 : wide.index("")])
+
+
+def test_heatmap_cells_too_narrow_for_a_signed_value_show_colours_only() -> None:
+    """A value with its sign ("+.09", "-1.0") takes four characters and the space after
+    it a fifth: in cells of four, values would push every later cell out from under its
+    column's number. Colours only there; every row as long as the labels and cells."""
+    names = [f"B{i}" for i in range(10)]
+    corr = pl.DataFrame(
+        [(a, b, 0.09) for i, a in enumerate(names) for b in names[i + 1 :]],
+        schema=["biomarker_x", "biomarker_y", "spearman_rho"],
+        orient="row",
+    )
+    label = len("10 B0   ")  # names padded to four
+    for cell in (2, 3, 4, 5):
+        rows = heatmap_text(corr, names, "t", width=label + cell * 10).plain.splitlines()[2:12]
+        assert {len(row) for row in rows} == {label + cell * 10}, cell
+        assert ("+.09" in rows[0]) == (cell == 5)

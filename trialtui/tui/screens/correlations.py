@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -13,7 +14,12 @@ from trialtui.analysis.correlation import POOLED
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.widgets.frame_table import Column, FrameTable
-from trialtui.tui.widgets.plots import draw_scatter, heatmap_biomarkers, heatmap_text
+from trialtui.tui.widgets.plots import (
+    draw_scatter,
+    heatmap_biomarkers,
+    heatmap_capacity,
+    heatmap_text,
+)
 
 PAIR_VIEW = [
     Column("biomarker_x", "x"),
@@ -44,6 +50,7 @@ class CorrelationsScreen(ResultsScreen):
         super().__init__()
         self.arm: str | None = None  # None: the study's first arm
         self._table_refilled = False
+        self._highlighted: int | None = None  # the pairs table's row last highlighted
         self.pairs = pl.DataFrame()
         # each arm's pairs in order, for the correlation frame they were sorted from: a
         # return to the screen or to an arm does not sort hundreds of thousands again
@@ -100,20 +107,25 @@ class CorrelationsScreen(ResultsScreen):
             .sort()
             .to_list()
         )
-        names = heatmap_biomarkers(self.pairs, every)
         view = self.query_one("#corr-heatmap", Static)
-        width = view.size.width or self.query_one("#corr-view").size.width or 60
-        view.update(
-            heatmap_text(
-                self.pairs,
-                names,
-                f"Spearman rho of log2FC, {self.arm}",
-                width=width,
-                total=len(every),
-            )
-        )
+        # as many biomarkers as the panel shows whole: no wrapped row, none cut off below
+        space = self.query_one("#corr-view").size
+        width = space.width or 60
+        title = f"Spearman rho of log2FC, {self.arm}"
+        fit = heatmap_capacity(every, width, space.height or None, title)
+        if fit == 0:
+            view.update(Text(f"{title}\n(too little room for the heatmap: widen the terminal)"))
+        else:
+            names = heatmap_biomarkers(self.pairs, every, limit=fit)
+            view.update(heatmap_text(self.pairs, names, title, width=width, total=len(every)))
         view.display = True
         self.query_one("#corr-plot", PlotextPlot).display = False
+
+    def on_resize(self) -> None:
+        """The heatmap is laid out for the panel's size: lay it out again for the new
+        one (after the panel has its new size)."""
+        if self.query_one("#corr-heatmap", Static).display:
+            self.call_after_refresh(self.action_heatmap)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "corr-arm" and isinstance(event.value, str):
@@ -124,10 +136,13 @@ class CorrelationsScreen(ResultsScreen):
         table = self.query_one("#pairs-table", FrameTable)
         if event.data_table is not table:
             return
+        last, self._highlighted = self._highlighted, event.cursor_row
         if self._table_refilled:  # the cursor landing on a new table: keep the heatmap
             self._table_refilled = False
             if event.cursor_row == 0:
                 return
+        elif event.cursor_row == last:
+            return  # the table redrawn (a resize) with the cursor where it was: keep the view
         self.show_pair(table.selected())
 
     def on_frame_table_row_chosen(self, event: FrameTable.RowChosen) -> None:

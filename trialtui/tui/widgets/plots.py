@@ -610,6 +610,53 @@ def heatmap_biomarkers(
     return [n for n in names if n in chosen]
 
 
+def _name_width(names: list[str]) -> int:
+    return max(4, min(14, max((len(name) for name in names), default=4)))
+
+
+def _layout(n: int, name_width: int, width: int) -> tuple[int, int, int]:
+    """Width of the row labels, of a cell, and the lines of column numbers, for ``n``
+    biomarkers in ``width`` columns: cells 2 to 5 wide, a number written down its column
+    (a digit per line) when it does not fit its cell with a space after it."""
+    digits = len(str(n))
+    label_width = digits + 1 + name_width + 1
+    cell = max(2, min(5, (width - label_width) // n))
+    return label_width, cell, 1 if digits <= cell - 1 else digits
+
+
+def _lines(text: str, width: int) -> int:
+    """Lines ``text`` takes at most in ``width`` columns (wrapped at words: one more than
+    the characters fill, once it wraps)."""
+    width = max(width, 1)
+    return 1 if len(text) <= width else -(-len(text) // width) + 1
+
+
+def _left_out_note(n: int, total: int) -> str:
+    return f"the {n} of {total} biomarkers with the largest |rho|; the pairs table holds every pair"
+
+
+def heatmap_capacity(
+    names: list[str], width: int, height: int | None = None, title: str = ""
+) -> int:
+    """How many of ``names`` (at most :data:`HEATMAP_MAX_BIOMARKERS`) the heatmap titled
+    ``title`` shows whole in ``width`` columns and, if given, ``height`` lines: cells two
+    columns wide, one row per biomarker, under the title and the column numbers and above
+    the scale and the note on the biomarkers left out. 0: not even two fit."""
+    name_width = _name_width(names)
+    scale = "scale " + "     " * len(SCALE_STEPS)
+    for n in range(min(len(names), HEATMAP_MAX_BIOMARKERS), 1, -1):
+        label_width, cell, numbers = _layout(n, name_width, width)
+        wide_enough = label_width + cell * n <= width
+        # title, column numbers, the rows, a blank line
+        lines = _lines(title, width) + numbers + n + 1
+        lines += _lines(scale, width)
+        if n < len(names):
+            lines += _lines(_left_out_note(n, len(names)), width)
+        if wide_enough and (height is None or lines <= height):
+            return n
+    return 0
+
+
 def heatmap_text(
     corr: pl.DataFrame,
     names: list[str],
@@ -625,6 +672,11 @@ def heatmap_text(
     through white (0) to red (+1), as the colour scale below the matrix shows; a missing
     rho is ``·``. ``total``: the number of biomarkers of the arm when ``names`` holds only
     the strongest (the text says so).
+
+    Cells are as wide as ``width`` allows (2 to 5 columns; values shown in cells of 5); a column
+    number wider than its cell is written down the column, a digit per line, so that
+    every number stands over its own cells. ``names`` must fit ``width``
+    (:func:`heatmap_capacity`): no line of the matrix is longer.
     """
     out = Text()
     out.append(title + "\n", style="bold")
@@ -640,14 +692,19 @@ def heatmap_text(
         if bx in index and by in index:
             matrix[index[bx]][index[by]] = matrix[index[by]][index[bx]] = rho
     number_width = len(str(n))
-    name_width = max(4, min(14, max(len(name) for name in names)))
-    label_width = number_width + 1 + name_width + 1
-    cell = max(2, min(5, (width - label_width) // n))
-    show_values = cell >= 4
-    out.append(" " * label_width)
-    for j in range(n):
-        out.append(str(j + 1).rjust(cell - 1) + " ", style="bold")
-    out.append("\n")
+    name_width = _name_width(names)
+    label_width, cell, header_lines = _layout(n, name_width, width)
+    show_values = cell >= 5  # a value and its sign: "+.09", "-1.0"
+    numbers = [str(j + 1).rjust(number_width) for j in range(n)]
+    # one line of column numbers when they fit their cells, else a line per digit
+    header = (
+        [numbers] if header_lines == 1 else [[d[k] for d in numbers] for k in range(number_width)]
+    )
+    for line in header:
+        out.append(" " * label_width)
+        for label in line:
+            out.append(label.strip().rjust(cell - 1) + " ", style="bold")
+        out.append("\n")
     for i, name in enumerate(names):
         label = f"{str(i + 1).rjust(number_width)} {_cut(name, name_width):<{name_width}} "
         out.append(label, style="bold")
@@ -661,11 +718,7 @@ def heatmap_text(
         out.append(f"{step:+.1f}".replace("+0.0", "0").center(5), style=_cell_style(step))
     out.append("\n")
     if total is not None and total > n:
-        out.append(
-            f"the {n} of {total} biomarkers with the largest |rho|; the pairs table holds "
-            "every pair",
-            style="italic",
-        )
+        out.append(_left_out_note(n, total), style="italic")
     return out
 
 
