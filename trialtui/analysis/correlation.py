@@ -49,11 +49,17 @@ class Ties(NamedTuple):
     end: np.ndarray
 
 
-def _sorted_rows(values: np.ndarray) -> tuple[np.ndarray, Ties]:
+def _sorted_rows(
+    values: np.ndarray, sorted_by: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, Ties]:
     """For each row of ``values`` (one variable per row): its sort order (NaN last) and the
-    tied entries along it (NaN never ties)."""
-    order = np.argsort(values, axis=1, kind="stable")
-    ordered = np.take_along_axis(values, order, axis=1)
+    tied entries along it (NaN never ties). ``sorted_by``: the order and the values in it
+    when they are known (:func:`trialtui.analysis.rankpairs.argsort_rows`)."""
+    if sorted_by is None:
+        order = np.argsort(values, axis=1, kind="stable")
+        ordered = np.take_along_axis(values, order, axis=1)
+    else:
+        order, ordered = sorted_by
     same = ordered[:, 1:] == ordered[:, :-1]  # entry q + 1 continues the run of entry q
     tied = np.zeros(values.shape, dtype=bool)
     tied[:, 1:] |= same
@@ -228,16 +234,16 @@ def _compiled(
     """Fill rho, count and n_groups for every pair with a column outside ``done``: each
     such column against itself, every later such column and every ``done`` column, by
     the compiled loop (rows sorted by group, as :func:`spearman_matrix` leaves them)."""
-    from trialtui.analysis.rankpairs import rank_pairs
+    from trialtui.analysis.rankpairs import argsort_rows, rank_pairs
 
     rest = np.flatnonzero(~done)
     columns = np.r_[rest, np.flatnonzero(done)]
     values = np.ascontiguousarray(matrix[:, columns].T)
-    order, ties = _sorted_rows(values)
+    workers = max(1, min(WORKERS, len(rest)))
+    order, ties = _sorted_rows(values, argsort_rows(values, workers))
     at = ties.position == ties.start  # each run once
     runs = np.column_stack([ties.row[at], ties.start[at], ties.end[at]])
     codes = None if groups is None else np.unique(groups, return_inverse=True)[1]
-    workers = max(1, min(WORKERS, len(rest)))
     rank_pairs(
         values, order, runs, codes, columns, len(rest), rho, count, n_groups, workers, progress
     )

