@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from conftest import CLI_TIMEOUT, GOOD_LONG_CSV, build_good_db
@@ -403,3 +404,69 @@ def test_results_of_unchanged_data_are_stored(sample_db: Path, tmp_path: Path) -
     finally:
         con.close()
     assert stored > 0
+
+
+@pytest.fixture(scope="module")
+def wide_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Forty patients x forty biomarkers, two arms, a value missing here and there: its
+    correlation level is a CSV of ~300 KB, more than a pipe holds."""
+    rng = np.random.default_rng(8)
+    rows = []
+    for p in range(40):
+        arm = "A" if p % 2 else "B"
+        for b in range(40):
+            for point, day, first in (("pre", 0, "true"), ("post", 30, "false")):
+                if rng.random() < 0.03:
+                    continue
+                value = float(rng.lognormal(3, 1))
+                rows.append(
+                    ("S1", f"P{p:02d}", arm, point, day, first, f"M{b:02d}", "u", 0.01, "PR", value)
+                )
+    header = (
+        "study_id,patient_id,arm,timepoint,visit_day,is_baseline,biomarker,unit,lloq,response,value"
+    )
+    frame = pl.DataFrame(rows, schema=header.split(","), orient="row")
+    folder = tmp_path_factory.mktemp("wide")
+    source = folder / "wide.csv"
+    frame.write_csv(source)
+    return build_good_db(folder / "wide.duckdb", source)
+
+
+def test_csv_on_stdout_is_the_csv_of_the_results(wide_study: Path) -> None:
+    """`stats --format csv` writes its CSV straight into stdout's bytes: the same bytes as
+    the text of the frame the same settings compute in this process."""
+    from trialtui.analysis import AnalysisSettings
+    from trialtui.formatting import to_text
+    from trialtui.store.connection import connect
+    from trialtui.study import compute, load_study
+
+    result = subprocess.run(
+        [sys.executable, "-m", "trialtui", "stats", "--db", str(wide_study), "--level",
+         "correlation", "--format", "csv"],
+        capture_output=True, timeout=CLI_TIMEOUT, check=True,
+    )  # fmt: skip
+    con = connect(wide_study, read_only=True)
+    try:
+        data = load_study(con, "S1")
+    finally:
+        con.close()
+    frame = compute(data, AnalysisSettings(), levels=("correlation",)).level("correlation")
+    assert frame.height == 3 * 40 * 39 // 2
+    assert result.stdout == to_text(frame, "csv").encode()
+    assert len(result.stdout) > 2**17  # more than a pipe holds
+
+
+def test_a_reader_that_stops_early_ends_the_csv_quietly(wide_study: Path) -> None:
+    """`stats ... | head -1`: the reader goes after one line; trialtui stops writing and
+    exits 0 with nothing on stderr (no traceback, no "Exception ignored")."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trialtui", "stats", "--db", str(wide_study), "--level",
+         "correlation", "--format", "csv"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith(b"study_id,arm,biomarker_x")
+    process.stdout.close()  # the reader is gone
+    err = process.stderr.read()
+    assert process.wait(timeout=CLI_TIMEOUT) == 0
+    assert err == b""
