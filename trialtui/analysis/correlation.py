@@ -292,9 +292,10 @@ def _wide(study: pl.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
 
     A row is an (arm, patient) pair. Names become codes through enumerations (their
     categories in sorted order), and the changes are scattered into place."""
-    names = study["biomarker"].unique().sort()
-    patients = study["patient_id"].unique()
-    arm_labels = study["arm"].unique().sort()
+    # unique values in order of appearance: Polars finds them several times faster
+    names = study["biomarker"].unique(maintain_order=True).sort()
+    patients = study["patient_id"].unique(maintain_order=True)
+    arm_labels = study["arm"].unique(maintain_order=True).sort()
     coded = study.select(
         (
             pl.col("patient_id").cast(pl.Enum(patients)).to_physical().cast(pl.Int64)
