@@ -62,7 +62,8 @@ async def test_query_file_with_parameter_matches_catalog(sample_db: Path) -> Non
         screen.query_one("#param-study", Input).value = "PDAC-DEF-2"
         await run_and_wait(app, pilot)
         shown = screen.query_one("#sql-results", FrameTable).frame
-        assert "rows in" in str(screen.query_one("#sql-status").render())
+        status = str(screen.query_one("#sql-status").render())
+        assert status.startswith(f"{shown.height} rows in ")
     con = connect(sample_db, read_only=True)
     try:
         want = completeness(con, "PDAC-DEF-2")
@@ -187,3 +188,17 @@ async def test_cancel_key_interrupts_a_running_query(sample_db: Path) -> None:
         editor.text = "SELECT 42 AS answer"
         await run_and_wait(app, pilot)
         assert screen.query_one("#sql-results", FrameTable).frame["answer"].to_list() == [42]
+
+
+async def test_query_status_counts_rows_as_the_tables_do(sample_db: Path) -> None:
+    """The status line after a query: one row is "1 row", thousands have separators."""
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot)
+        for sql, expected in (
+            ("SELECT 1 AS x", "1 row in "),
+            ("SELECT * FROM range(12345)", "12,345 rows in "),
+        ):
+            screen.query_one("#sql-editor", TextArea).text = sql
+            await run_and_wait(app, pilot)
+            assert str(screen.query_one("#sql-status").render()).startswith(expected), sql
