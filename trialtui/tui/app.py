@@ -27,6 +27,8 @@ from trialtui.tui.rows import RowsRead
 from trialtui.tui.screens.base import ResultsScreen
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from trialtui.analysis import AnalysisSettings
     from trialtui.study import StudyData, StudyResults
 
@@ -128,6 +130,20 @@ class TrialApp(App):
         self.progress = 0.0
         self.progress_text = "loading"
         self.last_error: str | None = None
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Textual's notification, its text shown as it is by default: errors, notes and
+        commands quote paths, names and SQL, where ``a[i]`` or ``IL-6 [serum]`` is no
+        markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # ------------------------------------------------------------------ screens
 

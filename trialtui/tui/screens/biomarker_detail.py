@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -127,7 +128,7 @@ class BiomarkerDetailScreen(ResultsScreen):
             parts = [row["assay"], row["compartment"], self.unit, lloq]
             details = " · ".join(str(p) for p in parts if p)
             self.query_one("#biomarker-header", Static).update(
-                f"[b]{b}[/b] {label}" + (f" · {details}" if details else "")
+                Text.assemble((b, "bold"), f" {label}" + (f" · {details}" if details else ""))
             )
         self.arms = data.arm_names
         self.codes = arm_codes(self.arms)

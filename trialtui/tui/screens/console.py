@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -108,7 +109,7 @@ class ConsoleScreen(ResultsScreen):
             with Vertical(id="query-pane"):
                 yield Label("Query files", classes="section")
                 yield OptionList(id="query-list")
-                yield Static("", id="query-description")
+                yield Static("", id="query-description", markup=False)
                 with Vertical(id="history-pane"):
                     yield Input(placeholder="search history", id="history-search")
                     yield OptionList(id="history-list")
@@ -120,8 +121,9 @@ class ConsoleScreen(ResultsScreen):
                 yield Static(
                     "untitled · F5 runs · ctrl+s saves · F8 history",
                     id="sql-status",
+                    markup=False,  # errors quote SQL and paths: a[i] is no markup
                 )
-                yield Static("", id="stored-banner")
+                yield Static("", id="stored-banner", markup=False)
                 yield FrameTable(id="sql-results")
 
     def on_mount(self) -> None:
@@ -155,7 +157,7 @@ class ConsoleScreen(ResultsScreen):
             try:
                 query = parse_query_text(entry["sql"], name=entry.get("name") or "editor")
             except TrialtuiError as exc:
-                self.query_one("#sql-status", Static).update(f"[red]{exc}[/red]")
+                self.query_one("#sql-status", Static).update(Text(str(exc), style="red"))
                 return
             self.load_query(query, entry.get("params", {}))
 
@@ -180,7 +182,7 @@ class ConsoleScreen(ResultsScreen):
         try:
             query = parse_query_text(sql, name="untitled")
         except TrialtuiError as exc:
-            status.update(f"[red]{exc}[/red]")
+            status.update(Text(str(exc), style="red"))
             return
         folder = user_queries_dir()
         name = query.name if query.name != "untitled" else "query"
@@ -197,7 +199,7 @@ class ConsoleScreen(ResultsScreen):
             folder.mkdir(parents=True, exist_ok=True)
             path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         except OSError as exc:
-            status.update(f"[red]{path}: cannot save ({exc.strerror})[/red]")
+            status.update(Text(f"{path}: cannot save ({exc.strerror})", style="red"))
             return
         self._saved_path = path
         self.current = parse_query_text(text, path=path, origin="user")
@@ -227,7 +229,7 @@ class ConsoleScreen(ResultsScreen):
             default = "" if param.required or param.default is None else param.default_text
             value = str(values.get(param.name, default))
             row = Horizontal(
-                Label(f"{param.name} ({param.type})", classes="param-label"),
+                Label(f"{param.name} ({param.type})", classes="param-label", markup=False),
                 Input(
                     value,
                     placeholder=param.description or "",
@@ -261,7 +263,7 @@ class ConsoleScreen(ResultsScreen):
             query = parse_query_text(sql, name=name)
             params = bind_params(query, {k: v for k, v in typed.items() if k in query.param_names})
         except TrialtuiError as exc:
-            status.update(f"[red]{exc}[/red]")
+            status.update(Text(str(exc), style="red"))
             return
         status.update("running… (ctrl+k cancels)")
         append_history(
@@ -319,7 +321,7 @@ class ConsoleScreen(ResultsScreen):
         )
 
     def on_query_error(self, message: QueryError) -> None:
-        self.query_one("#sql-status", Static).update(f"[red]{message.error}[/red]")
+        self.query_one("#sql-status", Static).update(Text(str(message.error), style="red"))
 
     # -------------------------------------------------------------- history
 

@@ -47,7 +47,7 @@ class ExportDialog(ModalScreen[Path | None]):
             yield Label(f"Export {self.frame.height} rows ({self.level}) to CSV")
             yield Input(str(self.suggested), id="export-path")
             yield Checkbox("Overwrite existing files", id="export-force")
-            yield Static("", id="export-error")
+            yield Static("", id="export-error", markup=False)
             with Horizontal():
                 yield Button("Export", id="export-ok", variant="primary")
                 yield Button("Cancel", id="export-cancel")

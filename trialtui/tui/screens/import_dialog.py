@@ -6,6 +6,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -71,14 +72,17 @@ class ImportDialog(ModalScreen[ImportReport | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Import into {self.db_path} (CSV, Parquet or SAS XPT; all or nothing)")
+            yield Label(
+                f"Import into {self.db_path} (CSV, Parquet or SAS XPT; all or nothing)",
+                markup=False,
+            )
             yield Input(placeholder="files, separated by spaces", id="import-paths")
             with Horizontal():
                 yield Input(placeholder="study id for files without study_id", id="import-study")
                 yield Select(FORMATS, value="auto", allow_blank=False, id="import-format")
             yield Checkbox("Check only (dry run, nothing written)", id="import-dry-run")
             yield ProgressBar(total=100, show_eta=False, id="import-progress")
-            yield Static("", id="import-result")
+            yield Static("", id="import-result", markup=False)
             with Horizontal():
                 yield Button("Import", id="import-ok", variant="primary")
                 yield Button("Close", id="import-close")
@@ -100,10 +104,10 @@ class ImportDialog(ModalScreen[ImportReport | None]):
         try:
             paths = parse_paths(self.query_one("#import-paths", Input).value)
         except TrialtuiError as exc:
-            result.update(f"[red]{exc}[/red]")
+            result.update(Text(str(exc), style="red"))
             return
         if not paths:
-            result.update("[red]name at least one file[/red]")
+            result.update(Text("name at least one file", style="red"))
             return
         if getattr(self.app, "computing", False):
             result.update("the analysis is running; import when it has finished")
@@ -164,5 +168,5 @@ class ImportDialog(ModalScreen[ImportReport | None]):
         self.query_one("#import-progress", ProgressBar).update(progress=0)
         self.query_one("#import-ok", Button).disabled = False
         self.query_one("#import-result", Static).update(
-            f"[red]{message.error}[/red]\nNothing was written."
+            Text.assemble((message.error, "red"), "\nNothing was written.")
         )

@@ -56,7 +56,7 @@ class OverviewScreen(ResultsScreen):
                 yield Label("Study ", id="study-label")
                 yield Select([], id="study-select", allow_blank=True, prompt="study")
             yield Static("", id="study-title")
-            yield Static("", id="unit-notes")
+            yield Static("", id="unit-notes", markup=False)
             yield Label("Arms", classes="section")
             yield FrameTable(id="arms-table", classes="compact")
             yield Label("Timepoints", classes="section")

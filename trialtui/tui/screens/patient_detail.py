@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import polars as pl
+from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -125,9 +126,12 @@ class PatientDetailScreen(ResultsScreen):
             samples = row["n_samples"]
             noun = "sample" if samples == 1 else "samples"
             self.query_one("#patient-header", Static).update(
-                f"[b]{self.patient_id}[/b] · {row['arm']} · response {row['response'] or 'NA'}"
-                f" · sex {row['sex'] or 'NA'} · age {age} · {samples} {noun}"
-                + (f" · [b]{reason}[/b]" if reason else "")
+                Text.assemble(
+                    (self.patient_id, "bold"),
+                    f" · {row['arm']} · response {row['response'] or 'NA'}"
+                    f" · sex {row['sex'] or 'NA'} · age {age} · {samples} {noun}",
+                    *([" · ", (reason, "bold")] if reason else []),
+                )
             )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rows")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
@@ -44,7 +45,7 @@ class SettingsScreen(ResultsScreen):
             with Horizontal(id="settings-actions"):
                 yield Button("Apply", id="apply", variant="primary")
                 yield ProgressBar(total=100, show_eta=False, id="settings-progress")
-            yield Static("", id="settings-message")
+            yield Static("", id="settings-message", markup=False)
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
         s = results.settings
@@ -141,7 +142,7 @@ class SettingsScreen(ResultsScreen):
         try:
             settings = self.read_settings()
         except ValueError as exc:
-            message.update(f"[red]{exc}[/red]")
+            message.update(Text(str(exc), style="red"))
             return
         message.update("recomputing…")
         self.query_one("#settings-progress", ProgressBar).update(progress=0)

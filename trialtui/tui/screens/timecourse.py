@@ -120,7 +120,7 @@ class TimecourseScreen(ResultsScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="timecourse"):
-            yield Static("", id="timecourse-note")
+            yield Static("", id="timecourse-note", markup=False)
             yield PlotextPlot(id="timecourse-plot")
             yield FrameTable(id="timecourse-table")
 

@@ -15,6 +15,7 @@ import polars as pl
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.markup import escape
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
@@ -408,13 +409,14 @@ class FrameTable(DataTable):
         if self.first_column or self._hidden_right:
             more = ("← " if self.first_column else "") + ("→ " if self._hidden_right else "")
             title.append(f"{more}more columns")
-        self.border_title = " · ".join(title)
+        # edges are markup: names, captions and filters are shown as they are
+        self.border_title = escape(" · ".join(title))
         bottom = [self.position_text()]
         if self.filter_error:
             bottom = [f"filter: {self.filter_error}"]
         if self.codes:
             bottom.append(arm_legend(self.codes))
-        self.border_subtitle = " · ".join(bottom)
+        self.border_subtitle = escape(" · ".join(bottom))
 
     def position_text(self) -> str:
         """``rows 2,401-2,440 of 3,000`` (the rows in view), or ``40 rows``."""

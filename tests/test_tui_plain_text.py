@@ -1,0 +1,98 @@
+"""Names, paths, filters and SQL on screen as they are: Textual reads ``[...]`` in a string
+as markup, so ``IL-6 [serum]`` showed as ``IL-6`` and ``SELECT x[i]`` as ``SELECT x`` in
+headers, edges, status lines and notifications. The real app on a study whose biomarker,
+label and unit carry brackets."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from conftest import GOOD_LONG_CSV, imported
+from textual.content import Content
+from textual.widgets import Static, TextArea
+
+from trialtui.tui.app import TrialApp
+from trialtui.tui.screens.biomarker_detail import BiomarkerDetailScreen
+from trialtui.tui.screens.console import ConsoleScreen
+from trialtui.tui.widgets.frame_table import FrameTable
+
+BRACKETED = "IL-6 [serum]"
+UNIT = "pg/mL [i]"
+
+
+@pytest.fixture(autouse=True)
+def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQL history and query files go to tmp, never to the real home."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    text = GOOD_LONG_CSV.replace(",CD8,cells/mm2,", f',"{BRACKETED}","{UNIT}",')
+    assert BRACKETED in text
+    return imported(tmp_path, "brackets", text)
+
+
+async def settled(app: TrialApp, pilot) -> None:
+    for _ in range(200):
+        if app.results is not None and not app.computing:
+            break
+        await asyncio.sleep(0.05)
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def shown(widget) -> str:
+    return str(widget.render())
+
+
+async def test_a_bracketed_biomarker_name_and_unit_are_shown_whole(db: Path) -> None:
+    app = TrialApp(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(app, pilot)
+        app.push_screen(BiomarkerDetailScreen(BRACKETED))
+        await settled(app, pilot)
+        assert isinstance(app.screen, BiomarkerDetailScreen)
+        header = shown(app.screen.query_one("#biomarker-header", Static))
+        assert header.startswith(BRACKETED) and UNIT in header
+
+
+async def test_a_filter_with_brackets_is_shown_on_the_table_edge(db: Path) -> None:
+    app = TrialApp(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("3")
+        await settled(app, pilot)
+        table = app.screen.query_one(FrameTable)
+        table.apply_filter("[serum]")
+        await pilot.pause()
+        assert "filter: [serum]" in Content.from_markup(table.border_title).plain
+
+
+async def test_an_sql_error_quotes_the_query_as_written(db: Path) -> None:
+    app = TrialApp(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("6")
+        await pilot.pause()
+        assert isinstance(app.screen, ConsoleScreen)
+        app.screen.query_one("#sql-editor", TextArea).text = 'SELECT "x[i]" FROM (SELECT 1 AS y)'
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = shown(app.screen.query_one("#sql-status", Static))
+        assert "x[i]" in status, status
+
+
+async def test_notifications_show_their_text_as_it_is(db: Path) -> None:
+    app = TrialApp(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(app, pilot)
+        app.notify(f"cannot read {BRACKETED} in /data/[b]/trial.duckdb", title="x")
+        await pilot.pause()
+        (note,) = list(app._notifications)
+        assert note.message == f"cannot read {BRACKETED} in /data/[b]/trial.duckdb"
+        assert not note.markup
