@@ -96,3 +96,15 @@ async def test_notifications_show_their_text_as_it_is(db: Path) -> None:
         (note,) = list(app._notifications)
         assert note.message == f"cannot read {BRACKETED} in /data/[b]/trial.duckdb"
         assert not note.markup
+
+
+async def test_a_bracketed_biomarker_names_its_column_whole(db: Path) -> None:
+    """The Patients table's columns of key changes are named by their biomarkers."""
+    app = TrialApp(db)
+    async with app.run_test(size=(160, 36)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("2")
+        await settled(app, pilot)
+        table = app.screen.query_one(FrameTable)
+        labels = [column.label.plain for column in table.columns.values()]
+        assert f"log2FC {BRACKETED}" in labels, labels

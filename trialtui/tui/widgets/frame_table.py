@@ -378,7 +378,7 @@ class FrameTable(DataTable):
         self.visible_columns = self._fit(widths)
         for col in self.visible_columns:
             width = self._cut_widths.get(col.name, widths[col.name])
-            self.add_column(self._label(col), key=col.name, width=width)
+            self.add_column(Text(self._label(col)), key=col.name, width=width)  # no markup
         numeric = [page.schema[c.name].is_numeric() for c in self.visible_columns]
         rows = zip(*(texts[c.name] for c in self.visible_columns), strict=True)
         self.add_rows(
