@@ -108,3 +108,26 @@ async def test_a_bracketed_biomarker_names_its_column_whole(db: Path) -> None:
         table = app.screen.query_one(FrameTable)
         labels = [column.label.plain for column in table.columns.values()]
         assert f"log2FC {BRACKETED}" in labels, labels
+
+
+@pytest.fixture
+def arm_db(tmp_path: Path) -> Path:
+    return imported(tmp_path, "arm", GOOD_LONG_CSV.replace(",A,", ",Arm [i] x,"))
+
+
+async def test_a_bracketed_arm_is_named_whole_in_choices_and_the_status_bar(arm_db: Path) -> None:
+    """An arm "Arm [i] x" is chosen by that name in the Patients filter and shown so in
+    the status bar (the reference arm, chosen by name, is the first in order)."""
+    from textual.widgets import Label, Select
+
+    app = TrialApp(arm_db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("2")
+        await settled(app, pilot)
+        choice = app.screen.query_one("#arm-filter", Select)
+        choice.value = "Arm [i] x"
+        await pilot.pause()
+        assert shown(choice.query_one("SelectCurrent").query_one(Static)) == "Arm [i] x"
+        status = shown(app.screen.query_one("#status-text", Label))
+        assert "ref Arm [i] x" in status, status

@@ -77,7 +77,7 @@ class CorrelationsScreen(ResultsScreen):
         if self.arm not in [v for _, v in options]:
             self.arm = data.arm_names[0]
         with self.prevent(Select.Changed):
-            select.set_options(options)
+            select.set_options([(Text(label), value) for label, value in options])
             select.value = self.arm
         self._show()
 

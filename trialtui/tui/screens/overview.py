@@ -94,7 +94,7 @@ class OverviewScreen(ResultsScreen):
 
     def _show_study(self, study_id: str, study: dict, reference: str) -> None:
         select = self.query_one("#study-select", Select)
-        options = [(s, s) for s in self.trial.studies]
+        options = [(Text(s), s) for s in self.trial.studies]
         with self.prevent(Select.Changed):
             select.set_options(options)
             select.value = study_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import polars as pl
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Select
@@ -84,7 +85,7 @@ class PatientsScreen(ResultsScreen):
         self.table_frame = patient_table(data, results, self.markers)
         arm_select = self.query_one("#arm-filter", Select)
         with self.prevent(Select.Changed):
-            arm_select.set_options([(a, a) for a in data.arm_names])
+            arm_select.set_options([(Text(a), a) for a in data.arm_names])
         self.apply_filter()
 
     def apply_filter(self) -> None:

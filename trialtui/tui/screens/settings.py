@@ -89,7 +89,7 @@ class SettingsScreen(ResultsScreen):
 
     def _fill(self, selector: str, values: list[str], value: str) -> None:
         select = self.query_one(selector, Select)
-        select.set_options([(v, v) for v in values])
+        select.set_options([(Text(v), v) for v in values])  # names, not markup
         if value in values:
             select.value = value
 

@@ -25,7 +25,7 @@ class StatusBar(Horizontal):
         self._progress: float | None = None
 
     def compose(self) -> ComposeResult:
-        yield Label(self._text, id="status-text")
+        yield Label(self._text, id="status-text", markup=False)  # study, arm and error names
         yield ProgressBar(total=100, show_eta=False, id="status-progress")
 
     def on_mount(self) -> None:
