@@ -131,3 +131,23 @@ async def test_a_bracketed_arm_is_named_whole_in_choices_and_the_status_bar(arm_
         assert shown(choice.query_one("SelectCurrent").query_one(Static)) == "Arm [i] x"
         status = shown(app.screen.query_one("#status-text", Label))
         assert "ref Arm [i] x" in status, status
+
+
+async def test_a_long_sql_error_is_shown_whole(db: Path) -> None:
+    """At 80x24 the status under the editor is 48 columns wide: an error of a hundred and
+    more characters wraps onto the lines it needs (up to four), not cut at the edge."""
+    app = TrialApp(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("6")
+        await pilot.pause()
+        query = 'SELECT "a_column_name_that_does_not_exist_anywhere" FROM (SELECT 1 AS y)'
+        app.screen.query_one("#sql-editor", TextArea).text = query
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = app.screen.query_one("#sql-status", Static)
+        text = shown(status)
+        assert len(text) > 2 * status.size.width  # it needs three lines at least
+        assert status.size.height >= 3
+        assert "a_column_name_that_does_not_exist_anywhere" in text
