@@ -136,6 +136,14 @@ def good_db(tmp_path: Path, _good_db_template: Path) -> Path:
 
 
 @pytest.fixture
+def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """User folders (SQL history, query files) in tmp_path, never the real home: for the
+    app's tests (``pytestmark = pytest.mark.usefixtures("private_dirs")``)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+@pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """Environment for CLI subprocesses: user folders in tmp_path, no TRIALTUI_DB."""
     env = dict(os.environ)

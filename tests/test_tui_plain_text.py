@@ -22,11 +22,7 @@ BRACKETED = "IL-6 [serum]"
 UNIT = "pg/mL [i]"
 
 
-@pytest.fixture(autouse=True)
-def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """SQL history and query files go to tmp, never to the real home."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+pytestmark = pytest.mark.usefixtures("private_dirs")  # user folders in tmp_path
 
 
 @pytest.fixture
@@ -49,6 +45,24 @@ def shown(widget) -> str:
     return str(widget.render())
 
 
+async def on_screen(app: TrialApp, pilot, key: str) -> None:
+    """The app settled on the screen of ``key``."""
+    await settled(app, pilot)
+    await pilot.press(key)
+    await settled(app, pilot)
+
+
+async def sql_status(app: TrialApp, pilot, query: str) -> Static:
+    """The SQL console's status line after running ``query``."""
+    await on_screen(app, pilot, "6")
+    assert isinstance(app.screen, ConsoleScreen)
+    app.screen.query_one("#sql-editor", TextArea).text = query
+    await pilot.press("ctrl+r")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    return app.screen.query_one("#sql-status", Static)
+
+
 async def test_a_bracketed_biomarker_name_and_unit_are_shown_whole(db: Path) -> None:
     app = TrialApp(db)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -63,9 +77,7 @@ async def test_a_bracketed_biomarker_name_and_unit_are_shown_whole(db: Path) -> 
 async def test_a_filter_with_brackets_is_shown_on_the_table_edge(db: Path) -> None:
     app = TrialApp(db)
     async with app.run_test(size=(120, 36)) as pilot:
-        await settled(app, pilot)
-        await pilot.press("3")
-        await settled(app, pilot)
+        await on_screen(app, pilot, "3")
         table = app.screen.query_one(FrameTable)
         table.apply_filter("[serum]")
         await pilot.pause()
@@ -75,15 +87,7 @@ async def test_a_filter_with_brackets_is_shown_on_the_table_edge(db: Path) -> No
 async def test_an_sql_error_quotes_the_query_as_written(db: Path) -> None:
     app = TrialApp(db)
     async with app.run_test(size=(120, 36)) as pilot:
-        await settled(app, pilot)
-        await pilot.press("6")
-        await pilot.pause()
-        assert isinstance(app.screen, ConsoleScreen)
-        app.screen.query_one("#sql-editor", TextArea).text = 'SELECT "x[i]" FROM (SELECT 1 AS y)'
-        await pilot.press("ctrl+r")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        status = shown(app.screen.query_one("#sql-status", Static))
+        status = shown(await sql_status(app, pilot, 'SELECT "x[i]" FROM (SELECT 1 AS y)'))
         assert "x[i]" in status, status
 
 
@@ -102,9 +106,7 @@ async def test_a_bracketed_biomarker_names_its_column_whole(db: Path) -> None:
     """The Patients table's columns of key changes are named by their biomarkers."""
     app = TrialApp(db)
     async with app.run_test(size=(160, 36)) as pilot:
-        await settled(app, pilot)
-        await pilot.press("2")
-        await settled(app, pilot)
+        await on_screen(app, pilot, "2")
         table = app.screen.query_one(FrameTable)
         labels = [column.label.plain for column in table.columns.values()]
         assert f"log2FC {BRACKETED}" in labels, labels
@@ -122,9 +124,7 @@ async def test_a_bracketed_arm_is_named_whole_in_choices_and_the_status_bar(arm_
 
     app = TrialApp(arm_db)
     async with app.run_test(size=(120, 36)) as pilot:
-        await settled(app, pilot)
-        await pilot.press("2")
-        await settled(app, pilot)
+        await on_screen(app, pilot, "2")
         choice = app.screen.query_one("#arm-filter", Select)
         choice.value = "Arm [i] x"
         await pilot.pause()
@@ -138,15 +138,8 @@ async def test_a_long_sql_error_is_shown_whole(db: Path) -> None:
     more characters wraps onto the lines it needs (up to four), not cut at the edge."""
     app = TrialApp(db)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settled(app, pilot)
-        await pilot.press("6")
-        await pilot.pause()
         query = 'SELECT "a_column_name_that_does_not_exist_anywhere" FROM (SELECT 1 AS y)'
-        app.screen.query_one("#sql-editor", TextArea).text = query
-        await pilot.press("ctrl+r")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        status = app.screen.query_one("#sql-status", Static)
+        status = await sql_status(app, pilot, query)
         text = shown(status)
         assert len(text) > 2 * status.size.width  # it needs three lines at least
         assert status.size.height >= 3

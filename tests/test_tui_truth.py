@@ -36,11 +36,7 @@ SINGLE = "PDAC-DEF-1"
 COMBINATION = "Defactinib + Pembrolizumab"
 
 
-@pytest.fixture(autouse=True)
-def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """SQL history goes to tmp, never to the real home."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+pytestmark = pytest.mark.usefixtures("private_dirs")  # user folders in tmp_path
 
 
 @pytest.fixture
