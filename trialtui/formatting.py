@@ -209,6 +209,11 @@ def format_count(n: int) -> str:
     return f"{n:,}"
 
 
+def format_rows(n: int) -> str:
+    """``1 row``, ``3,000 rows``."""
+    return f"{format_count(n)} {'row' if n == 1 else 'rows'}"
+
+
 # ---------------------------------------------------------------------- arm codes
 
 ARM_CODE_LIMIT = 14  # names longer than this are shown as codes with a legend

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rich.text import Text
+
 from trialtui.tui.widgets.frame_table import Column
+
+
+def name_options(names: Iterable[str]) -> list[tuple[Text, str]]:
+    """Options of a Select choosing among ``names`` (studies, arms, timepoints), each shown
+    as it is: a plain string would be read as markup (an arm "Arm [i] x" shown "Arm  x")."""
+    return [(Text(name), name) for name in names]
 
 
 def ci_label(conf_level: float) -> str:

@@ -20,7 +20,7 @@ from textual.worker import get_current_worker
 
 from trialtui.errors import TrialtuiError
 from trialtui.export import query_command, query_provenance
-from trialtui.formatting import format_count
+from trialtui.formatting import format_rows
 from trialtui.paths import history_path, user_queries_dir
 from trialtui.store.derived import query_context
 from trialtui.store.queryfiles import (
@@ -315,9 +315,8 @@ class ConsoleScreen(ResultsScreen):
         self.last_context = message.context
         self._show_stored_banner()
         self.query_one("#sql-results", FrameTable).show(message.frame)
-        n = message.frame.height
         self.query_one("#sql-status", Static).update(
-            f"{format_count(n)} {'row' if n == 1 else 'rows'} in {message.seconds:.2f} s"
+            f"{format_rows(message.frame.height)} in {message.seconds:.2f} s"
         )
 
     def on_query_error(self, message: QueryError) -> None:

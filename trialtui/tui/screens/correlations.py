@@ -13,6 +13,7 @@ from textual_plotext import PlotextPlot
 from trialtui.analysis.correlation import POOLED
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
+from trialtui.tui.views import name_options
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 from trialtui.tui.widgets.plots import (
     draw_scatter,
@@ -77,7 +78,7 @@ class CorrelationsScreen(ResultsScreen):
         if self.arm not in [v for _, v in options]:
             self.arm = data.arm_names[0]
         with self.prevent(Select.Changed):
-            select.set_options([(Text(label), value) for label, value in options])
+            select.set_options(name_options(value for _, value in options))
             select.value = self.arm
         self._show()
 

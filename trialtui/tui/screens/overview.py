@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, Select, Static
 
 from trialtui.tui.screens.base import ResultsScreen
-from trialtui.tui.views import ci_label
+from trialtui.tui.views import ci_label, name_options
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class OverviewScreen(ResultsScreen):
 
     def _show_study(self, study_id: str, study: dict, reference: str) -> None:
         select = self.query_one("#study-select", Select)
-        options = [(Text(s), s) for s in self.trial.studies]
+        options = name_options(self.trial.studies)
         with self.prevent(Select.Changed):
             select.set_options(options)
             select.value = study_id

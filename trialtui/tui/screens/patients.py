@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import polars as pl
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Select
@@ -13,6 +12,7 @@ from textual.widgets import Select
 from trialtui.formatting import arm_codes
 from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.screens.patient_detail import PatientDetailScreen
+from trialtui.tui.views import name_options
 from trialtui.tui.widgets.frame_table import Column, FrameTable
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class PatientsScreen(ResultsScreen):
         self.table_frame = patient_table(data, results, self.markers)
         arm_select = self.query_one("#arm-filter", Select)
         with self.prevent(Select.Changed):
-            arm_select.set_options([(Text(a), a) for a in data.arm_names])
+            arm_select.set_options(name_options(data.arm_names))
         self.apply_filter()
 
     def apply_filter(self) -> None:

@@ -11,6 +11,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 from trialtui.analysis.settings import AnalysisSettings
 from trialtui.study import StudyData, StudyResults
 from trialtui.tui.screens.base import ResultsScreen
+from trialtui.tui.views import name_options
 
 LLOQ_OPTIONS = [("LLOQ/2", "half"), ("LLOQ", "lloq"), ("exclude", "exclude")]
 FDR_OPTIONS = [("Benjamini-Hochberg", "bh"), ("Holm", "holm")]
@@ -89,7 +90,7 @@ class SettingsScreen(ResultsScreen):
 
     def _fill(self, selector: str, values: list[str], value: str) -> None:
         select = self.query_one(selector, Select)
-        select.set_options([(Text(v), v) for v in values])  # names, not markup
+        select.set_options(name_options(values))
         if value in values:
             select.value = value
 

@@ -27,6 +27,7 @@ from trialtui.formatting import (
     format_count,
     format_fixed,
     format_p,
+    format_rows,
 )
 from trialtui.tui.widgets.table_filter import FilterError, parse_filter
 
@@ -424,7 +425,7 @@ class FrameTable(DataTable):
         if self.filter_text and total != self.source.height:
             of = f"{format_count(total)} of {format_count(self.source.height)} rows"
         else:
-            of = f"{format_count(total)} {'row' if total == 1 else 'rows'}"
+            of = format_rows(total)
         height = self.scrollable_content_region.height - (
             self.header_height if self.show_header else 0
         )
