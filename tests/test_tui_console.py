@@ -202,3 +202,66 @@ async def test_query_status_counts_rows_as_the_tables_do(sample_db: Path) -> Non
             screen.query_one("#sql-editor", TextArea).text = sql
             await run_and_wait(app, pilot)
             assert str(screen.query_one("#sql-status").render()).startswith(expected), sql
+
+
+def cells(table: FrameTable, rows: int) -> list[list[str]]:
+    """The text of the first ``rows`` rows of the table as drawn."""
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(rows)]
+
+
+async def test_a_large_result_is_read_a_page_at_a_time(sample_db: Path, tmp_path: Path) -> None:
+    """A result of more rows than the console keeps in memory stays in DuckDB: the same
+    cells, every row reachable, the whole result exported, sort and filter sent to SQL."""
+    from trialtui.store.paged import PagedResult
+
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    sql = "SELECT * FROM measurements ORDER BY value DESC, sample_id, biomarker_id"
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot)
+        screen.query_one("#sql-editor", TextArea).text = sql
+        await run_and_wait(app, pilot)
+        frame = screen.result
+        assert isinstance(frame, pl.DataFrame) and frame.height > 1000
+        table = screen.query_one("#sql-results", FrameTable)
+        drawn = cells(table, 5)
+
+        screen.keep_rows = 50
+        await run_and_wait(app, pilot)
+        kept = screen.result
+        assert isinstance(kept, PagedResult) and kept.height == frame.height
+        status = str(screen.query_one("#sql-status", Static).render())
+        assert f"{frame.height:,} rows" in status and "read a page at a time" in status
+        assert cells(table, 5) == drawn  # the same values, the same decimals
+        table.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.selected() == frame.row(-1, named=True)
+        assert f"of {frame.height:,}" in table.border_subtitle
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.selected() == frame.row(0, named=True)
+
+        # sorting and filtering: said to belong to the SQL, the rows left in their order
+        await pilot.press("slash")
+        await pilot.pause()
+        assert not screen.query("FilterInput")
+        table.sort_by("value")
+        await pilot.pause()
+        assert cells(table, 5) == drawn
+        notes = [n.message for n in app._notifications]
+        assert notes and all("ORDER BY, WHERE" in note for note in notes)
+
+        target = tmp_path / "all.csv"
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#export-ok")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert target.read_bytes() == frame.write_csv().encode()
+        provenance = json.loads(target.with_name("all.csv.provenance.json").read_text())
+        assert provenance["row_count"] == frame.height
+
+        await run_and_wait(app, pilot)  # the next result replaces this one
+        assert kept.closed and screen.result is not kept
+    assert screen.result.closed  # leaving the app lets go of the last one

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -21,6 +21,9 @@ from trialtui.errors import OutputError, UsageError, first_line
 from trialtui.store import catalog
 from trialtui.store.connection import connect
 from trialtui.study import StudyResults
+
+if TYPE_CHECKING:
+    from trialtui.store.paged import PagedResult
 
 
 def provenance_path(path: Path) -> Path:
@@ -85,7 +88,7 @@ def _stage(target: Path, data: bytes, mode: int) -> Path:
     return Path(tmp)
 
 
-def _stage_csv(target: Path, frame: pl.DataFrame, mode: int) -> Path:
+def _stage_csv(target: Path, frame: pl.DataFrame | PagedResult, mode: int) -> Path:
     """Write ``frame`` as CSV to a new temporary file beside ``target``, flushed to disk
     (written by Polars straight to the file: a large table never sits in memory as text)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -173,7 +176,7 @@ def check_targets(
 
 
 def export_tables(
-    exports: Sequence[tuple[pl.DataFrame, Path, dict[str, Any]]],
+    exports: Sequence[tuple[pl.DataFrame | PagedResult, Path, dict[str, Any]]],
     *,
     force: bool = False,
     protect: Iterable[Path] = (),
@@ -235,7 +238,7 @@ def export_tables(
 
 
 def export_csv(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | PagedResult,
     path: str | Path,
     provenance: dict[str, Any],
     *,

@@ -46,7 +46,8 @@ from trialtui.paths import user_queries_dir
 from trialtui.resources import queries_dir
 from trialtui.store.connection import _check_schema, _describe, special_database_name
 from trialtui.store.derived import DERIVED_TABLE_NAMES
-from trialtui.store.sql import interruptible
+from trialtui.store.paged import PagedResult
+from trialtui.store.sql import interruptible, plain_columns
 
 PARAM_TYPES: tuple[str, ...] = ("text", "integer", "number", "boolean", "date")
 
@@ -447,7 +448,9 @@ def bind_params(query: QueryFile, given: Mapping[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- running
 
 
-def open_query_connection(db_path: str | Path) -> duckdb.DuckDBPyConnection:
+def open_query_connection(
+    db_path: str | Path, *, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """A connection for query files: the database read-only, no access outside it.
 
     The trialtui database at ``db_path`` is attached ``READ_ONLY`` (as ``trial``, the
@@ -464,6 +467,9 @@ def open_query_connection(db_path: str | Path) -> duckdb.DuckDBPyConnection:
     The in-memory catalog remains writable scratch space (as temp tables are on any DuckDB
     connection); :func:`run_query` refuses ``CREATE`` and every other non-query statement
     before it could use it. Close the connection when done.
+
+    ``memory_limit`` (DuckDB's, e.g. ``"400MB"``): beyond it DuckDB spills sorts, joins and
+    kept results to the private temporary folder (default: DuckDB's own limit).
 
     Raises
     ------
@@ -493,6 +499,8 @@ def open_query_connection(db_path: str | Path) -> duckdb.DuckDBPyConnection:
         # default is ./.tmp under the working directory, so give it a private one.
         temp = _private_temp_dir().replace("'", "''")
         con.execute(f"SET temp_directory = '{temp}'")
+        if memory_limit is not None:
+            con.execute("SET memory_limit = ?", [memory_limit])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:
@@ -519,10 +527,16 @@ def run_query(
     params: Mapping[str, Any] | None = None,
     *,
     timeout: float | None = None,
-) -> pl.DataFrame:
+    keep_above: int | None = None,
+) -> pl.DataFrame | PagedResult:
     """Run one query file (or SQL text) on a connection from :func:`open_query_connection`.
 
     ``timeout``: stop the query after this many seconds (None or 0: no limit).
+
+    ``keep_above``: a ``SELECT`` whose result has more rows than this is returned as a
+    :class:`~trialtui.store.paged.PagedResult`, its rows kept in the connection's in-memory
+    catalog and read a page at a time; the result then owns the connection (close the
+    result, not the connection). None: always a frame.
 
     ``params`` are bound values, usually from :func:`bind_params`; declared parameters left
     out take their defaults. Only parameters the SQL refers to are bound.
@@ -591,7 +605,11 @@ def run_query(
     try:
         with interruptible(con):
             relation = con.sql(text, params=bound or None)
-            return _plain_columns(relation).pl() if relation is not None else pl.DataFrame()
+            if relation is None:
+                return pl.DataFrame()
+            if keep_above is None or _statement_kind(statement) != "SELECT":
+                return plain_columns(relation).pl()
+            return _kept(con, relation, keep_above)
     except duckdb.Error as exc:
         error = _query_error(exc, where, offset)
         if isinstance(error, QueryInterrupted) and expired.is_set():
@@ -603,6 +621,25 @@ def run_query(
     finally:
         if timer is not None:
             timer.cancel()
+
+
+# The table of the query connection's in-memory catalog that holds a kept result.
+KEPT_TABLE = "memory.main.query_result"
+
+
+def _kept(
+    con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation, keep_above: int
+) -> pl.DataFrame | PagedResult:
+    """The relation's rows written to :data:`KEPT_TABLE` in its order; read back as a frame
+    when there are ``keep_above`` or fewer."""
+    con.execute(f"DROP TABLE IF EXISTS {KEPT_TABLE}")
+    relation.to_table(KEPT_TABLE)
+    (height,) = con.execute(f"SELECT count(*) FROM {KEPT_TABLE}").fetchall()[0]
+    if height > keep_above:
+        return PagedResult(con, KEPT_TABLE, height)
+    frame = plain_columns(con.sql(f"SELECT * FROM {KEPT_TABLE} ORDER BY rowid")).pl()
+    con.execute(f"DROP TABLE {KEPT_TABLE}")
+    return frame
 
 
 def _statement_kind(statement: Any) -> str:
@@ -664,23 +701,6 @@ def _explained(text: str) -> str | None:
             if depth <= 0:
                 break
     return text[tokens[index][0] :] if index < len(tokens) else None
-
-
-# DuckDB types that Polars cannot hold or CSV cannot show; a query returns them as text.
-_TEXT_TYPES = ("VARIANT", "BLOB", "BIT", "INTERVAL", "UNION", "GEOMETRY")
-
-
-def _plain_columns(relation: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
-    """The relation with columns of :data:`_TEXT_TYPES` cast to text."""
-    types = [str(t).upper() for t in relation.types]
-    if not any(t.startswith(_TEXT_TYPES) for t in types):
-        return relation
-    columns = []
-    for name, kind in zip(relation.columns, types, strict=True):
-        quoted = '"' + name.replace('"', '""') + '"'
-        text = f"CAST({quoted} AS VARCHAR) AS {quoted}"
-        columns.append(text if kind.startswith(_TEXT_TYPES) else quoted)
-    return relation.project(", ".join(columns))
 
 
 def _query_error(exc: duckdb.Error, where: str, offset: int) -> QueryError:

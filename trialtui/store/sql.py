@@ -103,3 +103,20 @@ def interruptible(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         watcher.join(timeout=1)
         os.close(read_end)
         os.close(write_end)
+
+
+# DuckDB types that Polars cannot hold or CSV cannot show; a query returns them as text.
+_TEXT_TYPES = ("VARIANT", "BLOB", "BIT", "INTERVAL", "UNION", "GEOMETRY")
+
+
+def plain_columns(relation: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
+    """The relation with columns of :data:`_TEXT_TYPES` cast to text."""
+    types = [str(t).upper() for t in relation.types]
+    if not any(t.startswith(_TEXT_TYPES) for t in types):
+        return relation
+    columns = []
+    for name, kind in zip(relation.columns, types, strict=True):
+        quoted = '"' + name.replace('"', '""') + '"'
+        text = f"CAST({quoted} AS VARCHAR) AS {quoted}"
+        columns.append(text if kind.startswith(_TEXT_TYPES) else quoted)
+    return relation.project(", ".join(columns))

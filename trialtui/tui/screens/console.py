@@ -23,6 +23,7 @@ from trialtui.export import query_command, query_provenance
 from trialtui.formatting import format_rows
 from trialtui.paths import history_path, user_queries_dir
 from trialtui.store.derived import query_context
+from trialtui.store.paged import PagedResult
 from trialtui.store.queryfiles import (
     QueryFile,
     bind_params,
@@ -35,6 +36,12 @@ from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.widgets.frame_table import FrameTable
 
 HISTORY_LIMIT = 500
+# A result of more rows stays in the database and is read a page at a time (a Polars
+# frame of 10 M measurement rows takes over a gigabyte).
+KEEP_ROWS = 200_000
+# DuckDB's memory for the console's queries: beyond it sorts, joins and kept results
+# spill to a private temporary folder.
+QUERY_MEMORY = "400MB"
 
 
 def load_history(path: Path) -> list[dict]:
@@ -68,7 +75,7 @@ def search_history(entries: list[dict], text: str) -> list[dict]:
 
 @dataclass
 class QueryDone(Message, bubble=False):
-    frame: pl.DataFrame
+    frame: pl.DataFrame | PagedResult
     seconds: float
     context: dict  # derived tables read, their derived_runs rows, source files
 
@@ -95,11 +102,12 @@ class ConsoleScreen(ResultsScreen):
         super().__init__()
         self.queries: list[QueryFile] = []
         self.current: QueryFile | None = None
-        self.result = pl.DataFrame()
+        self.result: pl.DataFrame | PagedResult = pl.DataFrame()
         self.last_run: dict | None = None  # name, SQL and parameters of the shown result
         self.last_context: dict = {}  # what the shown result was read from
         self._pending_run: dict | None = None
         self._con = None
+        self.keep_rows = KEEP_ROWS  # a result of more rows is read a page at a time
         self.history: list[dict] = []
         self._loaded_sql = ""
         self._saved_path: Path | None = None
@@ -283,15 +291,22 @@ class ConsoleScreen(ResultsScreen):
     def _run(self, query: QueryFile, params: dict) -> None:
         worker = get_current_worker()
         started = time.perf_counter()
+        frame: pl.DataFrame | PagedResult | None = None
         try:
-            con = open_query_connection(self.trial.db_path)
+            con = open_query_connection(self.trial.db_path, memory_limit=QUERY_MEMORY)
             self._con = con
             try:
-                frame = run_query(con, query, params)
+                frame = run_query(con, query, params, keep_above=self.keep_rows)
                 context = query_context(con, query.sql)
+            except BaseException:
+                if isinstance(frame, PagedResult):
+                    frame.close()
+                frame = None
+                raise
             finally:
                 self._con = None
-                con.close()
+                if not isinstance(frame, PagedResult):
+                    con.close()  # (a paged result owns its connection)
         except TrialtuiError as exc:
             if not worker.is_cancelled:
                 self.post_message(QueryError(str(exc)))
@@ -299,8 +314,11 @@ class ConsoleScreen(ResultsScreen):
         except Exception as exc:
             self.post_message(QueryError(f"{type(exc).__name__}: {exc}".splitlines()[0]))
             return
-        if not worker.is_cancelled:
-            self.post_message(QueryDone(frame, time.perf_counter() - started, context))
+        if worker.is_cancelled:
+            if isinstance(frame, PagedResult):
+                frame.close()
+            return
+        self.post_message(QueryDone(frame, time.perf_counter() - started, context))
 
     def action_cancel(self) -> None:
         con = self._con
@@ -310,14 +328,25 @@ class ConsoleScreen(ResultsScreen):
         self.query_one("#sql-status", Static).update("cancelled")
 
     def on_query_done(self, message: QueryDone) -> None:
+        if isinstance(self.result, PagedResult):
+            self.result.close()
         self.result = message.frame
         self.last_run = self._pending_run
         self.last_context = message.context
         self._show_stored_banner()
         self.query_one("#sql-results", FrameTable).show(message.frame)
-        self.query_one("#sql-status", Static).update(
-            f"{format_rows(message.frame.height)} in {message.seconds:.2f} s"
+        kept = (
+            " (kept in the database, read a page at a time)"
+            if isinstance(message.frame, PagedResult)
+            else ""
         )
+        self.query_one("#sql-status", Static).update(
+            f"{format_rows(message.frame.height)} in {message.seconds:.2f} s{kept}"
+        )
+
+    def on_unmount(self) -> None:
+        if isinstance(self.result, PagedResult):
+            self.result.close()
 
     def on_query_error(self, message: QueryError) -> None:
         self.query_one("#sql-status", Static).update(Text(str(message.error), style="red"))
@@ -344,7 +373,7 @@ class ConsoleScreen(ResultsScreen):
             ]
         )
 
-    def export_view(self) -> tuple[pl.DataFrame, str] | None:
+    def export_view(self) -> tuple[pl.DataFrame | PagedResult, str] | None:
         name = self.last_run["name"] if self.last_run is not None else "untitled"
         return self.result, f"query:{name}"
 

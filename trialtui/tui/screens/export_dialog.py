@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,6 +20,8 @@ from trialtui.export import (
     imported_sources,
     results_provenance,
 )
+from trialtui.formatting import format_rows
+from trialtui.store.paged import PagedResult
 
 
 class ExportDialog(ModalScreen[Path | None]):
@@ -34,7 +37,11 @@ class ExportDialog(ModalScreen[Path | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
-        self, frame: pl.DataFrame, level: str, suggested: Path, extra: dict | None = None
+        self,
+        frame: pl.DataFrame | PagedResult,
+        level: str,
+        suggested: Path,
+        extra: dict | None = None,
     ) -> None:
         super().__init__()
         self.frame = frame
@@ -44,7 +51,7 @@ class ExportDialog(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Export {self.frame.height} rows ({self.level}) to CSV")
+            yield Label(f"Export {format_rows(self.frame.height)} ({self.level}) to CSV")
             yield Input(str(self.suggested), id="export-path")
             yield Checkbox("Overwrite existing files", id="export-force")
             yield Static("", id="export-error", markup=False)
@@ -88,15 +95,36 @@ class ExportDialog(ModalScreen[Path | None]):
     def export(self) -> None:
         path = Path(self.query_one("#export-path", Input).value.strip()).expanduser()
         force = self.query_one("#export-force", Checkbox).value
+        provenance = self.provenance()
+        if isinstance(self.frame, PagedResult):  # millions of rows: written in a worker
+            self.query_one("#export-ok", Button).disabled = True
+            self.query_one("#export-error", Static).update(
+                f"writing {format_rows(self.frame.height)}…"
+            )
+            self._write_in_worker(path, provenance, force)
+            return
+        self._done(path, *self._write(path, provenance, force))
+
+    def _write(self, path: Path, provenance: dict, force: bool) -> tuple[Path | None, str]:
+        """The file written, or None and why not."""
         try:
-            written = export_csv(self.frame, path, self.provenance(), force=force)
+            return export_csv(self.frame, path, provenance, force=force), ""
         except TrialtuiError as exc:
             # the command line's advice, said in this dialog's terms
             text = str(exc).replace("(use --force to overwrite)", "(tick Overwrite to replace it)")
-            self.query_one("#export-error", Static).update(text)
-            return
+            return None, text
         except OSError as exc:
-            self.query_one("#export-error", Static).update(f"{path}: {exc.strerror or exc}")
+            return None, f"{path}: {exc.strerror or exc}"
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export")
+    def _write_in_worker(self, path: Path, provenance: dict, force: bool) -> None:
+        written, error = self._write(path, provenance, force)
+        self.app.call_from_thread(self._done, path, written, error)
+
+    def _done(self, path: Path, written: Path | None, error: str) -> None:
+        if written is None:
+            self.query_one("#export-ok", Button).disabled = False
+            self.query_one("#export-error", Static).update(error)
             return
         self.app.notify(f"Wrote {written} (+ provenance)", title="Exported")
         self.dismiss(written)

@@ -29,6 +29,7 @@ from trialtui.formatting import (
     format_p,
     format_rows,
 )
+from trialtui.store.paged import DECIMAL_SAMPLE, PagedResult
 from trialtui.tui.widgets.table_filter import FilterError, parse_filter
 
 WINDOW = 100  # a few pages: filling the widget costs in proportion to the rows loaded
@@ -175,7 +176,7 @@ class FrameTable(DataTable):
 
     def show(
         self,
-        frame: pl.DataFrame,
+        frame: pl.DataFrame | PagedResult,
         columns: list[Column] | None = None,
         *,
         keep_position: bool = False,
@@ -189,7 +190,9 @@ class FrameTable(DataTable):
         Parameters
         ----------
         frame
-            The rows, already in the order the screen wants unless a header was chosen.
+            The rows, already in the order the screen wants unless a header was chosen;
+            a :class:`PagedResult` (rows kept in the database) is shown in its order,
+            read a page at a time, and is neither sorted nor filtered here.
         columns
             Shown columns in priority order (the first that fit are shown).
         keep_position
@@ -218,16 +221,26 @@ class FrameTable(DataTable):
             v
             for c in self.columns_shown
             if c.name in ARM_COLUMNS and c.name in frame.columns
-            for v in frame[c.name].unique(maintain_order=True).to_list()
+            for v in (
+                frame[c.name].unique(maintain_order=True).to_list()
+                if isinstance(frame, pl.DataFrame)
+                else frame.unique(c.name)
+            )
         ]
         self.codes = codes if codes is not None else arm_codes(sorted(set(arms) - {None}))
         self._refilter(position)
 
     def _refilter(self, position: int = 0) -> None:
         frame = self.source
-        if self.sort_column in frame.columns:
-            frame = frame.sort(self.sort_column, descending=self.sort_descending, nulls_last=True)
         self.filter_error = ""
+        if not isinstance(frame, pl.DataFrame):  # kept in the database: the query's order
+            self.sort_column = None
+            self.filter_text = ""
+            box = self._filter_box()
+            if box is not None:
+                box.remove()
+        elif self.sort_column in frame.columns:
+            frame = frame.sort(self.sort_column, descending=self.sort_descending, nulls_last=True)
         if self.filter_text:
             try:
                 expr = parse_filter(
@@ -244,12 +257,9 @@ class FrameTable(DataTable):
         for col in self.columns_shown:
             names = [col.name, *(col.ci or ())]
             if all(n in frame.columns for n in names) and frame.schema[col.name].is_float():
-                values = pl.concat([frame[n] for n in names]).drop_nulls()
-                if values.len() > 1000:  # the typical and largest magnitudes decide
-                    size = values.abs().filter(values.is_finite() & (values != 0)).sort()
-                    middle, last = len(size) // 2, len(size) - 1
-                    values = size.gather([middle, middle, last]) if len(size) else size
-                self._decimals[col.name] = column_decimals(values.to_list(), 3 if col.ci else 4)
+                self._decimals[col.name] = column_decimals(
+                    _decimal_basis(frame, names), 3 if col.ci else 4
+                )
         position = min(position, max(0, frame.height - 1))
         self.window_start = self._window_start(position)
         self._render_window()
@@ -266,6 +276,8 @@ class FrameTable(DataTable):
 
     def sort_by(self, column: str, *, descending: bool | None = None) -> None:
         """Sort by ``column``; without ``descending``, toggles when already sorted by it."""
+        if self._tell_paged():
+            return
         if descending is None:
             descending = not self.sort_descending if self.sort_column == column else False
         self.sort_column, self.sort_descending = column, descending
@@ -502,7 +514,22 @@ class FrameTable(DataTable):
         self._render_window()
         self._move_to(position)
 
+    def _tell_paged(self) -> bool:
+        """For rows kept in the database (read a page at a time, never all in memory):
+        say that they are sorted and filtered in their SQL; True if so."""
+        if isinstance(self.source, pl.DataFrame):
+            return False
+        self.app.notify(
+            f"These {format_count(self.source.height)} rows stay in the database and are "
+            "read a page at a time: sort and filter them in the SQL (ORDER BY, WHERE)",
+            title="Sort and filter",
+            severity="warning",
+        )
+        return True
+
     def action_open_filter(self) -> None:
+        if self._tell_paged():
+            return
         existing = self._filter_box()
         if existing is None and self.parent is not None:
             existing = FilterInput(self, self.filter_text)
@@ -590,3 +617,16 @@ class FrameTable(DataTable):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._update_edges()
         self.post_message(self.CursorMoved(self, self.selected()))
+
+
+def _decimal_basis(frame: pl.DataFrame | PagedResult, names: list[str]) -> list:
+    """The values a float column's decimals are chosen from: all of ``names`` together
+    when they hold 1,000 or fewer, else the typical (median) and largest magnitudes."""
+    if not isinstance(frame, pl.DataFrame):
+        return frame.decimal_basis(names)
+    values = pl.concat([frame[n] for n in names]).drop_nulls()
+    if values.len() > DECIMAL_SAMPLE:
+        size = values.abs().filter(values.is_finite() & (values != 0)).sort()
+        middle, last = len(size) // 2, len(size) - 1
+        values = size.gather([middle, middle, last]) if len(size) else size
+    return values.to_list()

@@ -1,0 +1,169 @@
+"""A query's result kept in DuckDB and read a page at a time.
+
+A result of millions of rows (``SELECT * FROM measurements`` on an omics panel) would take
+gigabytes as a Polars frame; kept as a table of the query connection's in-memory catalog
+(compressed, spilled to the connection's private temporary folder beyond its memory
+limit) it takes a fraction of that, and a page of rows is read by row id in milliseconds.
+:class:`PagedResult` offers what a table view reads of a frame (``height``, ``columns``,
+``schema``, ``slice``, ``row``) and writes the whole result as CSV batch by batch, the
+same bytes as the frame's ``write_csv``.
+
+This module knows nothing of the TUI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from trialtui.errors import StoreError
+from trialtui.store.sql import plain_columns
+
+# Rows written to CSV at a time.
+CSV_BATCH = 200_000
+# Rows whose values decide a column's decimals in full; beyond, the typical (median) and
+# the largest magnitude (as the table view does for a frame).
+DECIMAL_SAMPLE = 1000
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class PagedResult:
+    """The rows of table ``table`` of ``con``, in the query's order (row ids 0 .. n - 1).
+
+    The result owns the connection: :meth:`close` closes it. Reads run on the calling
+    thread (a page takes a few milliseconds); :meth:`write_csv` reads through a cursor of
+    its own, so an export may run in a worker while pages are read.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str, height: int) -> None:
+        self._con = con
+        self._table = table
+        self.height = height
+        self.closed = False
+        self.schema = self._read("WHERE false").schema
+        self.columns = list(self.schema.names())
+        self._bases: dict[tuple[str, ...], list[float]] = {}
+        for name, dtype in self.schema.items():
+            if dtype.is_float():
+                self.decimal_basis([name])
+
+    # ------------------------------------------------------------------ reading
+
+    def _read(
+        self, where: str, params: list | None = None, con: duckdb.DuckDBPyConnection | None = None
+    ) -> pl.DataFrame:
+        if self.closed:
+            raise StoreError("the query's result is closed: run the query again")
+        relation = (con or self._con).sql(
+            f"SELECT * FROM {self._table} {where} ORDER BY rowid", params=params
+        )
+        return plain_columns(relation).pl()
+
+    def slice(self, offset: int, length: int | None = None) -> pl.DataFrame:
+        """Rows ``offset`` .. ``offset + length - 1`` (fewer at the end), as a frame."""
+        start = max(0, offset)
+        stop = self.height if length is None else min(self.height, start + max(0, length))
+        if stop <= start:
+            return self._read("WHERE false")
+        return self._read("WHERE rowid BETWEEN ? AND ?", [start, stop - 1])
+
+    def row(self, index: int, *, named: bool = False) -> dict | tuple:
+        """Row ``index`` (negative: from the end), as a frame's ``row`` gives it."""
+        if index < 0:
+            index += self.height
+        if not 0 <= index < self.height:
+            raise IndexError(f"row {index} of a result of {self.height:,} rows")
+        return self.slice(index, 1).row(0, named=named)
+
+    def batches(self, size: int | None = None) -> Iterator[pl.DataFrame]:
+        """Every row in order, ``size`` (default :data:`CSV_BATCH`) at a time, read through
+        a cursor of their own."""
+        if self.closed:
+            raise StoreError("the query's result is closed: run the query again")
+        size = size or CSV_BATCH
+        cursor = self._con.cursor()
+        try:
+            for start in range(0, self.height, size):
+                yield self._read(
+                    "WHERE rowid BETWEEN ? AND ?", [start, start + size - 1], con=cursor
+                )
+        finally:
+            cursor.close()
+
+    def write_csv(self, path: str | Path) -> None:
+        """The result as CSV at ``path``: the bytes ``write_csv`` of it as one frame gives."""
+        with open(path, "wb") as handle:
+            wrote = False
+            for batch in self.batches():
+                batch.write_csv(handle, include_header=not wrote)
+                wrote = True
+            if not wrote:
+                self._read("WHERE false").write_csv(handle)
+
+    def unique(self, column: str, limit: int = 1000) -> list:
+        """Up to ``limit`` distinct values of ``column`` in order of first appearance."""
+        name = _quoted(column)
+        relation = self._con.sql(
+            f"SELECT {name} FROM {self._table} GROUP BY {name} ORDER BY min(rowid) LIMIT ?",
+            params=[limit],
+        )
+        return plain_columns(relation).pl().to_series().to_list()
+
+    def decimal_basis(self, columns: list[str]) -> list[float]:
+        """The values a table view chooses a float column's decimals from: every value of
+        ``columns`` together when they hold :data:`DECIMAL_SAMPLE` or fewer (NaN counted),
+        else the median magnitude (twice) and the largest of the finite non-zero values,
+        the median taken as the frame path takes it: the middle (index n // 2) of the
+        sorted magnitudes. A float column's own is read when the result is made."""
+        key = tuple(columns)
+        if key not in self._bases:
+            self._bases[key] = self._decimal_basis(columns)
+        return self._bases[key]
+
+    def _decimal_basis(self, columns: list[str]) -> list[float]:
+        union = " UNION ALL ".join(
+            f"SELECT CAST({_quoted(c)} AS DOUBLE) AS x FROM {self._table}" for c in columns
+        )
+        values = f"(SELECT x FROM ({union}) WHERE x IS NOT NULL)"
+        sizes = f"(SELECT abs(x) AS a FROM {values} WHERE isfinite(x) AND x <> 0)"
+        count, n, near, largest = self._con.execute(
+            f"SELECT (SELECT count(*) FROM {values}), count(*), quantile_disc(a, 0.5), max(a) "
+            f"FROM {sizes}"
+        ).fetchall()[0]
+        if count <= DECIMAL_SAMPLE:
+            return [x for (x,) in self._con.execute(f"SELECT x FROM {values}").fetchall()]
+        if n == 0:
+            return []
+        # the discrete median is the middle or the one below it: check which, by counts
+        k = n // 2
+        below, up_to, above = self._con.execute(
+            f"SELECT count(*) FILTER (a < ?), count(*) FILTER (a <= ?), min(a) FILTER (a > ?) "
+            f"FROM {sizes}",
+            [near, near, near],
+        ).fetchall()[0]
+        if below <= k < up_to:
+            middle = near
+        elif k == up_to:
+            middle = above
+        else:
+            (middle,) = self._con.execute(
+                f"SELECT a FROM {sizes} ORDER BY a LIMIT 1 OFFSET ?", [k]
+            ).fetchall()[0]
+        return [middle, middle, largest]
+
+    # ------------------------------------------------------------------ lifetime
+
+    def close(self) -> None:
+        """Drop the rows and close the connection (again: nothing)."""
+        if not self.closed:
+            self.closed = True
+            self._con.close()
+
+    def __repr__(self) -> str:
+        return f"PagedResult({self.height:,} rows x {len(self.columns)} columns)"
