@@ -789,3 +789,31 @@ def test_heatmap_cells_too_narrow_for_a_signed_value_show_colours_only() -> None
         rows = heatmap_text(corr, names, "t", width=label + cell * 10).plain.splitlines()[2:12]
         assert {len(row) for row in rows} == {label + cell * 10}, cell
         assert ("+.09" in rows[0]) == (cell == 5)
+
+
+@pytest.mark.parametrize(
+    ("study", "rule", "column", "level"),
+    [
+        (STUDY, "smallest between-arm q (Welch)", "q_welch", "comparison"),
+        (SINGLE, "smallest within-arm p (paired t)", "p_ttest", "arm"),
+    ],
+)
+async def test_patients_say_which_biomarkers_their_changes_show(
+    db: Path, study: str, rule: str, column: str, level: str
+) -> None:
+    """The Patients table shows the log2FC of three biomarkers: the screen says how they
+    were chosen, and no biomarker left out has a smaller q (p) than one shown."""
+    app = TrialApp(db, study=study)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        note = " ".join(str(app.screen.query_one("#key-biomarkers", Static).render()).split())
+        assert note == f"log2FC shown for the 3 biomarkers of {rule}"
+        table = app.screen.query_one("#patients-table", FrameTable)
+        shown = [c.name.removeprefix("log2fc_") for c in table.columns_shown if "log2fc" in c.name]
+    frame = expected(db, study, AnalysisSettings())[level]
+    best = frame.group_by("biomarker").agg(pl.col(column).min())
+    assert len(shown) == 3
+    worst_shown = best.filter(pl.col("biomarker").is_in(shown))[column].max()
+    assert best.filter(~pl.col("biomarker").is_in(shown))[column].min() >= worst_shown

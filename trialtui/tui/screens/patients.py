@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Select
+from textual.widgets import Select, Static
 
 from trialtui.formatting import arm_codes
 from trialtui.tui.screens.base import ResultsScreen
@@ -22,14 +22,23 @@ KEY_BIOMARKERS = 3
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 
 
-def key_biomarkers(results: StudyResults, limit: int = KEY_BIOMARKERS) -> list[str]:
-    """Biomarkers whose change matters most: smallest between-arm q, else within-arm p."""
+def key_biomarkers(results: StudyResults, limit: int = KEY_BIOMARKERS) -> tuple[list[str], str]:
+    """Biomarkers whose change matters most, and how they were chosen (shown beside the
+    table): smallest between-arm q, else (one arm) smallest within-arm p."""
     comparison = results.level("comparison")
     if comparison.height:
         ranked = comparison.sort("q_welch", nulls_last=True)["biomarker"]
+        rule = "smallest between-arm q (Welch)"
     else:
         ranked = results.level("arm").sort("p_ttest", nulls_last=True)["biomarker"]
-    return list(dict.fromkeys(ranked.to_list()))[:limit]
+        rule = "smallest within-arm p (paired t)"
+    every = list(dict.fromkeys(ranked.to_list()))
+    chosen = every[:limit]
+    if len(chosen) == len(every):
+        return chosen, "log2FC shown for every biomarker"
+    if len(chosen) == 1:
+        return chosen, f"log2FC shown for the biomarker of {rule}"
+    return chosen, f"log2FC shown for the {len(chosen)} biomarkers of {rule}"
 
 
 def patient_table(data: StudyData, results: StudyResults, markers: list[str]) -> pl.DataFrame:
@@ -77,10 +86,12 @@ class PatientsScreen(ResultsScreen):
                 yield Select(
                     [(r, r) for r in RESPONSES], prompt="any response", id="response-filter"
                 )
+                yield Static("", id="key-biomarkers", markup=False)
             yield FrameTable(id="patients-table")
 
     def show_results(self, data: StudyData, results: StudyResults) -> None:
-        self.markers = key_biomarkers(results)
+        self.markers, why = key_biomarkers(results)
+        self.query_one("#key-biomarkers", Static).update(why)
         self.codes = arm_codes(data.arm_names)
         self.table_frame = patient_table(data, results, self.markers)
         arm_select = self.query_one("#arm-filter", Select)
