@@ -3,6 +3,9 @@ row, CSV byte and decimal choice equals what the whole result as one Polars fram
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -12,6 +15,7 @@ from polars.testing import assert_frame_equal
 
 from trialtui.errors import StoreError
 from trialtui.store import paged
+from trialtui.store.connection import connect
 from trialtui.store.paged import PagedResult
 from trialtui.store.queryfiles import QueryRefused, open_query_connection, run_query
 from trialtui.tui.widgets.frame_table import _decimal_basis
@@ -155,3 +159,26 @@ def test_a_closed_result_says_so(sample_db: Path, tmp_path: Path) -> None:
         kept.slice(0, 5)
     with pytest.raises(StoreError, match="closed"):
         kept.write_csv(tmp_path / "x.csv")
+
+
+def test_a_kept_result_holds_no_lock_on_the_database(sample_db: Path, tmp_path: Path) -> None:
+    """While a large result is browsed, the app's own writer and other processes can write
+    to the database (an import, an Apply): the kept rows live in memory only."""
+    path = Path(shutil.copy(sample_db, tmp_path / "trial.duckdb"))
+    kept = run_query(open_query_connection(path), ORDERED, keep_above=10)
+    try:
+        assert isinstance(kept, PagedResult)
+        writer = connect(path, read_only=False)  # the app's writer, in this process
+        try:
+            writer.execute("CREATE TABLE scratch AS SELECT 1 AS a")
+        finally:
+            writer.close()
+        code = (
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+            "c.execute('DROP TABLE scratch'); c.close()"
+        )
+        done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()[-300:]
+        assert kept.slice(0, 3).height == 3  # and the rows are still there
+    finally:
+        kept.close()

@@ -536,7 +536,8 @@ def run_query(
     ``keep_above``: a ``SELECT`` whose result has more rows than this is returned as a
     :class:`~trialtui.store.paged.PagedResult`, its rows kept in the connection's in-memory
     catalog and read a page at a time; the result then owns the connection (close the
-    result, not the connection). None: always a frame.
+    result, not the connection), which no longer has the database attached (no lock on
+    the file is kept). None: always a frame.
 
     ``params`` are bound values, usually from :func:`bind_params`; declared parameters left
     out take their defaults. Only parameters the SQL refers to are bound.
@@ -636,6 +637,10 @@ def _kept(
     relation.to_table(KEPT_TABLE)
     (height,) = con.execute(f"SELECT count(*) FROM {KEPT_TABLE}").fetchall()[0]
     if height > keep_above:
+        # the rows are all the result needs: let go of the database file, so that other
+        # connections and processes can write to it while the result is browsed
+        con.execute("USE memory")
+        con.execute(f"DETACH {DATABASE_ALIAS}")
         return PagedResult(con, KEPT_TABLE, height)
     frame = plain_columns(con.sql(f"SELECT * FROM {KEPT_TABLE} ORDER BY rowid")).pl()
     con.execute(f"DROP TABLE {KEPT_TABLE}")

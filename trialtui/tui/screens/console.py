@@ -296,8 +296,9 @@ class ConsoleScreen(ResultsScreen):
             con = open_query_connection(self.trial.db_path, memory_limit=QUERY_MEMORY)
             self._con = con
             try:
-                frame = run_query(con, query, params, keep_above=self.keep_rows)
+                # what the query reads first: a kept result lets go of the database
                 context = query_context(con, query.sql)
+                frame = run_query(con, query, params, keep_above=self.keep_rows)
             except BaseException:
                 if isinstance(frame, PagedResult):
                     frame.close()
