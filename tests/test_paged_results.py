@@ -45,7 +45,11 @@ def both(sample_db: Path, sql: str, keep_above: int = 10) -> tuple[PagedResult, 
         whole.close()
 
 
-@pytest.mark.parametrize("sql", [ORDERED, GROUPED])
+# a column named like the row ids pages are read by, and two of one name
+SHADOWING = "SELECT 1000 - i AS rowid, i AS x, i * 2 AS x FROM range(500) t(i) ORDER BY i DESC"
+
+
+@pytest.mark.parametrize("sql", [ORDERED, GROUPED, SHADOWING])
 def test_pages_rows_and_shape_equal_the_frame(sample_db: Path, sql: str) -> None:
     kept, frame = both(sample_db, sql)
     try:

@@ -34,24 +34,52 @@ def _quoted(name: str) -> str:
 
 
 class PagedResult:
-    """The rows of table ``table`` of ``con``, in the query's order (row ids 0 .. n - 1).
+    """The rows of table ``table`` of ``con``, in the query's order (row ids 0 .. n - 1),
+    its columns stored as ``c0``, ``c1``, ... and shown under ``names``: a column of the
+    query named ``rowid`` would otherwise hide the row ids pages are read by.
 
     The result owns the connection: :meth:`close` closes it. Reads run on the calling
     thread (a page takes a few milliseconds); :meth:`write_csv` reads through a cursor of
-    its own, so an export may run in a worker while pages are read.
+    its own, so an export may run in a worker while pages are read. Make one with
+    :meth:`keep`.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, table: str, height: int) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, table: str, height: int, names: list[str]
+    ) -> None:
         self._con = con
         self._table = table
         self.height = height
         self.closed = False
+        self._stored = {name: f"c{i}" for i, name in enumerate(names)}
+        self._select = ", ".join(f"c{i} AS {_quoted(name)}" for i, name in enumerate(names))
         self.schema = self._read("WHERE false").schema
         self.columns = list(self.schema.names())
         self._bases: dict[tuple[str, ...], list[float]] = {}
+
+    @classmethod
+    def keep(
+        cls, con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation, table: str
+    ) -> PagedResult:
+        """Write the relation's rows to ``table`` (replaced if it exists) in its order."""
+        # the names (duplicates renamed) the relation's rows get as a frame
+        names = plain_columns(relation.limit(0)).pl().columns
+        positional = ", ".join(f"#{i + 1} AS c{i}" for i in range(len(names)))
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        relation.project(positional).to_table(table)
+        (height,) = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0]
+        return cls(con, table, height, names)
+
+    def prepare(self) -> None:
+        """Read what showing the rows needs besides pages (each float column's decimal
+        basis), so that a table view never waits for a scan of millions of rows."""
         for name, dtype in self.schema.items():
             if dtype.is_float():
                 self.decimal_basis([name])
+
+    def drop(self) -> None:
+        """Drop the rows (the connection stays open)."""
+        self._con.execute(f"DROP TABLE IF EXISTS {self._table}")
 
     # ------------------------------------------------------------------ reading
 
@@ -61,7 +89,7 @@ class PagedResult:
         if self.closed:
             raise StoreError("the query's result is closed: run the query again")
         relation = (con or self._con).sql(
-            f"SELECT * FROM {self._table} {where} ORDER BY rowid", params=params
+            f"SELECT {self._select} FROM {self._table} {where} ORDER BY rowid", params=params
         )
         return plain_columns(relation).pl()
 
@@ -108,7 +136,7 @@ class PagedResult:
 
     def unique(self, column: str, limit: int = 1000) -> list:
         """Up to ``limit`` distinct values of ``column`` in order of first appearance."""
-        name = _quoted(column)
+        name = self._stored[column]
         relation = self._con.sql(
             f"SELECT {name} FROM {self._table} GROUP BY {name} ORDER BY min(rowid) LIMIT ?",
             params=[limit],
@@ -128,7 +156,7 @@ class PagedResult:
 
     def _decimal_basis(self, columns: list[str]) -> list[float]:
         union = " UNION ALL ".join(
-            f"SELECT CAST({_quoted(c)} AS DOUBLE) AS x FROM {self._table}" for c in columns
+            f"SELECT CAST({self._stored[c]} AS DOUBLE) AS x FROM {self._table}" for c in columns
         )
         values = f"(SELECT x FROM ({union}) WHERE x IS NOT NULL)"
         sizes = f"(SELECT abs(x) AS a FROM {values} WHERE isfinite(x) AND x <> 0)"

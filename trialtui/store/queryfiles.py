@@ -633,18 +633,17 @@ def _kept(
 ) -> pl.DataFrame | PagedResult:
     """The relation's rows written to :data:`KEPT_TABLE` in its order; read back as a frame
     when there are ``keep_above`` or fewer."""
-    con.execute(f"DROP TABLE IF EXISTS {KEPT_TABLE}")
-    relation.to_table(KEPT_TABLE)
-    (height,) = con.execute(f"SELECT count(*) FROM {KEPT_TABLE}").fetchall()[0]
-    if height > keep_above:
-        # the rows are all the result needs: let go of the database file, so that other
-        # connections and processes can write to it while the result is browsed
-        con.execute("USE memory")
-        con.execute(f"DETACH {DATABASE_ALIAS}")
-        return PagedResult(con, KEPT_TABLE, height)
-    frame = plain_columns(con.sql(f"SELECT * FROM {KEPT_TABLE} ORDER BY rowid")).pl()
-    con.execute(f"DROP TABLE {KEPT_TABLE}")
-    return frame
+    kept = PagedResult.keep(con, relation, KEPT_TABLE)
+    if kept.height <= keep_above:
+        frame = kept.slice(0)
+        kept.drop()
+        return frame
+    kept.prepare()
+    # the rows are all the result needs: let go of the database file, so that other
+    # connections and processes can write to it while the result is browsed
+    con.execute("USE memory")
+    con.execute(f"DETACH {DATABASE_ALIAS}")
+    return kept
 
 
 def _statement_kind(statement: Any) -> str:
