@@ -265,3 +265,27 @@ async def test_a_large_result_is_read_a_page_at_a_time(sample_db: Path, tmp_path
         await run_and_wait(app, pilot)  # the next result replaces this one
         assert kept.closed and screen.result is not kept
     assert screen.result.closed  # leaving the app lets go of the last one
+
+
+async def test_exporting_a_result_closed_under_it_says_so(sample_db: Path, tmp_path: Path) -> None:
+    """A large result replaced (closed) while its export dialog is open: one line in the
+    dialog, no file, the dialog usable again."""
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot)
+        screen.keep_rows = 50
+        screen.query_one("#sql-editor", TextArea).text = "SELECT * FROM measurements"
+        await run_and_wait(app, pilot)
+        target = tmp_path / "gone.csv"
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        dialog = app.screen
+        dialog.query_one("#export-path", Input).value = str(target)
+        screen.result.close()  # as the next query's result would
+        await pilot.click("#export-ok")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        error = str(dialog.query_one("#export-error", Static).render())
+        assert "closed: run the query again" in error
+        assert not dialog.query_one("#export-ok").disabled
+    assert not target.exists() and not list(tmp_path.glob(".gone.csv*"))

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from trialtui.choices import LEVELS
-from trialtui.errors import TrialtuiError
+from trialtui.errors import TrialtuiError, first_line
 from trialtui.export import (
     build_provenance,
     export_csv,
@@ -118,7 +118,10 @@ class ExportDialog(ModalScreen[Path | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def _write_in_worker(self, path: Path, provenance: dict, force: bool) -> None:
-        written, error = self._write(path, provenance, force)
+        try:
+            written, error = self._write(path, provenance, force)
+        except Exception as exc:  # e.g. the result was replaced by the next query's
+            written, error = None, f"{path}: not written: {first_line(exc)}"
         self.app.call_from_thread(self._done, path, written, error)
 
     def _done(self, path: Path, written: Path | None, error: str) -> None:
