@@ -22,8 +22,8 @@ import polars as pl
 from trialtui.errors import StoreError
 from trialtui.store.sql import plain_columns
 
-# Rows written to CSV at a time.
-CSV_BATCH = 200_000
+# Rows written to CSV at a time (at most).
+CSV_BATCH = 1_000_000
 # Rows whose values decide a column's decimals in full; beyond, the typical (median) and
 # the largest magnitude (as the table view does for a frame).
 DECIMAL_SAMPLE = 1000
@@ -110,17 +110,17 @@ class PagedResult:
         return self.slice(index, 1).row(0, named=named)
 
     def batches(self, size: int | None = None) -> Iterator[pl.DataFrame]:
-        """Every row in order, ``size`` (default :data:`CSV_BATCH`) at a time, read through
-        a cursor of their own."""
+        """Every row in order, up to ``size`` (default :data:`CSV_BATCH`) at a time, read
+        through a cursor of their own in one scan of the table (a scan keeps the rows'
+        order: the connection keeps DuckDB's ``preserve_insertion_order``, as the table
+        was written by it)."""
         if self.closed:
             raise StoreError("the query's result is closed: run the query again")
-        size = size or CSV_BATCH
         cursor = self._con.cursor()
         try:
-            for start in range(0, self.height, size):
-                yield self._read(
-                    "WHERE rowid BETWEEN ? AND ?", [start, start + size - 1], con=cursor
-                )
+            relation = cursor.sql(f"SELECT {self._select} FROM {self._table}")
+            for batch in plain_columns(relation).to_arrow_reader(size or CSV_BATCH):
+                yield pl.from_arrow(batch)
         finally:
             cursor.close()
 
