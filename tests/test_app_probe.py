@@ -31,3 +31,29 @@ def test_app_probe_reports_its_figures(sample_db: Path, tmp_path: Path) -> None:
     }
     assert all(isinstance(v, float) and v > 0 for v in figures.values())
     assert figures["first_content"] <= figures["statistics_ready"]
+
+
+def test_console_probe_reports_its_figures(sample_db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "console.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "console_probe.py"),
+            str(sample_db),
+            str(out),
+            "--keep-rows",
+            "50",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    times = ("query", "last_row", "export")
+    memory = ("rss_statistics", "rss_query", "rss_export", "rss_peak")
+    assert set(figures) == {*times, *memory, "rows", "paged", "export_bytes"}
+    assert figures["paged"] is True and figures["rows"] > 50
+    assert figures["export_bytes"] > figures["rows"] * 20  # every row written
+    assert all(figures[k] > 0 for k in (*times, *memory))
