@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -289,3 +291,49 @@ async def test_exporting_a_result_closed_under_it_says_so(sample_db: Path, tmp_p
         assert "closed: run the query again" in error
         assert not dialog.query_one("#export-ok").disabled
     assert not target.exists() and not list(tmp_path.glob(".gone.csv*"))
+
+
+@pytest.mark.parametrize("keep_rows", [1_000_000, 50])
+async def test_nested_columns_export_as_the_command_line_writes_them(
+    sample_db: Path, tmp_path: Path, keep_rows: int
+) -> None:
+    """Lists and structs, which CSV cannot hold, are written as JSON text: the console's
+    export (a frame or a result read a page at a time) equals ``trialtui query -o``'s."""
+    sql = "SELECT i, [i, i + 1] AS pair, {'id': i, 'name': 'x' || i} AS info FROM range(120) t(i)"
+    query_file = tmp_path / "nested.sql"
+    query_file.write_text(sql + "\n", encoding="utf-8")
+    by_cli = tmp_path / "cli.csv"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "trialtui",
+            "query",
+            str(query_file),
+            "--db",
+            str(sample_db),
+            "-o",
+            str(by_cli),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    app = TrialApp(sample_db, study="PDAC-DEF-2")
+    target = tmp_path / "tui.csv"
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot)
+        screen.keep_rows = keep_rows
+        screen.query_one("#sql-editor", TextArea).text = sql
+        await run_and_wait(app, pilot)
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#export-ok")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.is_running
+    assert target.read_bytes() == by_cli.read_bytes()
+    assert '"[0, 1]"' in target.read_text(encoding="utf-8")

@@ -8,7 +8,6 @@ the parameter's type).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,26 +81,9 @@ def listing_text(queries: list[QueryFile]) -> str:
     return "\n".join(out)
 
 
-def _flatten(frame: pl.DataFrame) -> pl.DataFrame:
-    """Nested columns (lists, structs) as JSON text, so that they fit a CSV or a table."""
-    import polars as pl
-
-    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
-    if not nested:
-        return frame
-    return frame.with_columns(
-        pl.Series(
-            name,
-            [None if v is None else json.dumps(v, default=str) for v in frame[name].to_list()],
-            dtype=pl.String,
-        )
-        for name in nested
-    )
-
-
 def cmd_query(args: argparse.Namespace) -> int:
     from trialtui.cli import _db_path, _ensure_default_db
-    from trialtui.formatting import to_text
+    from trialtui.formatting import flatten_nested, to_text
     from trialtui.store.queryfiles import (
         bind_params,
         discover_queries,
@@ -143,10 +125,12 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.output:
         from trialtui.export import export_csv
 
-        export_csv(_flatten(frame), args.output, provenance, force=args.force, protect=[path])
+        export_csv(flatten_nested(frame), args.output, provenance, force=args.force, protect=[path])
         print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
         return 0
-    sys.stdout.write(to_text(frame if args.format == "json" else _flatten(frame), args.format))
+    sys.stdout.write(
+        to_text(frame if args.format == "json" else flatten_nested(frame), args.format)
+    )
     return 0
 
 

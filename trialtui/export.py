@@ -18,6 +18,7 @@ import polars as pl
 
 from trialtui import __version__
 from trialtui.errors import OutputError, UsageError, first_line
+from trialtui.formatting import flatten_nested
 from trialtui.store import catalog
 from trialtui.store.connection import connect
 from trialtui.study import StudyResults
@@ -95,6 +96,8 @@ def _stage_csv(target: Path, frame: pl.DataFrame | PagedResult, mode: int) -> Pa
     try:
         os.fchmod(fd, mode)
         os.close(fd)
+        if isinstance(frame, pl.DataFrame):
+            frame = flatten_nested(frame)  # lists and structs as JSON text
         frame.write_csv(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())

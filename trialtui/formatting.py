@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import polars as pl
@@ -126,6 +127,23 @@ def to_text(frame: pl.DataFrame, fmt: str) -> str:
 # ---------------------------------------------------------------------- per-column text
 
 P_VALUE_FLOOR = "<1e-308"
+
+
+def flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:
+    """Nested columns (lists, structs) as JSON text, so that they fit a CSV or a table (a
+    row's JSON is its own: a frame flattened in parts gives the rows of it flattened
+    whole)."""
+    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+    if not nested:
+        return frame
+    return frame.with_columns(
+        pl.Series(
+            name,
+            [None if v is None else json.dumps(v, default=str) for v in frame[name].to_list()],
+            dtype=pl.String,
+        )
+        for name in nested
+    )
 
 
 def format_p(value: float | None) -> str:

@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from trialtui.errors import StoreError
+from trialtui.formatting import flatten_nested
 from trialtui.store.sql import plain_columns
 
 # Rows written to CSV at a time (at most).
@@ -125,11 +126,13 @@ class PagedResult:
             cursor.close()
 
     def write_csv(self, path: str | Path) -> None:
-        """The result as CSV at ``path``: the bytes ``write_csv`` of it as one frame gives."""
+        """The result as CSV at ``path``: the bytes ``write_csv`` of it as one frame gives
+        (lists and structs as JSON text, as :func:`~trialtui.formatting.flatten_nested`
+        writes them)."""
         with open(path, "wb") as handle:
             wrote = False
             for batch in self.batches():
-                batch.write_csv(handle, include_header=not wrote)
+                flatten_nested(batch).write_csv(handle, include_header=not wrote)
                 wrote = True
             if not wrote:
                 self._read("WHERE false").write_csv(handle)
