@@ -115,13 +115,12 @@ class ExportDialog(ModalScreen[Path | None]):
             return None, text
         except OSError as exc:
             return None, f"{path}: {exc.strerror or exc}"
+        except Exception as exc:  # e.g. a large result replaced by the next query's
+            return None, f"{path}: not written: {first_line(exc)}"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def _write_in_worker(self, path: Path, provenance: dict, force: bool) -> None:
-        try:
-            written, error = self._write(path, provenance, force)
-        except Exception as exc:  # e.g. the result was replaced by the next query's
-            written, error = None, f"{path}: not written: {first_line(exc)}"
+        written, error = self._write(path, provenance, force)
         self.app.call_from_thread(self._done, path, written, error)
 
     def _done(self, path: Path, written: Path | None, error: str) -> None:
