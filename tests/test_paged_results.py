@@ -186,3 +186,26 @@ def test_a_kept_result_holds_no_lock_on_the_database(sample_db: Path, tmp_path: 
         assert kept.slice(0, 3).height == 3  # and the rows are still there
     finally:
         kept.close()
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_sorted_copies_order_as_polars_and_keep_ties_in_place(
+    sample_db: Path, descending: bool
+) -> None:
+    sql = "SELECT sample_id, biomarker_id, lloq, value FROM measurements ORDER BY sample_id"
+    kept, frame = both(sample_db, sql)
+    try:
+        ordered = kept.sorted("lloq", descending=descending)  # many ties, some nulls
+        want = frame.with_row_index("place").sort(
+            ["lloq", "place"], descending=[descending, False], nulls_last=True
+        )
+        assert_frame_equal(ordered.slice(0), want.drop("place"))
+        assert ordered.schema == kept.schema and ordered.height == kept.height
+        again = kept.sorted("value")
+        ordered.close()  # drops its table only
+        assert kept.slice(0, 3).height == 3 and again.slice(0, 3).height == 3
+        with pytest.raises(StoreError, match="closed"):
+            ordered.slice(0, 1)
+    finally:
+        kept.close()
+    assert again.closed  # closing the result closes its copies

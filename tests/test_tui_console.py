@@ -213,7 +213,8 @@ def cells(table: FrameTable, rows: int) -> list[list[str]]:
 
 async def test_a_large_result_is_read_a_page_at_a_time(sample_db: Path, tmp_path: Path) -> None:
     """A result of more rows than the console keeps in memory stays in DuckDB: the same
-    cells, every row reachable, the whole result exported, sort and filter sent to SQL."""
+    cells, every row reachable, sorted by DuckDB, the whole result exported, filters sent
+    to the SQL."""
     from trialtui.store.paged import PagedResult
 
     app = TrialApp(sample_db, study="PDAC-DEF-2")
@@ -243,15 +244,27 @@ async def test_a_large_result_is_read_a_page_at_a_time(sample_db: Path, tmp_path
         await pilot.pause()
         assert table.selected() == frame.row(0, named=True)
 
-        # sorting and filtering: said to belong to the SQL, the rows left in their order
+        # a filter is said to belong to the SQL, the rows left as they are
         await pilot.press("slash")
         await pilot.pause()
         assert not screen.query("FilterInput")
-        table.sort_by("value")
-        await pilot.pause()
         assert cells(table, 5) == drawn
         notes = [n.message for n in app._notifications]
-        assert notes and all("ORDER BY, WHERE" in note for note in notes)
+        assert len(notes) == 1 and "filter them in the SQL (WHERE)" in notes[0]
+        # a sort is DuckDB's, in a worker: the order the frame sorted by Polars has
+        for descending in (False, True):
+            table.sort_by("value")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            want = frame.sort("value", descending=descending, nulls_last=True)
+            shown = table.frame
+            assert isinstance(shown, PagedResult) and shown.height == frame.height
+            assert shown.slice(0, 200)["value"].to_list() == want["value"].head(200).to_list()
+            assert shown.row(-1, named=True)["value"] == want["value"][-1]
+            first = "largest" if descending else "smallest"
+            assert f"sorted by value, {first} first" in table.border_title
+            assert table.selected()["value"] == want["value"][0]
+        assert sorted(shown.slice(0)["sample_id"]) == sorted(frame["sample_id"])  # every row
 
         target = tmp_path / "all.csv"
         await pilot.press("ctrl+e")
@@ -265,7 +278,7 @@ async def test_a_large_result_is_read_a_page_at_a_time(sample_db: Path, tmp_path
         assert provenance["row_count"] == frame.height
 
         await run_and_wait(app, pilot)  # the next result replaces this one
-        assert kept.closed and screen.result is not kept
+        assert kept.closed and shown.closed and screen.result is not kept
     assert screen.result.closed  # leaving the app lets go of the last one
 
 

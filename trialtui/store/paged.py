@@ -46,17 +46,33 @@ class PagedResult:
     """
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, table: str, height: int, names: list[str]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        height: int,
+        names: list[str],
+        *,
+        parent: PagedResult | None = None,
     ) -> None:
         self._con = con
         self._table = table
         self.height = height
-        self.closed = False
+        self._closed = False
+        self._parent = parent  # a sorted copy's: it owns the connection
+        self._sorts = 0
         self._stored = {name: f"c{i}" for i, name in enumerate(names)}
         self._select = ", ".join(f"c{i} AS {_quoted(name)}" for i, name in enumerate(names))
-        self.schema = self._read("WHERE false").schema
+        if parent is None:
+            self.schema = self._read("WHERE false").schema
+            self._bases: dict[tuple[str, ...], list[float]] = {}
+        else:  # the same columns and values: what was read of them holds
+            self.schema = parent.schema
+            self._bases = parent._bases
         self.columns = list(self.schema.names())
-        self._bases: dict[tuple[str, ...], list[float]] = {}
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or (self._parent is not None and self._parent.closed)
 
     @classmethod
     def keep(
@@ -190,11 +206,36 @@ class PagedResult:
 
     # ------------------------------------------------------------------ lifetime
 
+    def sorted(self, column: str, *, descending: bool = False) -> PagedResult:
+        """The rows ordered by ``column`` (nulls last; equal values in their order here), a
+        copy in a table of their own on the same connection, made through a cursor (so a
+        worker can sort while pages of this result are read). Close the copy when it is
+        no longer shown: that drops its table; closing this result closes both."""
+        if self.closed:
+            raise StoreError("the query's result is closed: run the query again")
+        owner = self._parent or self
+        owner._sorts += 1
+        table = f"{owner._table}_sorted_{owner._sorts}"
+        direction = "DESC" if descending else "ASC"
+        cursor = self._con.cursor()
+        try:
+            cursor.execute(
+                f"CREATE TABLE {table} AS SELECT * FROM {self._table} "
+                f"ORDER BY {self._stored[column]} {direction} NULLS LAST, rowid"
+            )
+        finally:
+            cursor.close()
+        return PagedResult(self._con, table, self.height, list(self._stored), parent=owner)
+
     def close(self) -> None:
-        """Drop the rows and close the connection (again: nothing)."""
-        if not self.closed:
-            self.closed = True
+        """Close the connection (a sorted copy: drop its table); again: nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._parent is None:
             self._con.close()
+        elif not self._parent.closed:
+            self._con.execute(f"DROP TABLE IF EXISTS {self._table}")
 
     def __repr__(self) -> str:
         return f"PagedResult({self.height:,} rows x {len(self.columns)} columns)"

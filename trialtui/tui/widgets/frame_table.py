@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 import polars as pl
 from rich.text import Text
-from textual import events
+from textual import events, work
 from textual.binding import Binding
 from textual.markup import escape
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
+from trialtui.errors import first_line
 from trialtui.formatting import (
     arm_codes,
     arm_legend,
@@ -164,6 +165,11 @@ class FrameTable(DataTable):
         # rows not loaded yet: the table has no width to fit the columns to before its
         # first layout; they are loaded then, the cursor at this position
         self._pending: int | None = None
+        # rows kept in the database: their sorted copy shown, the sort asked for last,
+        # and what the top edge says while DuckDB sorts
+        self._ordered: PagedResult | None = None
+        self._sort_request: tuple | None = None
+        self._sorting = ""
 
     # ------------------------------------------------------------------ data
 
@@ -208,6 +214,18 @@ class FrameTable(DataTable):
         """
         position = self.position if keep_position else 0
         self.columns_shown = columns or [Column(c, c) for c in frame.columns]
+        if frame is not self.source:
+            if not isinstance(frame, pl.DataFrame):
+                # rows kept in the database come in their query's order, unfiltered
+                self.sort_column = None
+                self.filter_text = ""
+                box = self._filter_box()
+                if box is not None:
+                    box.remove()
+            if self._ordered is not None:  # the sorted copy of the rows shown before
+                self._ordered.close()
+                self._ordered = None
+            self._sorting = ""
         self.source = frame
         if caption is not None:
             self.caption = caption
@@ -233,12 +251,9 @@ class FrameTable(DataTable):
     def _refilter(self, position: int = 0) -> None:
         frame = self.source
         self.filter_error = ""
-        if not isinstance(frame, pl.DataFrame):  # kept in the database: the query's order
-            self.sort_column = None
-            self.filter_text = ""
-            box = self._filter_box()
-            if box is not None:
-                box.remove()
+        if not isinstance(frame, pl.DataFrame):  # kept in the database: sorted there
+            if self._ordered is not None:
+                frame = self._ordered
         elif self.sort_column in frame.columns:
             frame = frame.sort(self.sort_column, descending=self.sort_descending, nulls_last=True)
         if self.filter_text:
@@ -276,10 +291,11 @@ class FrameTable(DataTable):
 
     def sort_by(self, column: str, *, descending: bool | None = None) -> None:
         """Sort by ``column``; without ``descending``, toggles when already sorted by it."""
-        if self._tell_paged():
-            return
         if descending is None:
             descending = not self.sort_descending if self.sort_column == column else False
+        if not isinstance(self.source, pl.DataFrame):
+            self._sort_kept(self.source, column, descending)
+            return
         self.sort_column, self.sort_descending = column, descending
         self.sorted_by = None
         self._refilter(0)
@@ -417,6 +433,8 @@ class FrameTable(DataTable):
             label = next((c.label for c in self.columns_shown if c.name == self.sort_column), "")
             sort = f"{label}, {'largest' if self.sort_descending else 'smallest'} first"
         title = [t for t in (self.caption, f"sorted by {sort}" if sort else "") if t]
+        if self._sorting:
+            title.append(self._sorting)
         if self.filter_text:
             title.append(f"filter: {self.filter_text}")
         if self.first_column or self._hidden_right:
@@ -516,16 +534,53 @@ class FrameTable(DataTable):
 
     def _tell_paged(self) -> bool:
         """For rows kept in the database (read a page at a time, never all in memory):
-        say that they are sorted and filtered in their SQL; True if so."""
+        say that they are filtered in their SQL; True if so."""
         if isinstance(self.source, pl.DataFrame):
             return False
         self.app.notify(
             f"These {format_count(self.source.height)} rows stay in the database and are "
-            "read a page at a time: sort and filter them in the SQL (ORDER BY, WHERE)",
-            title="Sort and filter",
+            "read a page at a time: filter them in the SQL (WHERE)",
+            title="Filter",
             severity="warning",
         )
         return True
+
+    def _sort_kept(self, source: PagedResult, column: str, descending: bool) -> None:
+        """Sort rows kept in the database there, in a worker; the table shows them sorted
+        when DuckDB is done (the last request wins)."""
+        label = next((c.label for c in self.columns_shown if c.name == column), column)
+        self._sort_request = (source, column, descending)
+        self._sorting = f"sorting by {label}…"
+        self._update_edges()
+        self._sort_in_worker(source, column, descending)
+
+    @work(thread=True, group="frame-sort", exit_on_error=False)
+    def _sort_in_worker(self, source: PagedResult, column: str, descending: bool) -> None:
+        try:
+            ordered = source.sorted(column, descending=descending)
+        except Exception as exc:  # e.g. the result closed under the sort
+            self.app.call_from_thread(self._sort_failed, source, first_line(exc))
+            return
+        self.app.call_from_thread(self._sorted, ordered, (source, column, descending))
+
+    def _sorted(self, ordered: PagedResult, request: tuple) -> None:
+        if request != self._sort_request or request[0] is not self.source:
+            ordered.close()  # a later sort, or another result, came first
+            return
+        _, column, descending = request
+        if self._ordered is not None:
+            self._ordered.close()
+        self._ordered = ordered
+        self._sorting = ""
+        self.sort_column, self.sort_descending = column, descending
+        self.sorted_by = None
+        self._refilter(0)
+
+    def _sort_failed(self, source: PagedResult, error: str) -> None:
+        if source is self.source:
+            self._sorting = ""
+            self._update_edges()
+            self.app.notify(f"sort: {error}", title="Sort", severity="error")
 
     def action_open_filter(self) -> None:
         if self._tell_paged():
