@@ -2,11 +2,11 @@
 
 A result of millions of rows (``SELECT * FROM measurements`` on an omics panel) would take
 gigabytes as a Polars frame; kept as a table of the query connection's in-memory catalog
-(compressed, spilled to the connection's private temporary folder beyond its memory
-limit) it takes a fraction of that, and a page of rows is read by row id in milliseconds.
+(spilled to the connection's private temporary folder beyond its memory limit) it takes a
+fraction of that, and a page of rows is read by row id in milliseconds.
 :class:`PagedResult` offers what a table view reads of a frame (``height``, ``columns``,
-``schema``, ``slice``, ``row``) and writes the whole result as CSV batch by batch, the
-same bytes as the frame's ``write_csv``.
+``schema``, ``slice``, ``row``), sorts in DuckDB (:meth:`PagedResult.sorted`) and writes
+the whole result as CSV batch by batch, the same bytes as the frame's ``write_csv``.
 
 This module knows nothing of the TUI.
 """
