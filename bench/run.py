@@ -14,7 +14,8 @@ as its own process, as a user would, recording wall time and peak resident memor
   per-biomarker SciPy loop of ``bench/baselines.py``, whose p-values must agree;
 - ``export (all but correlation)``, ``stats correlation``, ``trialtui --version``;
 - ``app``: time to the study's name, arms and timepoints on screen and to the statistics
-  being ready (``bench/app_probe.py``; the median of three runs).
+  being ready (``bench/app_probe.py``; the median of three runs), the first against a bare
+  Textual app showing the same facts (``bench/textual_floor.py``, the median of three).
 
 It prints the table at the largest size, the growth per doubling of rows across sizes and
 the peak memory, and writes every figure as JSON with ``--json``. Ratios measured in one
@@ -209,6 +210,14 @@ def run_size(
         runs.append(json.loads(probe.read_text()))
     app = {field: statistics.median(run[field] for run in runs) for field in runs[0]}
     app["runs"] = runs
+    floors = []
+    for _ in range(APP_RUNS):  # the same facts in a bare Textual app: the first frame's floor
+        run_timed(
+            "textual floor", [sys.executable, str(BENCH / "textual_floor.py"), str(db), str(probe)]
+        )
+        floors.append(json.loads(probe.read_text())["first_content"])
+    app["floor_first_content"] = statistics.median(floors)
+    app["floor_runs"] = floors
     add(
         Step(
             "app",
@@ -267,8 +276,14 @@ def print_table(size: dict) -> None:
             print(f"| {label} | {ours:.2f} | {ref_label} {ref:.2f} | {ours / ref:.1f}x the floor |")
         else:
             print(f"| {label} | {ours:.2f} | {ref_label} {ref:.2f} | {ref / ours:.1f}x faster |")
+    first, floor = app["first_content"], app.get("floor_first_content")
+    reference = (
+        f"bare Textual app showing them {floor:.2f} | {first / floor:.1f}x the floor"
+        if floor
+        else " |"
+    )
     print(
-        f"| app: study, arms, timepoints on screen | {app['first_content']:.2f} | | |\n"
+        f"| app: study, arms, timepoints on screen | {first:.2f} | {reference} |\n"
         f"| app: statistics ready | {app['statistics_ready']:.2f} | | |\n"
         f"| app: screen switch | {app['screen_switch']:.3f} | | |"
     )

@@ -57,3 +57,20 @@ def test_console_probe_reports_its_figures(sample_db: Path, tmp_path: Path) -> N
     assert figures["paged"] is True and figures["rows"] > 50
     assert figures["export_bytes"] > figures["rows"] * 20  # every row written
     assert all(figures[k] > 0 for k in (*times, *memory))
+
+
+def test_textual_floor_shows_the_facts_and_reports_its_time(
+    sample_db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "floor.json"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "textual_floor.py"), str(sample_db), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert set(figures) == {"first_content"}
+    assert 0 < figures["first_content"] < 60
