@@ -405,3 +405,53 @@ def test_output_with_typed_settings(run_cli, db: Path, tmp_path: Path) -> None:
     assert record["settings"] == {"study": None, "status": None, "since": "2001-02-03"}
     assert record["study_id"] is None
     assert len(record["source_files"]) == 2
+
+
+# ----------------------------------------------------------------------------- large results
+
+# more rows than KEEP_ROWS: CSV output comes from rows kept in DuckDB, never one frame
+LARGE = (
+    "SELECT i, i * 0.37 AS x, [i, i + 1] AS pair, 'p' || (i % 7) AS label "
+    "FROM range(250001) t(i) ORDER BY i DESC"
+)
+
+
+def test_large_csv_equals_the_frames_to_stdout_and_to_a_file(
+    run_cli, db: Path, tmp_path: Path
+) -> None:
+    from trialtui.formatting import flatten_nested
+    from trialtui.store.queryfiles import KEEP_ROWS, open_query_connection, run_query
+
+    query = write_query(tmp_path / "q", "large", LARGE)
+    con = open_query_connection(db)
+    try:
+        frame = run_query(con, LARGE)
+    finally:
+        con.close()
+    assert frame.height > KEEP_ROWS
+    want = flatten_nested(frame).write_csv()
+    shown = run_cli("query", str(query), "--db", str(db), "--format", "csv")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == want
+    target = tmp_path / "large.csv"
+    written = run_cli("query", str(query), "--db", str(db), "-o", str(target))
+    assert written.returncode == 0, written.stderr
+    assert target.read_text(encoding="utf-8") == want
+    provenance = json.loads((tmp_path / "large.csv.provenance.json").read_text())
+    assert provenance["row_count"] == frame.height
+    assert provenance["query"]["sql"].strip().endswith("ORDER BY i DESC")
+
+
+def test_large_csv_to_a_reader_that_stops_early(db: Path, tmp_path: Path) -> None:
+    query = write_query(tmp_path / "q", "large", LARGE)
+    command = [sys.executable, "-m", "trialtui", "query", str(query), "--db", str(db)]
+    shell = subprocess.run(
+        ["bash", "-c", f"{' '.join(command)} --format csv | head -n 2; exit ${{PIPESTATUS[0]}}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stderr == ""
+    assert shell.stdout.splitlines()[1].startswith("250000,")

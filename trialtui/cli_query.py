@@ -84,7 +84,11 @@ def listing_text(queries: list[QueryFile]) -> str:
 def cmd_query(args: argparse.Namespace) -> int:
     from trialtui.cli import _db_path, _ensure_default_db
     from trialtui.formatting import flatten_nested, to_text
+    from trialtui.store import catalog
+    from trialtui.store.paged import PagedResult
     from trialtui.store.queryfiles import (
+        KEEP_ROWS,
+        QUERY_MEMORY,
         bind_params,
         discover_queries,
         find_query,
@@ -114,41 +118,59 @@ def cmd_query(args: argparse.Namespace) -> int:
         from trialtui.export import check_targets
 
         check_targets([args.output], force=args.force, protect=[path])
-    con = open_query_connection(path)
+    # CSV, to a file or stdout, is written from rows kept in DuckDB when there are many:
+    # memory stays bounded whatever the result's size (the same bytes as from a frame)
+    streamed = bool(args.output) or args.format == "csv"
+    con = open_query_connection(path, memory_limit=QUERY_MEMORY if streamed else None)
+    result = None
     try:
-        frame = run_query(con, query, bound, timeout=args.timeout)
-        if args.output:
-            provenance = _provenance(con, path, query, bound, frame)
+        # what the export records of the database, read before a kept result lets go of it
+        study = bound.get("study") if isinstance(bound.get("study"), str) else None
+        sources = catalog.source_files(con, study) if args.output else []
+        result = run_query(
+            con, query, bound, timeout=args.timeout, keep_above=KEEP_ROWS if streamed else None
+        )
     finally:
-        con.close()
+        if not isinstance(result, PagedResult):
+            con.close()  # (a kept result owns its connection)
+    try:
+        if args.output:
+            from trialtui.export import export_csv
 
-    if args.output:
-        from trialtui.export import export_csv
+            provenance = _provenance(path, query, bound, result.height, study, sources)
+            export_csv(result, args.output, provenance, force=args.force, protect=[path])
+            print(f"wrote {result.height} rows to {args.output} (+ provenance)", file=sys.stderr)
+        elif args.format == "csv":
+            from trialtui.cli_stats import write_csv_out
 
-        export_csv(flatten_nested(frame), args.output, provenance, force=args.force, protect=[path])
-        print(f"wrote {frame.height} rows to {args.output} (+ provenance)", file=sys.stderr)
-        return 0
-    sys.stdout.write(
-        to_text(frame if args.format == "json" else flatten_nested(frame), args.format)
-    )
+            write_csv_out(result if isinstance(result, PagedResult) else flatten_nested(result))
+        else:
+            shown = result if args.format == "json" else flatten_nested(result)
+            sys.stdout.write(to_text(shown, args.format))
+    finally:
+        if isinstance(result, PagedResult):
+            result.close()
     return 0
 
 
 def _provenance(
-    con: Any, db_path: Path, query: QueryFile, bound: dict[str, Any], frame: pl.DataFrame
+    db_path: Path,
+    query: QueryFile,
+    bound: dict[str, Any],
+    row_count: int,
+    study: str | None,
+    sources: Any,
 ) -> dict[str, Any]:
     """Provenance of a query export: the bound parameters as settings, and the SQL text."""
     from trialtui.export import build_provenance
-    from trialtui.store import catalog
 
-    study = bound.get("study") if isinstance(bound.get("study"), str) else None
     return build_provenance(
         db_path=db_path,
         study_id=study,
         level=f"query:{query.name}",
         settings={name: _plain(value) for name, value in bound.items()},
-        source_files=catalog.source_files(con, study),
-        row_count=frame.height,
+        source_files=sources,
+        row_count=row_count,
         extra={
             "query": {
                 "name": query.name,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import polars as pl
@@ -89,7 +90,8 @@ class PagedResult:
 
     def prepare(self) -> None:
         """Read what showing the rows needs besides pages (each float column's decimal
-        basis), so that a table view never waits for a scan of millions of rows."""
+        basis), so that a table view never waits for a scan of millions of rows: call it
+        where waiting does no harm (a worker)."""
         for name, dtype in self.schema.items():
             if dtype.is_float():
                 self.decimal_basis([name])
@@ -141,17 +143,20 @@ class PagedResult:
         finally:
             cursor.close()
 
-    def write_csv(self, path: str | Path) -> None:
-        """The result as CSV at ``path``: the bytes ``write_csv`` of it as one frame gives
-        (lists and structs as JSON text, as :func:`~trialtui.formatting.flatten_nested`
-        writes them)."""
-        with open(path, "wb") as handle:
-            wrote = False
-            for batch in self.batches():
-                flatten_nested(batch).write_csv(handle, include_header=not wrote)
-                wrote = True
-            if not wrote:
-                self._read("WHERE false").write_csv(handle)
+    def write_csv(self, target: str | Path | BinaryIO) -> None:
+        """The result as CSV at ``target`` (a path, or a binary file such as stdout's
+        buffer): the bytes ``write_csv`` of it as one frame gives (lists and structs as
+        JSON text, as :func:`~trialtui.formatting.flatten_nested` writes them)."""
+        if isinstance(target, str | Path):
+            with open(target, "wb") as handle:
+                self.write_csv(handle)
+            return
+        wrote = False
+        for batch in self.batches():
+            flatten_nested(batch).write_csv(target, include_header=not wrote)
+            wrote = True
+        if not wrote:
+            self._read("WHERE false").write_csv(target)
 
     def unique(self, column: str, limit: int = 1000) -> list:
         """Up to ``limit`` distinct values of ``column`` in order of first appearance."""

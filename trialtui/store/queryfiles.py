@@ -57,6 +57,14 @@ ALLOWED_STATEMENTS: tuple[str, ...] = ("SELECT", "EXPLAIN", "PRAGMA", "CALL")
 # The alias under which the database file is attached (see open_query_connection).
 DATABASE_ALIAS = "trial"
 
+# A result of more rows is kept in DuckDB and read a page at a time where a whole frame is
+# not needed (the SQL console, CSV output): a Polars frame of 10 M measurement rows takes
+# over a gigabyte.
+KEEP_ROWS = 200_000
+# DuckDB's memory for such queries: beyond it sorts, joins and kept results spill to the
+# connection's private temporary folder.
+QUERY_MEMORY = "400MB"
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DIRECTIVE = re.compile(r"^--\s*(name|description|param)\s*:\s*(.*?)\s*$")
 _PARAM = re.compile(
@@ -638,7 +646,6 @@ def _kept(
         frame = kept.slice(0)
         kept.drop()
         return frame
-    kept.prepare()
     # the rows are all the result needs: let go of the database file, so that other
     # connections and processes can write to it while the result is browsed
     con.execute("USE memory")

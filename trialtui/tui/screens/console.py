@@ -25,6 +25,8 @@ from trialtui.paths import history_path, user_queries_dir
 from trialtui.store.derived import query_context
 from trialtui.store.paged import PagedResult
 from trialtui.store.queryfiles import (
+    KEEP_ROWS,
+    QUERY_MEMORY,
     QueryFile,
     bind_params,
     discover_queries,
@@ -36,12 +38,6 @@ from trialtui.tui.screens.base import ResultsScreen
 from trialtui.tui.widgets.frame_table import FrameTable
 
 HISTORY_LIMIT = 500
-# A result of more rows stays in the database and is read a page at a time (a Polars
-# frame of 10 M measurement rows takes over a gigabyte).
-KEEP_ROWS = 200_000
-# DuckDB's memory for the console's queries: beyond it sorts, joins and kept results
-# spill to a private temporary folder.
-QUERY_MEMORY = "400MB"
 
 
 def load_history(path: Path) -> list[dict]:
@@ -299,6 +295,8 @@ class ConsoleScreen(ResultsScreen):
                 # what the query reads first: a kept result lets go of the database
                 context = query_context(con, query.sql)
                 frame = run_query(con, query, params, keep_above=self.keep_rows)
+                if isinstance(frame, PagedResult):
+                    frame.prepare()  # the table's decimals, read here, not on screen
             except BaseException:
                 if isinstance(frame, PagedResult):
                     frame.close()
@@ -313,7 +311,8 @@ class ConsoleScreen(ResultsScreen):
                 self.post_message(QueryError(str(exc)))
             return
         except Exception as exc:
-            self.post_message(QueryError(f"{type(exc).__name__}: {exc}".splitlines()[0]))
+            if not worker.is_cancelled:
+                self.post_message(QueryError(f"{type(exc).__name__}: {exc}".splitlines()[0]))
             return
         if worker.is_cancelled:
             if isinstance(frame, PagedResult):
