@@ -102,11 +102,14 @@ class PagedResult:
 
     # ------------------------------------------------------------------ reading
 
+    def _check_open(self) -> None:
+        if self.closed:
+            raise StoreError("the query's result is closed: run the query again")
+
     def _read(
         self, where: str, params: list | None = None, con: duckdb.DuckDBPyConnection | None = None
     ) -> pl.DataFrame:
-        if self.closed:
-            raise StoreError("the query's result is closed: run the query again")
+        self._check_open()
         relation = (con or self._con).sql(
             f"SELECT {self._select} FROM {self._table} {where} ORDER BY rowid", params=params
         )
@@ -133,8 +136,7 @@ class PagedResult:
         through a cursor of their own in one scan of the table (a scan keeps the rows'
         order: the connection keeps DuckDB's ``preserve_insertion_order``, as the table
         was written by it)."""
-        if self.closed:
-            raise StoreError("the query's result is closed: run the query again")
+        self._check_open()
         cursor = self._con.cursor()
         try:
             relation = cursor.sql(f"SELECT {self._select} FROM {self._table}")
@@ -216,8 +218,7 @@ class PagedResult:
         copy in a table of their own on the same connection, made through a cursor (so a
         worker can sort while pages of this result are read). Close the copy when it is
         no longer shown: that drops its table; closing this result closes both."""
-        if self.closed:
-            raise StoreError("the query's result is closed: run the query again")
+        self._check_open()
         owner = self._parent or self
         owner._sorts += 1
         table = f"{owner._table}_sorted_{owner._sorts}"

@@ -198,7 +198,8 @@ class FrameTable(DataTable):
         frame
             The rows, already in the order the screen wants unless a header was chosen;
             a :class:`PagedResult` (rows kept in the database) is shown in its order,
-            read a page at a time, and is neither sorted nor filtered here.
+            read a page at a time; a header sorts it in DuckDB (in a worker), and it is
+            not filtered here.
         columns
             Shown columns in priority order (the first that fit are shown).
         keep_position
