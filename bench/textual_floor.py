@@ -21,25 +21,9 @@ import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import duckdb  # noqa: E402
+from app_probe import catalog_facts  # noqa: E402  (the same facts the app probe looks for)
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import Footer, Header, Static  # noqa: E402
-
-
-def catalog_facts(db: Path) -> list[str]:
-    """The study with the most patients, its arms and its timepoints."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        study = con.execute(
-            "SELECT study_id FROM patients GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
-        ).fetchone()[0]
-        arms = con.execute("SELECT arm_id FROM arms WHERE study_id = ?", [study]).fetchall()
-        points = con.execute(
-            "SELECT timepoint FROM timepoints WHERE study_id = ?", [study]
-        ).fetchall()
-    finally:
-        con.close()
-    return [study, *(r[0] for r in arms), *(r[0] for r in points)]
 
 
 class Facts(App):

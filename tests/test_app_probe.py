@@ -1,4 +1,4 @@
-"""bench/app_probe.py runs on a real database and reports every figure it promises."""
+"""The app probes of bench/ run on a real database and report every figure they promise."""
 
 from __future__ import annotations
 
@@ -10,17 +10,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_app_probe_reports_its_figures(sample_db: Path, tmp_path: Path) -> None:
-    out = tmp_path / "probe.json"
+def probe(script: str, db: Path, out: Path, *options: str) -> dict:
+    """Run ``bench/script DB OUT [options]``; the figures it wrote."""
     result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "app_probe.py"), str(sample_db), str(out)],
+        [sys.executable, str(REPO / "bench" / script), str(db), str(out), *options],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    figures = json.loads(out.read_text(encoding="utf-8"))
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_app_probe_reports_its_figures(sample_db: Path, tmp_path: Path) -> None:
+    figures = probe("app_probe.py", sample_db, tmp_path / "probe.json")
     assert set(figures) == {
         "first_content",
         "statistics_ready",
@@ -34,23 +38,7 @@ def test_app_probe_reports_its_figures(sample_db: Path, tmp_path: Path) -> None:
 
 
 def test_console_probe_reports_its_figures(sample_db: Path, tmp_path: Path) -> None:
-    out = tmp_path / "console.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "console_probe.py"),
-            str(sample_db),
-            str(out),
-            "--keep-rows",
-            "50",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    figures = json.loads(out.read_text(encoding="utf-8"))
+    figures = probe("console_probe.py", sample_db, tmp_path / "console.json", "--keep-rows", "50")
     times = ("query", "last_row", "export")
     memory = ("rss_statistics", "rss_query", "rss_export", "rss_peak")
     assert set(figures) == {*times, *memory, "rows", "paged", "export_bytes"}
@@ -62,15 +50,6 @@ def test_console_probe_reports_its_figures(sample_db: Path, tmp_path: Path) -> N
 def test_textual_floor_shows_the_facts_and_reports_its_time(
     sample_db: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "floor.json"
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "textual_floor.py"), str(sample_db), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    figures = json.loads(out.read_text(encoding="utf-8"))
+    figures = probe("textual_floor.py", sample_db, tmp_path / "floor.json")
     assert set(figures) == {"first_content"}
     assert 0 < figures["first_content"] < 60

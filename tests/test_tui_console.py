@@ -206,6 +206,16 @@ async def test_query_status_counts_rows_as_the_tables_do(sample_db: Path) -> Non
             assert str(screen.query_one("#sql-status").render()).startswith(expected), sql
 
 
+async def export_to(app: TrialApp, pilot, target: Path) -> None:
+    """Export the console's result to ``target`` with the dialog, and wait for the file."""
+    await pilot.press("ctrl+e")
+    await pilot.pause()
+    app.screen.query_one("#export-path", Input).value = str(target)
+    await pilot.click("#export-ok")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def cells(table: FrameTable, rows: int) -> list[list[str]]:
     """The text of the first ``rows`` rows of the table as drawn."""
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(rows)]
@@ -267,12 +277,7 @@ async def test_a_large_result_is_read_a_page_at_a_time(sample_db: Path, tmp_path
         assert sorted(shown.slice(0)["sample_id"]) == sorted(frame["sample_id"])  # every row
 
         target = tmp_path / "all.csv"
-        await pilot.press("ctrl+e")
-        await pilot.pause()
-        app.screen.query_one("#export-path", Input).value = str(target)
-        await pilot.click("#export-ok")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await export_to(app, pilot, target)
         assert target.read_bytes() == frame.write_csv().encode()
         provenance = json.loads(target.with_name("all.csv.provenance.json").read_text())
         assert provenance["row_count"] == frame.height
@@ -341,12 +346,7 @@ async def test_nested_columns_export_as_the_command_line_writes_them(
         screen.keep_rows = keep_rows
         screen.query_one("#sql-editor", TextArea).text = sql
         await run_and_wait(app, pilot)
-        await pilot.press("ctrl+e")
-        await pilot.pause()
-        app.screen.query_one("#export-path", Input).value = str(target)
-        await pilot.click("#export-ok")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await export_to(app, pilot, target)
         assert app.is_running
     assert target.read_bytes() == by_cli.read_bytes()
     assert '"[0, 1]"' in target.read_text(encoding="utf-8")
