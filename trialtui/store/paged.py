@@ -22,17 +22,13 @@ import polars as pl
 
 from trialtui.errors import StoreError
 from trialtui.formatting import flatten_nested
-from trialtui.store.sql import plain_columns
+from trialtui.store.sql import plain_columns, quoted_name
 
 # Rows written to CSV at a time (at most).
 CSV_BATCH = 1_000_000
 # Rows whose values decide a column's decimals in full; beyond, the typical (median) and
 # the largest magnitude (as the table view does for a frame).
 DECIMAL_SAMPLE = 1000
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class PagedResult:
@@ -62,7 +58,7 @@ class PagedResult:
         self._parent = parent  # a sorted copy's: it owns the connection
         self._sorts = 0
         self._stored = {name: f"c{i}" for i, name in enumerate(names)}
-        self._select = ", ".join(f"c{i} AS {_quoted(name)}" for i, name in enumerate(names))
+        self._select = ", ".join(f"c{i} AS {quoted_name(name)}" for i, name in enumerate(names))
         if parent is None:
             self.schema = self._read("WHERE false").schema
             self._bases: dict[tuple[str, ...], list[float]] = {}

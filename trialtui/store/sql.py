@@ -105,6 +105,11 @@ def interruptible(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         os.close(write_end)
 
 
+def quoted_name(name: str) -> str:
+    """``name`` as an SQL identifier: in double quotes, its own doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 # DuckDB types that Polars cannot hold or CSV cannot show; a query returns them as text.
 _TEXT_TYPES = ("VARIANT", "BLOB", "BIT", "INTERVAL", "UNION", "GEOMETRY")
 
@@ -116,7 +121,7 @@ def plain_columns(relation: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
         return relation
     columns = []
     for name, kind in zip(relation.columns, types, strict=True):
-        quoted = '"' + name.replace('"', '""') + '"'
+        quoted = quoted_name(name)
         text = f"CAST({quoted} AS VARCHAR) AS {quoted}"
         columns.append(text if kind.startswith(_TEXT_TYPES) else quoted)
     return relation.project(", ".join(columns))
